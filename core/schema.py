@@ -1,0 +1,73 @@
+"""Canonical column names, event types and the typed errors every ShopSynth module raises."""
+
+from __future__ import annotations
+
+# Behaviour-log columns.
+USER_ID = "user_id"
+ITEM_ID = "item_id"
+EVENT = "event"
+TS = "ts"
+SESSION_ID = "session_id"
+QUERY = "query"
+VALUE = "value"
+
+EVENT_COLUMNS: tuple[str, ...] = (USER_ID, ITEM_ID, EVENT, TS, SESSION_ID, QUERY, VALUE)
+REQUIRED_EVENT_COLUMNS: tuple[str, ...] = (USER_ID, ITEM_ID)
+
+# Catalogue columns.
+TITLE = "title"
+DESCRIPTION = "description"
+CATEGORY = "category"
+BRAND = "brand"
+PRICE = "price"
+FIRST_SEEN = "first_seen"
+
+CATALOG_COLUMNS: tuple[str, ...] = (ITEM_ID, TITLE, DESCRIPTION, CATEGORY, BRAND, PRICE, FIRST_SEEN)
+REQUIRED_CATALOG_COLUMNS: tuple[str, ...] = (ITEM_ID,)
+
+# Event types, in funnel order; "rating" and "search" stand outside the funnel.
+VIEW = "view"
+CLICK = "click"
+ADD_TO_CART = "add_to_cart"
+PURCHASE = "purchase"
+RATING = "rating"
+SEARCH = "search"
+
+EVENT_TYPES: tuple[str, ...] = (VIEW, CLICK, ADD_TO_CART, PURCHASE, RATING, SEARCH)
+FUNNEL: tuple[str, ...] = (VIEW, CLICK, ADD_TO_CART, PURCHASE)
+
+# Interaction weight of one event of each type (view < click < cart < purchase).
+# Searches carry no item, so they weigh nothing in the user x item matrix.
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    VIEW: 1.0,
+    CLICK: 2.0,
+    ADD_TO_CART: 4.0,
+    PURCHASE: 8.0,
+    RATING: 5.0,
+    SEARCH: 0.0,
+}
+
+# Workspace tables.
+RAW_EVENTS_TABLE = "raw_events"
+RAW_CATALOG_TABLE = "raw_catalog"
+EVENTS_TABLE = "events"
+CATALOG_TABLE = "catalog"
+DATASET_TABLE = "dataset"
+CLEANING_REPORTS_TABLE = "cleaning_reports"
+RUNS_TABLE = "runs"
+
+
+class ShopSynthError(Exception):
+    """Base class of every error ShopSynth raises on purpose; its message says what to do."""
+
+
+class IngestError(ShopSynthError, ValueError):
+    """A file cannot be read as a behaviour log or catalogue."""
+
+
+class SchemaError(IngestError):
+    """Columns are missing, duplicated or of the wrong kind for the canonical schema."""
+
+
+class WorkspaceError(ShopSynthError):
+    """The workspace is missing something a step needs, or cannot be written."""

@@ -1,0 +1,320 @@
+"""Workspace: a folder holding one DuckDB database, artifact folders and a run registry.
+
+A workspace lives at ``<home>/<name>``; ``home`` defaults to ``./workspace`` and is overridden by
+the ``SHOPSYNTH_HOME`` environment variable. Every step that changes the database does so inside
+:meth:`Workspace.transaction`, so a failed step leaves the workspace exactly as it was, and every
+file is written under a temporary name and then renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from core.schema import (
+    CLEANING_REPORTS_TABLE,
+    DATASET_TABLE,
+    RUNS_TABLE,
+    WorkspaceError,
+)
+
+HOME_ENV_VAR = "SHOPSYNTH_HOME"
+DEFAULT_HOME = Path("workspace")
+DEFAULT_NAME = "default"
+DB_FILENAME = "shopsynth.duckdb"
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+# Bookkeeping tables created with every workspace; data tables are created by the steps.
+_BOOKKEEPING_DDL = (
+    f"""CREATE TABLE IF NOT EXISTS {DATASET_TABLE} (
+        name VARCHAR, source VARCHAR, preset VARCHAR, mapping VARCHAR,
+        catalog_source VARCHAR, loaded_at TIMESTAMP, n_events BIGINT, n_items BIGINT,
+        notes VARCHAR)""",
+    f"""CREATE TABLE IF NOT EXISTS {CLEANING_REPORTS_TABLE} (
+        report_id VARCHAR, created_at TIMESTAMP, step INTEGER, rule VARCHAR,
+        parameter VARCHAR, rows_before BIGINT, rows_after BIGINT, removed BIGINT,
+        description VARCHAR)""",
+    f"""CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
+        run_id VARCHAR, kind VARCHAR, name VARCHAR, created_at TIMESTAMP, status VARCHAR,
+        params VARCHAR, metrics VARCHAR, artifact_dir VARCHAR)""",
+)
+
+
+def workspace_home() -> Path:
+    """Folder that holds the named workspaces (``$SHOPSYNTH_HOME`` or ``./workspace``)."""
+    return Path(os.environ.get(HOME_ENV_VAR) or DEFAULT_HOME)
+
+
+def list_workspaces(home: Path | None = None) -> list[str]:
+    """Names of the workspaces under ``home``, sorted."""
+    root = Path(home) if home is not None else workspace_home()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / DB_FILENAME).is_file())
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid workspace or artifact name, else raise WorkspaceError."""
+    if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+        raise WorkspaceError(
+            f"invalid name {name!r}: use 1-64 letters, digits, '-' or '_', starting with a "
+            "letter or digit"
+        )
+    return name
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_json(path: Path, payload: Any) -> Path:
+    """Write ``payload`` as indented UTF-8 JSON, atomically."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str)
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the active dataset is and where it came from."""
+
+    name: str
+    source: str
+    preset: str
+    mapping: dict[str, str]
+    catalog_source: str | None
+    loaded_at: datetime
+    n_events: int
+    n_items: int
+    notes: str = ""
+
+
+class Workspace:
+    """A named folder with ``shopsynth.duckdb``, ``artifacts/`` and ``runs/``.
+
+    Parameters
+    ----------
+    path : Path
+        Folder of the workspace. Use :meth:`open` to create it and its tables.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, name: str = DEFAULT_NAME, home: Path | None = None) -> Workspace:
+        """Open (creating if needed) the workspace ``name`` under ``home``."""
+        root = Path(home) if home is not None else workspace_home()
+        workspace = cls(root / check_name(name))
+        try:
+            workspace.artifacts_dir.mkdir(parents=True, exist_ok=True)
+            workspace.runs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WorkspaceError(
+                f"cannot create workspace folder {workspace.path}: {error}"
+            ) from error
+        with workspace.connect() as con:
+            for ddl in _BOOKKEEPING_DDL:
+                con.execute(ddl)
+        return workspace
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / DB_FILENAME
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.path / "artifacts"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / "runs"
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path)!r})"
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh DuckDB connection to the workspace database, closed on exit.
+
+        Connections in one process share the database, so each thread may hold its own.
+        """
+        try:
+            con = duckdb.connect(str(self.db_path))
+        except duckdb.Error as error:
+            raise WorkspaceError(
+                f"cannot open {self.db_path}: {error}. Close other programs using this "
+                "workspace, or choose another one."
+            ) from error
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside BEGIN ... COMMIT; any exception rolls every change back."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def table_exists(self, table: str) -> bool:
+        with self.connect() as con:
+            return _table_exists(con, table)
+
+    def row_count(self, table: str) -> int:
+        """Rows in ``table``, 0 if it does not exist."""
+        with self.connect() as con:
+            if not _table_exists(con, table):
+                return 0
+            return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+
+    def read_table(self, table: str, limit: int | None = None) -> pd.DataFrame:
+        """``table`` as a DataFrame (optionally its first ``limit`` rows)."""
+        with self.connect() as con:
+            if not _table_exists(con, table):
+                raise WorkspaceError(f"table {table!r} not found in workspace {self.name!r}")
+            sql = f'SELECT * FROM "{table}"' + (f" LIMIT {int(limit)}" if limit else "")
+            return con.execute(sql).df()
+
+    def fingerprint(self, *tables: str) -> str:
+        """A content hash of ``tables`` (row count and order-independent row hashes).
+
+        Used as a cache key and to prove a failed step changed nothing.
+        """
+        parts = []
+        with self.connect() as con:
+            for table in tables:
+                if not _table_exists(con, table):
+                    parts.append(f"{table}:absent")
+                    continue
+                count, digest = con.execute(
+                    f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM "{table}" t'
+                ).fetchone()
+                parts.append(f"{table}:{count}:{digest}")
+        return "|".join(parts)
+
+    # Dataset metadata -------------------------------------------------------------------------
+
+    def dataset_info(self) -> DatasetInfo | None:
+        """The active dataset, or None when nothing has been loaded."""
+        with self.connect() as con:
+            row = con.execute(
+                f"SELECT name, source, preset, mapping, catalog_source, loaded_at, n_events, "
+                f"n_items, notes FROM {DATASET_TABLE} ORDER BY loaded_at DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        return DatasetInfo(
+            name=row[0],
+            source=row[1],
+            preset=row[2],
+            mapping=json.loads(row[3] or "{}"),
+            catalog_source=row[4],
+            loaded_at=row[5],
+            n_events=int(row[6]),
+            n_items=int(row[7]),
+            notes=row[8] or "",
+        )
+
+    @staticmethod
+    def write_dataset_info(con: duckdb.DuckDBPyConnection, info: DatasetInfo) -> None:
+        """Replace the dataset record; call inside the transaction that loads the data."""
+        con.execute(f"DELETE FROM {DATASET_TABLE}")
+        con.execute(
+            f"INSERT INTO {DATASET_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                info.name,
+                info.source,
+                info.preset,
+                json.dumps(info.mapping, sort_keys=True),
+                info.catalog_source,
+                info.loaded_at,
+                info.n_events,
+                info.n_items,
+                info.notes,
+            ],
+        )
+
+    # Runs -------------------------------------------------------------------------------------
+
+    def add_run(
+        self,
+        kind: str,
+        name: str,
+        params: dict[str, Any],
+        metrics: dict[str, Any] | None = None,
+        status: str = "finished",
+    ) -> str:
+        """Record a run (training, generation, evaluation...) and return its id.
+
+        The run's files go in ``runs/<run_id>/``, created here.
+        """
+        run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+        artifact_dir = self.runs_dir / run_id
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        with self.connect() as con:
+            con.execute(
+                f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    kind,
+                    name,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    status,
+                    json.dumps(params, sort_keys=True, default=str),
+                    json.dumps(metrics or {}, sort_keys=True, default=str),
+                    str(artifact_dir),
+                ],
+            )
+        return run_id
+
+    def list_runs(self, kind: str | None = None) -> pd.DataFrame:
+        """Runs, newest first, optionally of one ``kind``."""
+        with self.connect() as con:
+            sql = f"SELECT * FROM {RUNS_TABLE}"
+            args: list[Any] = []
+            if kind is not None:
+                sql += " WHERE kind = ?"
+                args.append(kind)
+            return con.execute(sql + " ORDER BY created_at DESC", args).df()
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+    ).fetchone()
+    return bool(row[0])
