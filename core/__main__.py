@@ -1,0 +1,176 @@
+"""Command line: ``python -m core <command>`` runs the pipeline steps without the dashboard.
+
+Commands
+--------
+simulate   generate a synthetic shop (events, catalogue, ground truth)
+sample     load the bundled sample world into a workspace and clean it
+ingest     load a behaviour log (and optionally a catalogue) into a workspace
+clean      apply the cleaning rules to the loaded log and print the report
+info       show the workspace's dataset and table sizes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from tqdm import tqdm
+
+from core.schema import ShopSynthError
+from core.workspace import DEFAULT_NAME, Workspace
+
+
+def tqdm_callback(description: str) -> tuple[Callable[[int, int, str], None], tqdm]:
+    """A ``callback(step, total, info)`` drawing a tqdm bar on stderr, and the bar to close."""
+    bar = tqdm(total=1, desc=description, unit="step", leave=True)
+
+    def callback(step: int, total: int, info: str) -> None:
+        bar.total = max(total, 1)
+        bar.n = min(step, bar.total)
+        bar.set_postfix_str(info[:60])
+        bar.refresh()
+
+    return callback, bar
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    return Workspace.open(args.workspace)
+
+
+def _print_report(report) -> None:
+    frame = report.to_frame()
+    print(frame.to_string(index=False))
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from core.clean import clean_dataset
+    from core.ingest import load_sample_world
+
+    workspace = _workspace(args)
+    if args.if_empty and workspace.dataset_info() is not None:
+        info = workspace.dataset_info()
+        print(f"workspace {workspace.name!r} already holds {info.name!r}; nothing to do")
+        return 0
+    callback, bar = tqdm_callback("load sample")
+    result = load_sample_world(workspace, callback=callback)
+    bar.close()
+    print(f"loaded {result.n_events:,} events, {result.n_users:,} users, {result.n_items:,} items")
+    callback, bar = tqdm_callback("clean")
+    report = clean_dataset(workspace, callback=callback)
+    bar.close()
+    _print_report(report)
+    return 0
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in pairs:
+        canonical, sep, source = pair.partition("=")
+        if not sep or not canonical or not source:
+            raise ShopSynthError(f"--map takes canonical=source_column, got {pair!r}")
+        mapping[canonical.strip()] = source.strip()
+    return mapping
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from core.ingest import load_dataset
+
+    workspace = _workspace(args)
+    callback, bar = tqdm_callback("ingest")
+    result = load_dataset(
+        workspace,
+        args.path,
+        mapping=_parse_mapping(args.map),
+        preset=args.preset,
+        catalog_path=args.catalog,
+        callback=callback,
+    )
+    bar.close()
+    print(f"preset {result.preset!r}, mapping {result.mapping}")
+    print(f"loaded {result.n_events:,} events, {result.n_users:,} users, {result.n_items:,} items")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from core.clean import CleaningConfig, clean_dataset
+
+    workspace = _workspace(args)
+    overrides = {}
+    if args.min_user_interactions is not None:
+        overrides["min_user_interactions"] = args.min_user_interactions
+    if args.min_item_interactions is not None:
+        overrides["min_item_interactions"] = args.min_item_interactions
+    callback, bar = tqdm_callback("clean")
+    report = clean_dataset(workspace, CleaningConfig(**overrides), callback=callback)
+    bar.close()
+    _print_report(report)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    info = workspace.dataset_info()
+    print(f"workspace: {workspace.name} ({workspace.path})")
+    if info is None:
+        print("no dataset loaded")
+        return 0
+    print(
+        f"dataset: {info.name} from {info.source} (preset {info.preset}), loaded {info.loaded_at}"
+    )
+    for table in ("raw_events", "raw_catalog", "events", "catalog", "cleaning_reports", "runs"):
+        print(f"  {table:<18}{workspace.row_count(table):>12,} rows")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("simulate", help="generate a synthetic shop", add_help=False)
+
+    def with_workspace(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--workspace", default=DEFAULT_NAME, help="workspace name")
+        return sub
+
+    sample = with_workspace(commands.add_parser("sample", help="load and clean the sample world"))
+    sample.add_argument("--if-empty", action="store_true", help="skip if data is loaded")
+    sample.set_defaults(handler=cmd_sample)
+
+    ingest = with_workspace(commands.add_parser("ingest", help="load a behaviour log"))
+    ingest.add_argument("path", help="events file (CSV/TSV/Parquet/JSON lines, optionally .gz)")
+    ingest.add_argument("--catalog", help="catalogue file")
+    ingest.add_argument("--preset", help="format preset (detected when omitted)")
+    ingest.add_argument("--map", nargs="*", default=[], help="canonical=source_column pairs")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    clean = with_workspace(commands.add_parser("clean", help="clean the loaded log"))
+    clean.add_argument("--min-user-interactions", type=int)
+    clean.add_argument("--min-item-interactions", type=int)
+    clean.set_defaults(handler=cmd_clean)
+
+    info = with_workspace(commands.add_parser("info", help="show the workspace"))
+    info.set_defaults(handler=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "simulate":
+        from core.simulate import main as simulate_main
+
+        return simulate_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ShopSynthError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
