@@ -1,0 +1,1 @@
+"""Recommenders sharing one contract (see :mod:`core.models.base`)."""

@@ -1,0 +1,306 @@
+"""The Recommender contract every model follows, and the ranking and persistence it shares.
+
+Subclasses implement :meth:`Recommender._fit`, :meth:`Recommender.score_history` (and
+:meth:`Recommender.score` when they keep per-user state such as latent factors) and the pair
+:meth:`Recommender._state` / :meth:`Recommender._set_state`. The base class implements ranking
+(:meth:`Recommender.recommend`), hyperparameter introspection and a pickle-free save/load:
+``params.json`` (class and hyperparameters), ``state.npz`` (arrays) and ``meta.json``
+(anything else JSON can hold).
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.interactions import Interactions
+from core.schema import ShopSynthError
+from core.workspace import atomic_write_bytes, atomic_write_json
+
+ProgressCallback = Callable[[int, int, str], None]
+
+# Every concrete Recommender registers itself here under its ``name`` (see __init_subclass__).
+MODEL_CLASSES: dict[str, type[Recommender]] = {}
+
+
+class ModelError(ShopSynthError, ValueError):
+    """A model was used before fitting, with bad hyperparameters, or loaded from a bad folder."""
+
+
+class Recommender(ABC):
+    """Base class of every recommender.
+
+    Conventions follow scikit-learn: hyperparameters are stored by ``__init__`` as given and
+    nothing else happens there; :meth:`fit` returns ``self``; fitted attributes end in ``_``.
+    Users and items are contiguous indices of the training :class:`Interactions`.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and not inspect.isabstract(cls):
+            MODEL_CLASSES[cls.name] = cls
+
+    # Hyperparameters -----------------------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p for p in signature.parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # Fitting -------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        train: Interactions,
+        *,
+        catalog: pd.DataFrame | None = None,
+        callback: ProgressCallback | None = None,
+    ) -> Self:
+        """Learn from ``train`` (users x items weights) and, where used, the ``catalog``.
+
+        Parameters
+        ----------
+        train : Interactions
+            Training interactions; their user and item indices are the model's.
+        catalog : pandas.DataFrame, optional
+            Catalogue rows; content models align them to ``train.item_ids`` by ``item_id``.
+        callback : callable, optional
+            ``callback(step, total, info)`` reporting progress.
+
+        Returns
+        -------
+        self
+        """
+        start = time.perf_counter()
+        self.train_ = train.matrix.tocsr().astype(np.float32)
+        self.item_ids_ = np.asarray(train.item_ids, dtype=object)
+        self._fit(train, catalog=catalog, callback=callback)
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    @abstractmethod
+    def _fit(
+        self,
+        train: Interactions,
+        *,
+        catalog: pd.DataFrame | None,
+        callback: ProgressCallback | None,
+    ) -> None:
+        """Model-specific training; ``self.train_`` is already set."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "train_"):
+            raise ModelError(f"{type(self).__name__} is not fitted; call fit() first")
+
+    @property
+    def n_users(self) -> int:
+        self._check_fitted()
+        return self.train_.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        self._check_fitted()
+        return self.train_.shape[1]
+
+    # Scoring -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def score_history(
+        self, history: sp.csr_matrix, item_idx: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Scores for users described only by their interaction rows.
+
+        Parameters
+        ----------
+        history : scipy.sparse.csr_matrix
+            ``(n, n_items)`` weights of each user's interactions (a fold-in for users unseen
+            in training, or a training row).
+        item_idx : numpy.ndarray, optional
+            Items to score; all items when omitted.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, len(item_idx) or n_items)`` float32 scores, higher is better.
+        """
+
+    def score(self, user_idx: np.ndarray | int, item_idx: np.ndarray | None = None) -> np.ndarray:
+        """Scores of training users (rows) for items (columns); see :meth:`score_history`."""
+        self._check_fitted()
+        users = self._user_array(user_idx)
+        return self.score_history(self.train_[users], item_idx)
+
+    def _user_array(self, user_idx: np.ndarray | int) -> np.ndarray:
+        users = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))
+        if users.size and (users.min() < 0 or users.max() >= self.n_users):
+            raise ModelError(f"user index out of range 0..{self.n_users - 1}")
+        return users
+
+    # Ranking -------------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        user_idx: np.ndarray | int,
+        k: int,
+        exclude_seen: bool = True,
+        *,
+        history: sp.csr_matrix | None = None,
+        batch_size: int = 2048,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items for each user.
+
+        Parameters
+        ----------
+        user_idx : array-like of int or int
+            Training user indices.
+        k : int
+            Length of each list. When fewer than ``k`` items can be ranked the tail is padded
+            with item index ``-1`` and score ``-inf``.
+        exclude_seen : bool
+            Drop items in the user's history (training row, or ``history`` when given).
+        history : scipy.sparse.csr_matrix, optional
+            ``(len(user_idx), n_items)`` rows to score from instead of the training rows
+            (fold-in of new or updated users).
+        batch_size : int
+            Users scored at once, bounding memory at ``batch_size x n_items`` floats.
+
+        Returns
+        -------
+        item_idx : numpy.ndarray
+            ``(n_users, k)`` int64, best first; ties broken by lower item index.
+        scores : numpy.ndarray
+            ``(n_users, k)`` float32.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ModelError(f"k must be at least 1, got {k}")
+        users = self._user_array(user_idx)
+        if history is not None and history.shape != (len(users), self.n_items):
+            raise ModelError(f"history must have shape ({len(users)}, {self.n_items})")
+        out_idx = np.full((len(users), k), -1, dtype=np.int64)
+        out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
+        for start in range(0, len(users), batch_size):
+            stop = min(start + batch_size, len(users))
+            if history is None:
+                rows = self.train_[users[start:stop]]
+                scores = self.score(users[start:stop])
+            else:
+                rows = history[start:stop]
+                scores = self.score_history(rows)
+            scores = np.array(scores, dtype=np.float32, copy=True)
+            if exclude_seen:
+                row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+                scores[row_of_entry, rows.indices] = -np.inf
+            idx, top = top_k(scores, k)
+            out_idx[start:stop] = idx
+            out_scores[start:stop] = top
+        return out_idx, out_scores
+
+    # Persistence ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Fitted arrays and JSON-able metadata that :meth:`_set_state` restores."""
+
+    @abstractmethod
+    def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Restore the fitted state written by :meth:`_state`."""
+
+    def save(self, folder: Path) -> Path:
+        """Write the model to ``folder`` (params.json, state.npz, meta.json); no pickles."""
+        self._check_fitted()
+        folder = Path(folder)
+        arrays, meta = self._state()
+        train = self.train_.tocsr()
+        arrays = {
+            **arrays,
+            "_train_data": train.data,
+            "_train_indices": train.indices,
+            "_train_indptr": train.indptr,
+            "_train_shape": np.asarray(train.shape, dtype=np.int64),
+            "_item_ids": np.asarray(self.item_ids_, dtype=str),
+        }
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(folder / "state.npz", buffer.getvalue())
+        atomic_write_json(folder / "meta.json", {**meta, "fit_seconds": self.fit_seconds_})
+        atomic_write_json(folder / "params.json", {"model": self.name, **self.get_params()})
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> Recommender:
+        """Read a model written by :meth:`save`; the class comes from ``params.json``."""
+        folder = Path(folder)
+        try:
+            params = json.loads((folder / "params.json").read_text())
+            meta = json.loads((folder / "meta.json").read_text())
+            with np.load(folder / "state.npz", allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (OSError, ValueError, KeyError) as error:
+            raise ModelError(f"cannot load a model from {folder}: {error}") from error
+        model_name = params.pop("model", None)
+        model_class = MODEL_CLASSES.get(model_name)
+        if model_class is None:
+            raise ModelError(f"unknown model {model_name!r} in {folder / 'params.json'}")
+        model = model_class(**params)
+        model.train_ = sp.csr_matrix(
+            (arrays.pop("_train_data"), arrays.pop("_train_indices"), arrays.pop("_train_indptr")),
+            shape=tuple(arrays.pop("_train_shape")),
+        )
+        model.item_ids_ = arrays.pop("_item_ids").astype(object)
+        model.fit_seconds_ = float(meta.pop("fit_seconds", 0.0))
+        model._set_state(arrays, meta)
+        return model
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` best scores per row, best first.
+
+    Ties are broken by the lower column index, so a row ranks the same alone or in a batch.
+    ``-inf`` (and NaN) entries are never returned as items: their positions hold index ``-1``
+    and score ``-inf``, as do the positions past the number of columns when ``k`` exceeds it.
+    """
+    scores = np.where(np.isnan(scores), -np.inf, scores)
+    n_rows, n_cols = scores.shape
+    take = min(k, n_cols)
+    idx = np.full((n_rows, k), -1, dtype=np.int64)
+    values = np.full((n_rows, k), -np.inf, dtype=np.float32)
+    if take == 0 or n_rows == 0:
+        return idx, values
+    columns = np.broadcast_to(np.arange(n_cols), scores.shape)
+    if take < n_cols:
+        part = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        # A tie straddling the cut: argpartition picks among the tied columns arbitrarily.
+        if ((scores >= kth).sum(axis=1) > take).any():
+            part = np.lexsort((columns, -scores), axis=1)[:, :take]
+    else:
+        part = columns
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    chosen = np.take_along_axis(part, order, axis=1)
+    chosen_scores = np.take_along_axis(scores, chosen, axis=1).astype(np.float32)
+    valid = chosen_scores > -np.inf
+    idx[:, :take] = np.where(valid, chosen, -1)
+    values[:, :take] = np.where(valid, chosen_scores, -np.inf)
+    return idx, values
