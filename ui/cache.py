@@ -1,0 +1,176 @@
+"""Every ``st.cache_*`` wrapper of the dashboard.
+
+Cached calls take the workspace path and a fingerprint of the tables they read, so a new load
+or clean gives new keys (old entries age out) and one workspace's data never answers for
+another's. Computing a fingerprint hashes whole tables, so it is itself cached on the size
+and modification time of the database files, which change with every committed write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import profile
+from core.clean import CleaningReport
+from core.clean import latest_report as _core_latest_report
+from core.interactions import build_interactions
+from core.schema import (
+    CATALOG_TABLE,
+    CLEANING_REPORTS_TABLE,
+    DATASET_TABLE,
+    EVENTS_TABLE,
+    RAW_CATALOG_TABLE,
+    RAW_EVENTS_TABLE,
+)
+from core.workspace import Workspace
+
+_CATALOG_OF = {EVENTS_TABLE: CATALOG_TABLE, RAW_EVENTS_TABLE: RAW_CATALOG_TABLE}
+
+
+def _file_signature(*paths: Path) -> tuple[tuple[int, int], ...]:
+    signature = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            signature.append((0, -1))
+            continue
+        signature.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)
+
+
+def _db_signature(ws: Workspace) -> tuple[tuple[int, int], ...]:
+    return _file_signature(ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _table_fingerprint(path: str, table: str, signature: tuple) -> str:
+    return Workspace(Path(path)).fingerprint(table)
+
+
+def fingerprint(ws: Workspace, *tables: str) -> str:
+    """``ws.fingerprint(*tables)``, each table rehashed only after the database files change."""
+    signature = _db_signature(ws)
+    return "|".join(_table_fingerprint(str(ws.path), table, signature) for table in tables)
+
+
+@st.cache_data(show_spinner="Profiling the data…", max_entries=8)
+def _profile(path: str, table: str, data_fingerprint: str) -> dict[str, Any]:
+    ws = Workspace(Path(path))
+    return {
+        "table": table,
+        "counts": profile.dataset_counts(ws, table),
+        "funnel": profile.funnel(ws, table),
+        "popularity": profile.item_popularity(ws, table),
+        "concentration": profile.popularity_concentration(ws, table),
+        "activity": profile.user_activity(ws, table),
+        "categories": profile.category_mix(ws, table),
+    }
+
+
+def data_profile(ws: Workspace) -> dict[str, Any]:
+    """Profile of the cleaned data, or of the raw data before cleaning.
+
+    Keys: ``table`` (which events table was read) and the results of ``counts``
+    (:func:`core.profile.dataset_counts`), ``funnel``, ``popularity``, ``concentration``,
+    ``activity`` and ``categories``. Raises WorkspaceError when nothing is loaded.
+    """
+    table = profile.profile_table(ws)
+    key = fingerprint(ws, table, _CATALOG_OF[table])
+    return _profile(str(ws.path), table, key)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _events_over_time(path: str, table: str, data_fingerprint: str, freq: str) -> pd.DataFrame:
+    return profile.events_over_time(Workspace(Path(path)), table, freq)
+
+
+def events_over_time(ws: Workspace, table: str, freq: str) -> pd.DataFrame:
+    """:func:`core.profile.events_over_time` of ``table`` in buckets of ``freq``."""
+    key = fingerprint(ws, table)
+    return _events_over_time(str(ws.path), table, key, freq)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _counts(path: str, table: str, data_fingerprint: str) -> dict[str, Any]:
+    return profile.dataset_counts(Workspace(Path(path)), table)
+
+
+def counts(ws: Workspace, table: str) -> dict[str, Any]:
+    """:func:`core.profile.dataset_counts` of ``table`` (raw_events or events)."""
+    return _counts(str(ws.path), table, fingerprint(ws, table, _CATALOG_OF[table]))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _dataset_status(path: str, data_fingerprint: str) -> dict[str, Any]:
+    ws = Workspace(Path(path))
+    return {
+        "info": ws.dataset_info(),
+        "loaded": ws.table_exists(RAW_EVENTS_TABLE),
+        "cleaned": profile.is_cleaned(ws),
+    }
+
+
+def dataset_status(ws: Workspace) -> dict[str, Any]:
+    """``info`` (DatasetInfo or None), ``loaded`` and ``cleaned`` (:func:`core.profile.is_cleaned`)
+    flags of the workspace."""
+    key = fingerprint(ws, DATASET_TABLE, CLEANING_REPORTS_TABLE, RAW_EVENTS_TABLE, EVENTS_TABLE)
+    return _dataset_status(str(ws.path), key)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _latest_report(path: str, data_fingerprint: str) -> CleaningReport | None:
+    return _core_latest_report(Workspace(Path(path)))
+
+
+def latest_report(ws: Workspace) -> CleaningReport | None:
+    """The newest cleaning report of the workspace, or None."""
+    return _latest_report(str(ws.path), fingerprint(ws, CLEANING_REPORTS_TABLE, EVENTS_TABLE))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sniff(path: str, signature: tuple) -> Any:
+    from core.ingest import sniff
+
+    return sniff(Path(path))
+
+
+def sniff(path: Path) -> Any:
+    """:func:`core.ingest.sniff` of a file, recomputed when the file changes."""
+    return _sniff(str(path), _file_signature(Path(path)))
+
+
+@st.cache_data(show_spinner="Building the interaction matrix…", max_entries=8)
+def _interaction_summary(
+    path: str,
+    data_fingerprint: str,
+    weights: tuple[tuple[str, float], ...],
+    half_life_days: float | None,
+) -> dict[str, float]:
+    matrix = build_interactions(
+        Workspace(Path(path)), weights=dict(weights), half_life_days=half_life_days
+    )
+    values = matrix.matrix.data
+    return {
+        "n_users": matrix.n_users,
+        "n_items": matrix.n_items,
+        "nnz": matrix.nnz,
+        "density": matrix.density,
+        "weight_mean": float(values.mean()) if len(values) else 0.0,
+        "weight_median": float(np.median(values)) if len(values) else 0.0,
+        "weight_max": float(values.max()) if len(values) else 0.0,
+    }
+
+
+def interaction_summary(
+    ws: Workspace, weights: dict[str, float], half_life_days: float | None
+) -> dict[str, float]:
+    """Shape, entries, density and weight statistics of the user x item matrix that
+    :func:`core.interactions.build_interactions` makes with these weights and half-life."""
+    key = fingerprint(ws, EVENTS_TABLE, CATALOG_TABLE)
+    return _interaction_summary(str(ws.path), key, tuple(sorted(weights.items())), half_life_days)

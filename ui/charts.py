@@ -1,0 +1,170 @@
+"""Plotly figure builders for the dashboard: each takes a small profile frame, returns a Figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.schema import EVENT_TYPES
+
+# One colour per event type, the same on every chart.
+EVENT_COLOURS: dict[str, str] = {
+    "view": "#4C78A8",
+    "click": "#F58518",
+    "add_to_cart": "#54A24B",
+    "purchase": "#E45756",
+    "rating": "#B279A2",
+    "search": "#9D755D",
+}
+_OTHER_COLOUR = "#BAB0AC"
+_MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
+
+
+def _layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
+    figure.update_layout(title={"text": title, "x": 0}, height=height)
+    if figure.layout.margin.t is None:
+        figure.update_layout(margin=_MARGIN)
+    return figure
+
+
+def _event_order(events: pd.Series) -> list[str]:
+    present = set(events)
+    return [e for e in EVENT_TYPES if e in present] + sorted(present - set(EVENT_TYPES))
+
+
+def events_over_time(frame: pd.DataFrame) -> go.Figure:
+    """Lines of events per period, one per event type (frame from ``profile.events_over_time``)."""
+    figure = go.Figure()
+    for event in _event_order(frame["event"]):
+        part = frame[frame["event"] == event]
+        figure.add_trace(
+            go.Scatter(
+                x=part["period"],
+                y=part["n_events"],
+                name=event,
+                mode="lines",
+                line={"color": EVENT_COLOURS.get(event, _OTHER_COLOUR), "width": 2},
+            )
+        )
+    period = frame.attrs.get("freq", "period")
+    figure.update_yaxes(title=f"events per {period}", rangemode="tozero")
+    figure.update_layout(legend={"orientation": "h", "y": -0.15}, hovermode="x unified")
+    return _layout(figure, f"Events per {period}, by type")
+
+
+def funnel(frame: pd.DataFrame) -> go.Figure:
+    """Funnel of event counts with the step-to-step conversion (frame from ``profile.funnel``)."""
+    labels = [
+        f"{count:,}" if index == 0 or pd.isna(rate) else f"{count:,} · {rate:.1%}"
+        for index, (count, rate) in enumerate(
+            zip(frame["n_events"], frame["rate_from_previous"], strict=True)
+        )
+    ]
+    figure = go.Figure(
+        go.Funnel(
+            y=frame["stage"],
+            x=frame["n_events"],
+            text=labels,
+            textinfo="text",
+            textposition="outside",
+            cliponaxis=False,
+            marker={"color": [EVENT_COLOURS.get(s, _OTHER_COLOUR) for s in frame["stage"]]},
+            connector={"fillcolor": "#E8E8E8"},
+            customdata=frame["n_users"],
+            hovertemplate="%{y}: %{x:,} events by %{customdata:,} users<extra></extra>",
+        )
+    )
+    figure.update_layout(margin={**_MARGIN, "r": 120})
+    return _layout(figure, "Funnel: events per stage · % of the previous stage")
+
+
+def popularity_long_tail(frame: pd.DataFrame) -> go.Figure:
+    """Item rank against item events on log-log axes (frame from ``profile.item_popularity``)."""
+    figure = go.Figure(
+        go.Scatter(
+            x=frame["rank"],
+            y=frame["n_events"],
+            mode="lines",
+            line={"shape": "hv", "color": EVENT_COLOURS["view"], "width": 2},
+            hovertemplate="rank %{x:,}: %{y:,} events<extra></extra>",
+        )
+    )
+    # One tick per power of ten keeps log axes readable.
+    figure.update_xaxes(type="log", dtick=1, title="item rank (1 = most popular)")
+    figure.update_yaxes(type="log", dtick=1, title="events on the item")
+    return _layout(figure, "Item popularity long tail (log-log)")
+
+
+def user_activity(frame: pd.DataFrame) -> go.Figure:
+    """Users per bin of events per user (frame from ``profile.user_activity``)."""
+    figure = go.Figure(
+        go.Bar(
+            x=frame["label"],
+            y=frame["n_users"],
+            marker={"color": EVENT_COLOURS["view"]},
+            hovertemplate="%{x} events: %{y:,} users<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title="events per user", type="category")
+    figure.update_yaxes(title="users")
+    return _layout(figure, "User activity")
+
+
+def category_mix(frame: pd.DataFrame, top: int = 15) -> go.Figure:
+    """Share of item events per top-level category, largest first (``profile.category_mix``).
+
+    Categories past the ``top`` largest are summed into one "other" bar.
+    """
+    shown = frame.head(top)
+    rest = frame.iloc[top:]
+    if len(rest):
+        other = pd.DataFrame(
+            {
+                "category": [f"{len(rest)} other categories"],
+                "n_items": [rest["n_items"].sum()],
+                "n_events": [rest["n_events"].sum()],
+                "event_share": [rest["event_share"].sum()],
+            }
+        )
+        shown = pd.concat([shown, other], ignore_index=True)
+    shown = shown.iloc[::-1]
+    figure = go.Figure(
+        go.Bar(
+            x=shown["event_share"],
+            y=shown["category"],
+            orientation="h",
+            marker={"color": EVENT_COLOURS["view"]},
+            customdata=shown[["n_events", "n_items"]].to_numpy(),
+            text=[f"{share:.1%}" for share in shown["event_share"]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=(
+                "%{y}: %{customdata[0]:,} events, %{customdata[1]:,} items<extra></extra>"
+            ),
+        )
+    )
+    # Room on the right for the share printed past the longest bar.
+    longest = float(shown["event_share"].max()) if len(shown) else 1.0
+    figure.update_xaxes(title="share of item events", tickformat=".0%", range=[0, longest * 1.15])
+    figure.update_yaxes(type="category")
+    return _layout(figure, "Category mix (top level)", height=max(300, 40 + 28 * len(shown)))
+
+
+def removed_per_rule(frame: pd.DataFrame) -> go.Figure:
+    """Rows removed by each cleaning rule, in the order the rules ran."""
+    figure = go.Figure(
+        go.Bar(
+            x=frame["removed"],
+            y=frame["rule"],
+            orientation="h",
+            marker={"color": EVENT_COLOURS["purchase"]},
+            text=[f"{int(n):,}" for n in frame["removed"]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:,} rows removed<extra></extra>",
+        )
+    )
+    figure.update_yaxes(autorange="reversed", type="category")
+    most = float(frame["removed"].max()) if len(frame) else 0.0
+    figure.update_xaxes(title="rows removed", range=[0, max(most, 1.0) * 1.2])
+    return _layout(figure, "Rows removed per rule", height=max(260, 60 + 30 * len(frame)))
