@@ -442,8 +442,8 @@ def _missing_column_error(sniff_result: SourceSniff, targets: list[str]) -> Sche
             )
         return SchemaError(
             f"only one column ('{columns[0]}') was found in {name}; a behaviour log needs at "
-            f"least a user column and an item column, separated by comma, semicolon, tab or "
-            f"'|'.{hint}"
+            "least a user column and an item column: export both, separated by comma, "
+            f"semicolon, tab or '|'.{hint}"
         )
     labels = " and no ".join(
         f"{ {USER_ID: 'user', ITEM_ID: 'item'}.get(t, t) } column" for t in targets
