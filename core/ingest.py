@@ -35,7 +35,6 @@ from core.ingest_presets import (
     ESCI_GAINS,
     ESCI_LABEL,
     EVENTS_KIND,
-    IS_RETURN,
     ITEM_TEXT_TARGETS,
     ODD_DELIMITERS,
     PRESETS,
@@ -59,12 +58,15 @@ from core.ingest_presets import (
 from core.schema import (
     BRAND,
     CATALOG_COLUMNS,
+    CATALOG_TABLE,
     CATEGORY,
     DESCRIPTION,
     EVENT,
     EVENT_COLUMNS,
     EVENT_TYPES,
+    EVENTS_TABLE,
     FIRST_SEEN,
+    IS_RETURN,
     ITEM_ID,
     PRICE,
     QUERY,
@@ -1304,6 +1306,9 @@ def _load(
                 if not any(f"values in column '{label}' of" in w for w in warnings):
                     warnings.append(warning)
         progress(3, "replacing the raw tables")
+        # The cleaned tables describe the previous dataset: they go with it.
+        tx.execute(f"DROP TABLE IF EXISTS {EVENTS_TABLE}")
+        tx.execute(f"DROP TABLE IF EXISTS {CATALOG_TABLE}")
         for column in plan.text_columns:
             tx.execute(f"ALTER TABLE {_STAGE_EVENTS} DROP COLUMN {sql_ident(column)}")
         for stage, table in (

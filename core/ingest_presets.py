@@ -39,6 +39,7 @@ from core.schema import (
     EVENT,
     EVENT_TYPES,
     FIRST_SEEN,
+    IS_RETURN,
     ITEM_ID,
     PRICE,
     PURCHASE,
@@ -58,7 +59,6 @@ EVENTS_KIND = "events"
 CATALOG_KIND = "catalog"
 KINDS = (EVENTS_KIND, CATALOG_KIND)
 
-IS_RETURN = "is_return"
 QUANTITY = "quantity"
 TS_OFFSET_MS = "ts_offset_ms"
 ESCI_LABEL = "esci_label"

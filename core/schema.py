@@ -10,6 +10,8 @@ TS = "ts"
 SESSION_ID = "session_id"
 QUERY = "query"
 VALUE = "value"
+# Flag on raw events: a return or cancellation (set by ingest, used by cleaning).
+IS_RETURN = "is_return"
 
 EVENT_COLUMNS: tuple[str, ...] = (USER_ID, ITEM_ID, EVENT, TS, SESSION_ID, QUERY, VALUE)
 REQUIRED_EVENT_COLUMNS: tuple[str, ...] = (USER_ID, ITEM_ID)
