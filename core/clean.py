@@ -42,6 +42,7 @@ import pandas as pd
 
 from core.schema import (
     CATALOG_TABLE,
+    CLEANING_REMOVED_TABLE,
     CLEANING_REPORTS_TABLE,
     DATASET_TABLE,
     DESCRIPTION,
@@ -56,7 +57,7 @@ from core.schema import (
     ShopSynthError,
     WorkspaceError,
 )
-from core.workspace import Workspace
+from core.workspace import Workspace, drop_relation, relation_exists
 
 Callback = Callable[[int, int, str], None]
 
@@ -307,13 +308,6 @@ class CleaningReport:
 # SQL helpers
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
-    ).fetchall()
-    return bool(rows[0][0])
-
-
 def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
     return int(con.execute(f'SELECT count(*) FROM "{table}" WHERE {where}').fetchall()[0][0])
 
@@ -338,9 +332,9 @@ def catalog_was_given(con: duckdb.DuckDBPyConnection) -> tuple[bool, str]:
     descriptive value (title, description, price ...) counts as given; one with ids only is
     taken as derived from the log.
     """
-    if not _table_exists(con, RAW_CATALOG_TABLE):
+    if not relation_exists(con, RAW_CATALOG_TABLE):
         return False, "no catalogue table"
-    if _table_exists(con, DATASET_TABLE):
+    if relation_exists(con, DATASET_TABLE):
         records = con.execute(
             f"SELECT catalog_source FROM {DATASET_TABLE} ORDER BY loaded_at DESC LIMIT 1"
         ).fetchall()
@@ -660,7 +654,7 @@ def _base_events_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 def _start_catalog(con: duckdb.DuckDBPyConnection) -> int:
     """Stage the catalogue (one row per non-blank id, first row loaded); return raw rows."""
-    if not _table_exists(con, RAW_CATALOG_TABLE):
+    if not relation_exists(con, RAW_CATALOG_TABLE):
         return 0
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_CATALOG_STAGE} AS SELECT rowid AS _row, * "
@@ -738,7 +732,7 @@ def clean_dataset(
     total = len(RULES) + 1
     created_at = datetime.now(UTC).replace(tzinfo=None)
     with ws.transaction() as con:
-        if not _table_exists(con, RAW_EVENTS_TABLE):
+        if not relation_exists(con, RAW_EVENTS_TABLE):
             raise WorkspaceError(
                 f"no raw events in workspace {ws.name!r}: load a dataset before cleaning"
             )
@@ -747,7 +741,7 @@ def clean_dataset(
         if n_before == 0:
             raise CleaningError(f"{RAW_EVENTS_TABLE} is empty: load a dataset with events")
         users_before, items_before = _distinct_counts(con, stages.current)
-        has_catalog = _table_exists(con, RAW_CATALOG_TABLE)
+        has_catalog = relation_exists(con, RAW_CATALOG_TABLE)
         n_catalog_before = _start_catalog(con)
 
         rules = {
@@ -783,9 +777,16 @@ def clean_dataset(
                 f"({last.parameter}) removed the last {last.removed:,}; loosen that rule"
             )
 
+        # Only the removed row ids are written; events is a view of the raw rows without them,
+        # so a clean never copies the whole log (raw_events is never modified after a load).
+        drop_relation(con, EVENTS_TABLE)
         con.execute(
-            f"CREATE OR REPLACE TABLE {EVENTS_TABLE} AS "
-            f"SELECT * EXCLUDE (_row) FROM {stages.current}"
+            f"CREATE OR REPLACE TABLE {CLEANING_REMOVED_TABLE} AS "
+            f"SELECT _row FROM {_REMOVED} ORDER BY _row"
+        )
+        con.execute(
+            f"CREATE VIEW {EVENTS_TABLE} AS SELECT * EXCLUDE (_row) FROM "
+            f"({_base_events_sql(con)}) ANTI JOIN {CLEANING_REMOVED_TABLE} USING (_row)"
         )
         stages.drop()
         users_after, items_after = _distinct_counts(con, EVENTS_TABLE)
@@ -818,7 +819,7 @@ def clean_dataset(
 def latest_report(ws: Workspace) -> CleaningReport | None:
     """The newest stored :class:`CleaningReport` of ``ws``, or None if it was never cleaned."""
     with ws.connect() as con:
-        if not _table_exists(con, CLEANING_REPORTS_TABLE):
+        if not relation_exists(con, CLEANING_REPORTS_TABLE):
             return None
         newest = con.execute(
             f"SELECT report_id, created_at FROM {CLEANING_REPORTS_TABLE} "

@@ -60,6 +60,7 @@ from core.schema import (
     CATALOG_COLUMNS,
     CATALOG_TABLE,
     CATEGORY,
+    CLEANING_REMOVED_TABLE,
     DESCRIPTION,
     EVENT,
     EVENT_COLUMNS,
@@ -83,7 +84,7 @@ from core.schema import (
     IngestError,
     SchemaError,
 )
-from core.workspace import DatasetInfo, Workspace
+from core.workspace import DatasetInfo, Workspace, drop_relation
 
 __all__ = [
     "PRESETS",
@@ -1307,8 +1308,8 @@ def _load(
                     warnings.append(warning)
         progress(3, "replacing the raw tables")
         # The cleaned tables describe the previous dataset: they go with it.
-        tx.execute(f"DROP TABLE IF EXISTS {EVENTS_TABLE}")
-        tx.execute(f"DROP TABLE IF EXISTS {CATALOG_TABLE}")
+        for table in (EVENTS_TABLE, CLEANING_REMOVED_TABLE, CATALOG_TABLE):
+            drop_relation(tx, table)
         for column in plan.text_columns:
             tx.execute(f"ALTER TABLE {_STAGE_EVENTS} DROP COLUMN {sql_ident(column)}")
         for stage, table in (

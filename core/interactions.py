@@ -46,7 +46,7 @@ from core.schema import (
     ShopSynthError,
     WorkspaceError,
 )
-from core.workspace import Workspace
+from core.workspace import Workspace, relation_exists
 
 RandomState = int | np.random.Generator | None
 
@@ -293,11 +293,7 @@ def _check_half_life(half_life_days: float | None) -> float | None:
 
 
 def _require_events(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-        [EVENTS_TABLE],
-    ).fetchall()[0]
-    if not row[0]:
+    if not relation_exists(con, EVENTS_TABLE):
         raise WorkspaceError(
             f"no cleaned events in workspace {ws.name!r}: load a dataset and clean it first"
         )
@@ -343,10 +339,7 @@ def _prepare_index(
     users = _index_table(
         con, _USERS, user_ids, f"SELECT CAST(user_id AS VARCHAR) AS id FROM {EVENTS_TABLE}"
     )
-    has_catalog = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-        [CATALOG_TABLE],
-    ).fetchall()[0][0]
+    has_catalog = relation_exists(con, CATALOG_TABLE)
     item_source = f"SELECT CAST(item_id AS VARCHAR) AS id FROM {EVENTS_TABLE}"
     if has_catalog:
         item_source += f" UNION ALL SELECT CAST(item_id AS VARCHAR) FROM {CATALOG_TABLE}"

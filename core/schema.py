@@ -53,6 +53,8 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 RAW_EVENTS_TABLE = "raw_events"
 RAW_CATALOG_TABLE = "raw_catalog"
 EVENTS_TABLE = "events"
+# Raw-event row ids the cleaning removed; ``events`` is a view of the raw events without them.
+CLEANING_REMOVED_TABLE = "cleaning_removed_rows"
 CATALOG_TABLE = "catalog"
 DATASET_TABLE = "dataset"
 CLEANING_REPORTS_TABLE = "cleaning_reports"

@@ -174,6 +174,9 @@ class Workspace:
                 f"cannot open {self.db_path}: {error}. Close other programs using this "
                 "workspace, or choose another one."
             ) from error
+        # Row order of a table is never relied on (queries say ORDER BY): letting DuckDB write
+        # in any order makes large CREATE TABLE ... AS SELECT about twice as fast.
+        con.execute("SET preserve_insertion_order = false")
         try:
             yield con
         finally:
@@ -193,19 +196,19 @@ class Workspace:
 
     def table_exists(self, table: str) -> bool:
         with self.connect() as con:
-            return _table_exists(con, table)
+            return relation_exists(con, table)
 
     def row_count(self, table: str) -> int:
         """Rows in ``table``, 0 if it does not exist."""
         with self.connect() as con:
-            if not _table_exists(con, table):
+            if not relation_exists(con, table):
                 return 0
             return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
 
     def read_table(self, table: str, limit: int | None = None) -> pd.DataFrame:
         """``table`` as a DataFrame (optionally its first ``limit`` rows)."""
         with self.connect() as con:
-            if not _table_exists(con, table):
+            if not relation_exists(con, table):
                 raise WorkspaceError(f"table {table!r} not found in workspace {self.name!r}")
             sql = f'SELECT * FROM "{table}"' + (f" LIMIT {int(limit)}" if limit else "")
             return con.execute(sql).df()
@@ -218,7 +221,7 @@ class Workspace:
         parts = []
         with self.connect() as con:
             for table in tables:
-                if not _table_exists(con, table):
+                if not relation_exists(con, table):
                     parts.append(f"{table}:absent")
                     continue
                 count, digest = con.execute(
@@ -313,8 +316,22 @@ class Workspace:
             return con.execute(sql + " ORDER BY created_at DESC", args).df()
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the table or view ``name`` if there is one."""
+    rows = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()
+    if rows:
+        kind = "VIEW" if rows[0][0] == "VIEW" else "TABLE"
+        con.execute(f'DROP {kind} "{name}"')
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the workspace database has a (non-temporary) table or view called ``name``."""
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-    ).fetchone()
+        "SELECT count(*) FROM (SELECT table_name AS name FROM duckdb_tables() WHERE NOT temporary "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT temporary AND NOT internal) "
+        "WHERE name = ?",
+        [name],
+    ).fetchall()[0]
     return bool(row[0])
