@@ -30,6 +30,7 @@ COLD_ITEM = N_ITEMS - 1
 FAST_PARAMS: dict[str, dict[str, Any]] = {
     "als": {"factors": 8, "iterations": 10, "regularization": 0.1},
     "bpr": {"factors": 8, "iterations": 30},
+    "semantic_bert": {"encoder": "tiny"},
 }
 
 

@@ -41,7 +41,12 @@ def _tiny(
 
 
 # u0: i0 (w1, day 1), i1 (w2, day 10); u1: i1 (w1, day 9), i2 (w4, day 2); u2: i1, i3 (day 10).
-POPULARITY_DATA = ([0, 0, 1, 1, 2, 2], [0, 1, 1, 2, 1, 3], [1, 2, 1, 4, 1, 1], [1, 10, 9, 2, 10, 10])
+POPULARITY_DATA = (
+    [0, 0, 1, 1, 2, 2],
+    [0, 1, 1, 2, 1, 3],
+    [1, 2, 1, 4, 1, 1],
+    [1, 10, 9, 2, 10, 10],
+)
 
 
 # Popularity -------------------------------------------------------------------------------
@@ -134,7 +139,9 @@ def test_knn_cosine_by_hand() -> None:
         np.full(6, START, dtype="datetime64[s]"),
     )
     model = ItemKNN(k_neighbours=3).fit(data)
-    np.testing.assert_allclose(model.similarity_.toarray(), [[1, 0.5, 0.5], [0.5, 1, 0.5], [0.5, 0.5, 1]], rtol=1e-6)
+    np.testing.assert_allclose(
+        model.similarity_.toarray(), [[1, 0.5, 0.5], [0.5, 1, 0.5], [0.5, 0.5, 1]], rtol=1e-6
+    )
     # History (2 x item x) scores 2 * row x of S.
     history = sp.csr_matrix(np.array([[2.0, 0.0, 0.0]], dtype=np.float32))
     np.testing.assert_allclose(model.score_history(history), [[2.0, 1.0, 1.0]], rtol=1e-6)
@@ -235,7 +242,7 @@ def test_fast_ranking_equals_the_dense_definition(model_class: type) -> None:
 def test_models_recommend_the_users_own_parity(
     checker_board: CheckerBoard, model_class: type
 ) -> None:
-    params = {"factors": 8, "regularization": 0.1} if model_class is ALS else {}
+    params = {"factors": 8, "regularization": 0.1, "alpha": 1.0} if model_class is ALS else {}
     model = model_class(**params).fit(checker_board.train)
     warm = np.arange(N_USERS - len(checker_board.cold_users))
     # A warm user's only unseen item of their parity is their "diagonal" item: it comes first
@@ -335,7 +342,54 @@ def test_registry_makes_models_by_name() -> None:
 
 
 def test_registry_rejects_unknown_names_and_hyperparameters() -> None:
-    with pytest.raises(ModelError, match="unknown model 'svd'.*als"):
+    with pytest.raises(ModelError, match=r"unknown model 'svd'; use one of .*als"):
         make_model("svd")
     with pytest.raises(ModelError, match="no hyperparameter 'depth'"):
         make_model("als", depth=3)
+
+
+def test_bpr_uniform_negatives_pad_with_rows_of_every_item(checker_board: CheckerBoard) -> None:
+    model = BPR(factors=4, iterations=20, uniform_negatives=0.75)
+    model.fit(checker_board.train)
+    nnz, n_items = checker_board.train.nnz, checker_board.train.n_items
+    padded = model._training_matrix()
+    n_rows = int(np.ceil(3 * nnz / n_items))  # s / (1 - s) = 3
+    assert padded.shape == (N_USERS + n_rows, n_items)
+    assert (padded[:N_USERS] != checker_board.train.matrix).nnz == 0
+    np.testing.assert_array_equal(padded[N_USERS:].toarray(), 1)
+    # Share of draws that fall on the uniform part.
+    assert n_rows * n_items / padded.nnz == pytest.approx(0.75, abs=0.01)
+    assert model.user_factors_.shape == (N_USERS, 5)
+    warm = np.array([0, 1, 2, 3])
+    np.testing.assert_array_equal(model.recommend(warm, 1)[0][:, 0], warm)
+
+
+@pytest.mark.parametrize("share", [1.0, -0.1, 2])
+def test_bpr_rejects_bad_uniform_negatives(checker_board: CheckerBoard, share: float) -> None:
+    with pytest.raises(ModelError, match="uniform_negatives"):
+        BPR(uniform_negatives=share).fit(checker_board.train)
+
+
+def test_popularity_ranking_equals_the_dense_definition() -> None:
+    data = _random_interactions(50, 12, seed=9)
+    model = Popularity().fit(data)  # small integer counts: many ties
+    assert len(np.unique(model.popularity_)) < 12
+    users = np.array([4, 0, 49, 4, 17])
+    # Other users' histories; row 1 also holds an explicit zero (item 5), which counts as seen.
+    dense = data.matrix[users[::-1]].toarray()
+    dense[1, 5] = 0
+    rows, cols = np.nonzero(dense)
+    rows, cols = np.append(rows, 1), np.append(cols, 5)
+    order = np.lexsort((cols, rows))
+    history = sp.csr_matrix(
+        (dense[rows, cols][order], cols[order], np.searchsorted(rows[order], np.arange(6))),
+        shape=dense.shape,
+    )
+    assert history.nnz == np.count_nonzero(dense) + 1
+    for k in (1, 3, 12, 15):
+        for exclude_seen in (True, False):
+            for given in (None, history):
+                fast = model.recommend(users, k, exclude_seen, history=given, batch_size=2)
+                dense = Recommender.recommend(model, users, k, exclude_seen, history=given)
+                np.testing.assert_array_equal(fast[0], dense[0])
+                np.testing.assert_array_equal(fast[1], dense[1])

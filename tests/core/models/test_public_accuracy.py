@@ -20,9 +20,13 @@ Amazon Beauty 5-core (``shared/datasets/amazon_5core_sequences/Beauty/user_seque
     model are written by ``benchmarks/bench_models.py``; here the personalised models must beat
     popularity.
 
-The hyperparameters below were chosen on these splits (ALS: factors 32-200, regularization
-0.01-150, alpha 0.5-40; BPR: factors 32-200, learning rate 0.001-0.1, regularization 0-0.1,
-10-300 epochs) and are recorded here and in the benchmark results.
+The hyperparameters below were chosen on these same splits, with no separate validation
+split, so the figures are tuned ones (searched: ALS factors 32-200, regularization 0.01-150,
+alpha 0.5-40; BPR factors 32-200, learning rate 0.001-0.1, regularization 0-0.1, 10-300
+epochs, uniform_negatives 0-0.9). They are recorded here and in the benchmark results.
+With implicit's popularity-weighted negatives alone (``uniform_negatives=0``) BPR peaks at
+NDCG@10 of about 0.38 on MovieLens (after about 100 epochs at learning rate 0.005, falling
+after), which is why the MovieLens setting draws 90% of the negatives uniformly.
 """
 
 from __future__ import annotations
@@ -45,13 +49,19 @@ K = 10
 MOVIELENS_NDCG_MIN = 0.38
 MOVIELENS_PARAMS: dict[str, dict[str, object]] = {
     "als": {"factors": 64, "regularization": 30.0, "alpha": 3.0, "iterations": 15},
-    "bpr": {"factors": 64, "learning_rate": 0.005, "regularization": 0.001, "iterations": 100},
+    "bpr": {
+        "factors": 64,
+        "learning_rate": 0.01,
+        "regularization": 0.001,
+        "iterations": 100,
+        "uniform_negatives": 0.9,
+    },
 }
 BEAUTY_PARAMS: dict[str, dict[str, object]] = {
     "popularity": {},
     "item_knn": {"similarity": "cosine", "k_neighbours": 50},
-    "als": {"factors": 128, "regularization": 1.0, "alpha": 10.0, "iterations": 15},
-    "bpr": {"factors": 64, "learning_rate": 0.005, "regularization": 0.001, "iterations": 100},
+    "als": {"factors": 128, "regularization": 1.0, "alpha": 30.0, "iterations": 15},
+    "bpr": {"factors": 64, "learning_rate": 0.05, "regularization": 0.01, "iterations": 100},
 }
 MOVIELENS_FILE = Path("movielens_100k") / "ml-100k.inter"
 BEAUTY_FILE = Path("amazon_5core_sequences") / "Beauty" / "user_sequence.txt"

@@ -1,0 +1,341 @@
+"""Matrix factorisation through implicit: the shared factor-model wrapper and implicit ALS.
+
+:class:`MatrixFactorization` wraps an implicit factor model (ALS here, BPR in
+:mod:`core.models.bpr`): it fits with BLAS limited to one thread (implicit parallelises over
+users itself, and a threaded BLAS inside that slows fitting down), on the GPU only when asked
+and implicit was built with CUDA, reports each iteration through the progress callback, keeps
+the learned factors as plain arrays (saved in the model's ``.npz``) and ranks the training
+users through implicit's own multi-threaded top-k.
+
+:class:`ALS` is implicit's conjugate-gradient Alternating Least Squares for implicit feedback
+(Hu, Koren and Volinsky 2008): each stored weight ``r`` becomes a confidence ``c = alpha * r``
+and the preference ``p = 1``; missing entries have ``c = 1`` and ``p = 0``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from abc import abstractmethod
+from typing import Any
+
+import implicit.cpu.als
+import implicit.gpu
+import implicit.gpu.als
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from core.interactions import Interactions
+from core.models.base import ModelError, ProgressCallback, Recommender, top_k
+
+# implicit's top-k gives items it filtered out (already seen) this score.
+_FILTERED_SCORE = np.finfo(np.float32).min
+
+
+def check_whole(name: str, value: Any, low: int) -> int:
+    """``value`` if it is a whole number ``>= low``, else raise :class:`ModelError`."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ModelError(f"{name} must be a whole number >= {low}, not {value!r}")
+    return int(value)
+
+
+def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """``value`` if it is a finite number ``> 0`` (``>= 0`` with ``allow_zero``)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | np.floating | np.integer)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    ):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ModelError(f"{name} must be a finite number {bound}, not {value!r}")
+    return float(value)
+
+
+class MatrixFactorization(Recommender):
+    """A recommender whose scores are dot products of user and item factors learned by implicit.
+
+    Subclasses set the hyperparameters ``factors``, ``regularization``, ``iterations``,
+    ``random_state``, ``num_threads`` and ``use_gpu`` in ``__init__`` and implement
+    :meth:`_new_model` (an unfitted implicit model), :meth:`_iteration_info` and
+    :meth:`score_history` (scores of users unseen in training); :meth:`_training_matrix` may
+    append rows to what implicit fits (their factors are dropped after fitting).
+
+    Attributes
+    ----------
+    user_factors_ : numpy.ndarray
+        ``(n_users, d)`` float32 learned user factors.
+    item_factors_ : numpy.ndarray
+        ``(n_items, d)`` float32 learned item factors.
+    device_ : str
+        ``"cuda"`` when the model was fitted on the GPU, else ``"cpu"``.
+    """
+
+    factors: int
+    regularization: float
+    iterations: int
+    random_state: int | None
+    num_threads: int
+    use_gpu: bool
+
+    @abstractmethod
+    def _new_model(self, gpu: bool) -> Any:
+        """An unfitted implicit model with this object's hyperparameters."""
+
+    @abstractmethod
+    def _iteration_info(self, iteration: int, elapsed: float, *extra: Any) -> str:
+        """Progress text for one iteration, from the arguments implicit's callback receives."""
+
+    def _check_params(self) -> None:
+        check_whole("factors", self.factors, 1)
+        check_positive("regularization", self.regularization, allow_zero=True)
+        check_whole("iterations", self.iterations, 1)
+        check_whole("num_threads", self.num_threads, 0)
+        if self.random_state is not None:
+            check_whole("random_state", self.random_state, 0)
+        if not isinstance(self.use_gpu, bool):
+            raise ModelError(f"use_gpu must be True or False, not {self.use_gpu!r}")
+
+    def _fit(
+        self,
+        train: Interactions,
+        *,
+        catalog: pd.DataFrame | None,
+        callback: ProgressCallback | None,
+    ) -> None:
+        self._check_params()
+        gpu = self.use_gpu and implicit.gpu.HAS_CUDA
+        if self.use_gpu and not gpu:
+            warnings.warn(
+                f"{type(self).__name__}: use_gpu=True but implicit has no CUDA support here; "
+                "fitting on the CPU",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        total = self.iterations
+        device = "cuda" if gpu else "cpu"
+
+        def on_iteration(iteration: int, elapsed: float, *extra: Any) -> None:
+            if callback is not None:
+                info = self._iteration_info(iteration, elapsed, *extra)
+                callback(iteration + 1, total, info)
+
+        if callback is not None:
+            callback(0, total, f"fitting {type(self).__name__} on the {device.upper()}")
+        with threadpool_limits(1, "blas"):
+            model = self._new_model(gpu)
+            model.fit(self._training_matrix(), show_progress=False, callback=on_iteration)
+        if gpu:
+            model = model.to_cpu()
+            model.num_threads = self.num_threads
+        # Rows past the training users (see _training_matrix) are dropped.
+        model.user_factors = np.ascontiguousarray(
+            model.user_factors[: self.n_users], dtype=np.float32
+        )
+        model.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self.user_factors_ = model.user_factors
+        self.item_factors_ = model.item_factors
+        self.device_ = device
+        self._model = model
+
+    def _training_matrix(self) -> sp.csr_matrix:
+        """The matrix implicit fits: the training rows, then any rows a subclass appends."""
+        return self.train_
+
+    def _implicit_model(self) -> Any:
+        """The fitted implicit CPU model (rebuilt from the factors after a load)."""
+        model = getattr(self, "_model", None)
+        if model is None:
+            with threadpool_limits(1, "blas"):
+                model = self._new_model(gpu=False)
+            model.user_factors = self.user_factors_
+            model.item_factors = self.item_factors_
+            self._model = model
+        return model
+
+    # Scoring -------------------------------------------------------------------------------
+
+    def _dot(self, user_factors: np.ndarray, item_idx: np.ndarray | None) -> np.ndarray:
+        items = self.item_factors_ if item_idx is None else self.item_factors_[item_idx]
+        return np.asarray(user_factors @ items.T, dtype=np.float32)
+
+    def score(self, user_idx: np.ndarray | int, item_idx: np.ndarray | None = None) -> np.ndarray:
+        """Dot products of the learned factors of training users with the item factors.
+
+        A user without training interactions has zero factors in ALS (scores all 0) and
+        a zero vector plus the bias column in BPR (scores = item biases).
+        """
+        self._check_fitted()
+        users = self._user_array(user_idx)
+        return self._dot(self.user_factors_[users], item_idx)
+
+    # Ranking -------------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        user_idx: np.ndarray | int,
+        k: int,
+        exclude_seen: bool = True,
+        *,
+        history: sp.csr_matrix | None = None,
+        batch_size: int = 2048,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items per user; see :meth:`Recommender.recommend`.
+
+        Training users (``history`` not given) are ranked by implicit's multi-threaded
+        top-k over the learned factors, which never builds the dense users x items score
+        matrix. Its ``k + 1`` best items per user show whether a tie straddles the cut-off;
+        such users are ranked again by the dense path, so the result is the one
+        :meth:`Recommender.recommend` defines (ties to the lower item index, padding with
+        ``-1`` / ``-inf``). ``batch_size`` applies to the dense path only.
+        """
+        if history is not None:
+            return super().recommend(
+                user_idx, k, exclude_seen, history=history, batch_size=batch_size
+            )
+        self._check_fitted()
+        if k < 1:
+            raise ModelError(f"k must be at least 1, got {k}")
+        users = self._user_array(user_idx)
+        out_idx = np.full((len(users), k), -1, dtype=np.int64)
+        out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
+        if len(users) == 0 or self.n_items == 0:
+            return out_idx, out_scores
+        take = min(k + 1, self.n_items)
+        everyone = len(users) == self.n_users and np.array_equal(users, np.arange(self.n_users))
+        rows = self.train_ if everyone else self.train_[users]
+        ids, scores = self._implicit_model().recommend(
+            users, rows, N=take, filter_already_liked_items=exclude_seen
+        )
+        ids = ids.astype(np.int64, copy=False)
+        scores = scores.astype(np.float32, copy=False)
+        valid = scores > _FILTERED_SCORE
+        ids = np.where(valid, ids, -1)
+        scores = np.where(valid, scores, -np.inf).astype(np.float32)
+        # Best first, ties to the lower item index; invalid entries (-inf, -1) sort last.
+        order = np.lexsort((np.where(valid, ids, np.iinfo(np.int64).max), -scores), axis=1)
+        ids = np.take_along_axis(ids, order, axis=1)
+        scores = np.take_along_axis(scores, order, axis=1)
+        keep = min(k, take)
+        out_idx[:, :keep] = ids[:, :keep]
+        out_scores[:, :keep] = scores[:, :keep]
+        if take > k:
+            straddling = np.flatnonzero(
+                (scores[:, k] > -np.inf) & (scores[:, k] == scores[:, k - 1])
+            )
+            if straddling.size:
+                dense_idx, dense_scores = self._dense_recommend(users[straddling], k, exclude_seen)
+                out_idx[straddling] = dense_idx
+                out_scores[straddling] = dense_scores
+        return out_idx, out_scores
+
+    def _dense_recommend(
+        self, users: np.ndarray, k: int, exclude_seen: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.score(users)
+        if exclude_seen:
+            rows = self.train_[users]
+            row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+            scores[row_of_entry, rows.indices] = -np.inf
+        return top_k(scores, k)
+
+    # Persistence ---------------------------------------------------------------------------
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
+        return arrays, {"device": self.device_}
+
+    def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.user_factors_ = np.ascontiguousarray(arrays["user_factors"], dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(arrays["item_factors"], dtype=np.float32)
+        self.device_ = str(meta.get("device", "cpu"))
+        self._model = None
+
+
+class ALS(MatrixFactorization):
+    """Alternating Least Squares for implicit feedback (implicit's conjugate-gradient solver).
+
+    Parameters
+    ----------
+    factors : int
+        Latent dimensions.
+    regularization : float
+        L2 penalty ``lambda`` on user and item factors.
+    alpha : float
+        Confidence scale: a stored weight ``r`` counts with confidence ``alpha * r``.
+    iterations : int
+        Alternating sweeps (users then items).
+    random_state : int, optional
+        Seed of the initial factors; the same seed gives the same factors (the solver is
+        deterministic for any ``num_threads``).
+    num_threads : int
+        Threads for fitting and ranking; 0 uses every core.
+    use_gpu : bool
+        Fit on the GPU when implicit was built with CUDA; otherwise a warning is given and the
+        CPU is used. Scoring always runs on the CPU.
+
+    Notes
+    -----
+    A user unseen in training is folded in by :meth:`score_history`: their factors are the
+    exact least-squares solution given the item factors,
+    ``x = (YᵀY + Yᵀ(C - I)Y + lambda I)⁻¹ Yᵀ C p`` (implicit's ``recalculate_user``).
+    """
+
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 1.0,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        random_state: int | None = 0,
+        num_threads: int = 0,
+        use_gpu: bool = False,
+    ) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.num_threads = num_threads
+        self.use_gpu = use_gpu
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_positive("alpha", self.alpha)
+
+    def _new_model(self, gpu: bool) -> Any:
+        if gpu:
+            return implicit.gpu.als.AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=float(self.regularization),
+                alpha=float(self.alpha),
+                iterations=self.iterations,
+                random_state=self.random_state,
+            )
+        return implicit.cpu.als.AlternatingLeastSquares(
+            factors=self.factors,
+            regularization=float(self.regularization),
+            alpha=float(self.alpha),
+            iterations=self.iterations,
+            num_threads=self.num_threads,
+            random_state=self.random_state,
+        )
+
+    def _iteration_info(self, iteration: int, elapsed: float, *extra: Any) -> str:
+        return f"ALS iteration {iteration + 1}/{self.iterations} ({elapsed:.2f} s)"
+
+    def score_history(
+        self, history: sp.csr_matrix, item_idx: np.ndarray | None = None
+    ) -> np.ndarray:
+        self._check_fitted()
+        rows = sp.csr_matrix(history, dtype=np.float32)
+        if rows.shape[0] == 0:
+            width = self.n_items if item_idx is None else len(item_idx)
+            return np.zeros((0, width), dtype=np.float32)
+        user_factors = self._implicit_model().recalculate_user(np.arange(rows.shape[0]), rows)
+        return self._dot(user_factors, item_idx)
