@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,38 @@ def test_save_and_reload_gives_identical_embeddings(tmp_path: Path) -> None:
     # Saving again replaces the folder.
     tiny_encoder(4).save(folder)
     assert not np.allclose(load_encoder(folder).encode(texts), encoder.encode(texts))
+
+
+def test_parallel_batches_match_sequential_and_report_from_the_caller() -> None:
+    texts = [f"product number {i} " * (1 + i % 5) for i in range(11)]
+    sequential = tiny_encoder(num_threads=1).encode(texts, batch_size=2)
+    parallel_encoder = tiny_encoder(num_threads=2)
+    threads_in_forward: list[int] = []
+    parallel_encoder.model.register_forward_hook(
+        lambda *_: threads_in_forward.append(torch.get_num_threads())
+    )
+    calls: list[tuple[int, int]] = []
+    caller = threading.get_ident()
+    parallel = parallel_encoder.encode(
+        texts,
+        batch_size=2,
+        callback=lambda done, total, info: calls.append((done, threading.get_ident())),
+    )
+    np.testing.assert_allclose(parallel, sequential, atol=1e-6)
+    assert threads_in_forward == [1] * 6  # two workers, one torch thread each
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert calls[-1][0] == len(texts)
+    assert {thread for _, thread in calls} == {caller}
+
+
+def test_a_raising_callback_stops_the_parallel_encode() -> None:
+    encoder = tiny_encoder(num_threads=2)
+    forwards: list[int] = []
+    encoder.model.register_forward_hook(lambda *_: forwards.append(1))
+
+    def cancel(done: int, total: int, info: str) -> None:
+        raise KeyboardInterrupt("cancelled")
+
+    with pytest.raises(KeyboardInterrupt, match="cancelled"):
+        encoder.encode([f"text {i}" for i in range(40)], batch_size=2, callback=cancel)
+    assert len(forwards) < 20
