@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import profile
+from core import profile, training
 from core.clean import CleaningReport
 from core.clean import latest_report as _core_latest_report
 from core.interactions import build_interactions
+from core.models.base import Recommender
 from core.schema import (
     CATALOG_TABLE,
     CLEANING_REPORTS_TABLE,
@@ -26,6 +27,7 @@ from core.schema import (
     EVENTS_TABLE,
     RAW_CATALOG_TABLE,
     RAW_EVENTS_TABLE,
+    RUNS_TABLE,
 )
 from core.workspace import Workspace
 
@@ -113,13 +115,16 @@ def _dataset_status(path: str, data_fingerprint: str) -> dict[str, Any]:
         "info": ws.dataset_info(),
         "loaded": ws.table_exists(RAW_EVENTS_TABLE),
         "cleaned": profile.is_cleaned(ws),
+        "n_models": len(ws.list_runs(kind=training.MODEL_KIND)),
     }
 
 
 def dataset_status(ws: Workspace) -> dict[str, Any]:
     """``info`` (DatasetInfo or None), ``loaded`` and ``cleaned`` (:func:`core.profile.is_cleaned`)
-    flags of the workspace."""
-    key = fingerprint(ws, DATASET_TABLE, CLEANING_REPORTS_TABLE, RAW_EVENTS_TABLE, EVENTS_TABLE)
+    flags of the workspace, and ``n_models``, the number of trained models."""
+    key = fingerprint(
+        ws, DATASET_TABLE, CLEANING_REPORTS_TABLE, RAW_EVENTS_TABLE, EVENTS_TABLE, RUNS_TABLE
+    )
     return _dataset_status(str(ws.path), key)
 
 
@@ -174,3 +179,35 @@ def interaction_summary(
     :func:`core.interactions.build_interactions` makes with these weights and half-life."""
     key = fingerprint(ws, EVENTS_TABLE, CATALOG_TABLE)
     return _interaction_summary(str(ws.path), key, tuple(sorted(weights.items())), half_life_days)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _model_list(path: str, runs_fingerprint: str) -> pd.DataFrame:
+    return training.list_models(Workspace(Path(path)))
+
+
+def model_list(ws: Workspace) -> pd.DataFrame:
+    """:func:`core.training.list_models`, recomputed when the ``runs`` table changes."""
+    return _model_list(str(ws.path), fingerprint(ws, RUNS_TABLE))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def _trained_model(path: str, run_id: str) -> tuple[Recommender, np.ndarray]:
+    ws = Workspace(Path(path))
+    return training.load_model(ws, run_id), training.run_user_ids(ws, run_id)
+
+
+def trained_model(ws: Workspace, run_id: str) -> tuple[Recommender, np.ndarray]:
+    """The fitted model of run ``run_id`` and the external ids of its user rows (a run never
+    changes once recorded, so the run id is the whole key)."""
+    return _trained_model(str(ws.path), run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _item_titles(path: str, catalog_fingerprint: str) -> dict[str, str]:
+    return training.item_titles(Workspace(Path(path)))
+
+
+def item_titles(ws: Workspace) -> dict[str, str]:
+    """Item id -> title of the cleaned catalogue (:func:`core.training.item_titles`)."""
+    return _item_titles(str(ws.path), fingerprint(ws, CATALOG_TABLE))

@@ -54,6 +54,15 @@ CLEAN_WEIGHT_PREFIX = "clean_weight_"  # + event type
 CLEAN_HALF_LIFE = "clean_half_life"
 CLEAN_RUN = "clean_run"
 EXPLORE_FREQ = "explore_freq"
+MODELS_CHOICE = "models_choice"  # model name to train
+MODELS_PARAM_PREFIX = "models_param_"  # + model name + "__" + hyperparameter
+MODELS_TRAIN_FORM = "models_train_form"
+MODELS_TRAIN = "models_train"
+MODELS_DELETE_RUN = "models_delete_run"
+MODELS_DELETE = "models_delete"
+MODELS_EXPLORE_RUN = "models_explore_run"
+MODELS_ITEM = "models_item"
+MODELS_USER = "models_user"
 
 
 def init() -> None:

@@ -130,6 +130,7 @@ def format_count(value: int | float) -> str:
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Data.py", "Data", ":material/database:"),
+    ("pages/2_Models.py", "Models", ":material/model_training:"),
 )
 
 
@@ -234,7 +235,6 @@ def dataset_line(status: dict[str, Any]) -> None:
 
 # Steps after cleaning: (name, what it needs). They show as not started until their pages exist.
 LATER_STEPS: tuple[tuple[str, str], ...] = (
-    ("Models", "cleaned data; trains Popularity, ItemKNN, ALS, BPR, content and BERT models"),
     ("Synthetic data", "cleaned data and a catalogue; generates queries, descriptions, sessions"),
     ("Fusion", "at least two trained models; tunes how their scores are combined"),
     ("A/B comparison", "two or more models or fusions to compare with confidence intervals"),
@@ -252,9 +252,22 @@ def pipeline_checklist(status: dict[str, Any]) -> None:
         f"{done if cleaned else todo} **Data cleaned**"
         + ("" if cleaned else " — needs loaded data; set the rules on the Data page"),
     ]
+    n_models = int(status.get("n_models", 0))
+    lines.append(
+        f"{done if n_models else todo} **Models trained**"
+        + (
+            f" — {n_models:,} trained"
+            if n_models
+            else " — needs cleaned data; trains Popularity, ItemKNN, ALS, BPR, content and "
+            "BERT models on the Models page"
+        )
+    )
     lines += [f"{todo} **{name}** — not started; needs {needs}" for name, needs in LATER_STEPS]
     st.markdown("  \n".join(lines))
     st.page_link("pages/1_Data.py", label="Open the Data page", icon=":material/database:")
+    st.page_link(
+        "pages/2_Models.py", label="Open the Models page", icon=":material/model_training:"
+    )
 
 
 # Loading ------------------------------------------------------------------------------------------

@@ -1,0 +1,485 @@
+"""Train a model on the workspace's data, score it on validation, keep it as a run.
+
+A trained model is a row of the ``runs`` table (kind ``"model"``) and a folder
+``runs/<run_id>/`` holding ``model/`` (:meth:`Recommender.save`) and ``user_ids.npz`` (the
+external ids of the model's user rows). The folder is written completely in a staging folder
+before the run is recorded, so a failed training leaves the earlier runs as they were.
+
+The split is a :func:`core.interactions.temporal_split` (by default 70% train, 10% validation,
+20% test of the timed interaction events). It is deterministic: the same parameters on the
+same data give the same split, and :func:`run_split` rebuilds the split of a run from the
+cut-off times it recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.interactions import Split, temporal_split
+from core.models.base import ModelError, Recommender
+from core.models.registry import make_model
+from core.schema import CATALOG_TABLE, EVENTS_TABLE, RUNS_TABLE
+from core.workspace import Workspace, atomic_write_bytes, relation_exists
+
+ProgressCallback = Callable[[int, int, str], None]
+
+MODEL_KIND = "model"
+RECALL_K = 20
+NDCG_K = 10
+RECALL_KEY = f"recall@{RECALL_K}"
+NDCG_KEY = f"ndcg@{NDCG_K}"
+DEFAULT_SPLIT: dict[str, Any] = {"test_fraction": 0.2, "valid_fraction": 0.1}
+# Models whose fit reads the catalogue.
+CATALOG_MODELS = frozenset({"content_tfidf", "semantic_bert"})
+_MODEL_FOLDER = "model"
+_USER_IDS_FILE = "user_ids.npz"
+_STAGING_PREFIX = ".staging-"
+# Progress units of one training: split, fit, evaluation, saving.
+_PROGRESS_TOTAL = 100
+_STAGES = {"split": (0, 10), "fit": (10, 80), "evaluate": (80, 95), "save": (95, 100)}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A fitted model recorded as a run.
+
+    Attributes
+    ----------
+    run_id : str
+        Id of the run in the ``runs`` table.
+    name : str
+        Display name of the run.
+    model : Recommender
+        The fitted model (users and items indexed as in ``split``).
+    split : Split
+        The split it was trained (``split.train``) and validated (``split.valid``) on.
+    metrics : dict
+        ``recall@20``, ``ndcg@10`` (None when no user has validation items) and
+        ``fit_seconds``.
+    params : dict
+        What the run recorded: model, hyperparameters, split, data fingerprint.
+    """
+
+    run_id: str
+    name: str
+    model: Recommender
+    split: Split
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+
+
+# Metrics --------------------------------------------------------------------------------------
+
+
+def _hits(recommended: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """Bool ``(n, k)``: whether each recommended item is in the user's relevant row.
+
+    ``recommended`` holds item indices with ``-1`` padding; row ``u`` of ``recommended``
+    goes with row ``u`` of ``relevant``.
+    """
+    recommended = np.asarray(recommended, dtype=np.int64)
+    relevant = sp.csr_matrix(relevant)
+    relevant.eliminate_zeros()
+    n_items = relevant.shape[1]
+    rows = np.repeat(np.arange(relevant.shape[0], dtype=np.int64), np.diff(relevant.indptr))
+    relevant_keys = np.sort(rows * n_items + relevant.indices.astype(np.int64))
+    keys = np.arange(recommended.shape[0], dtype=np.int64)[:, None] * n_items + recommended
+    found = np.isin(keys, relevant_keys, assume_unique=False)
+    return found & (recommended >= 0)
+
+
+def recall_at_k(recommended: np.ndarray, relevant: sp.csr_matrix, k: int) -> np.ndarray:
+    """Per-user recall: relevant items in the top ``k`` over the number of relevant items.
+
+    Parameters
+    ----------
+    recommended : numpy.ndarray
+        ``(n, >= k)`` item indices, best first, ``-1`` for no item.
+    relevant : scipy.sparse.csr_matrix
+        ``(n, n_items)``; a stored non-zero marks a relevant item (binary relevance).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64; 0 for a user with no relevant item.
+    """
+    hits = _hits(np.asarray(recommended)[:, :k], relevant).sum(axis=1)
+    n_relevant = np.diff(sp.csr_matrix(relevant).indptr)
+    return np.divide(hits, n_relevant, out=np.zeros(len(hits)), where=n_relevant > 0)
+
+
+def ndcg_at_k(recommended: np.ndarray, relevant: sp.csr_matrix, k: int) -> np.ndarray:
+    r"""Per-user NDCG with binary relevance.
+
+    .. math:: \mathrm{DCG} = \sum_{j=1}^{k} \frac{\mathrm{rel}_j}{\log_2(j + 1)}, \qquad
+              \mathrm{IDCG} = \sum_{j=1}^{\min(|R|, k)} \frac{1}{\log_2(j + 1)}
+
+    and NDCG = DCG / IDCG (0 for a user with no relevant item). Arguments as in
+    :func:`recall_at_k`.
+    """
+    top = np.asarray(recommended)[:, :k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (_hits(top, relevant) * discounts[: top.shape[1]]).sum(axis=1)
+    n_relevant = np.minimum(np.diff(sp.csr_matrix(relevant).indptr), k)
+    ideal = np.concatenate([[0.0], np.cumsum(discounts)])[n_relevant]
+    return np.divide(dcg, ideal, out=np.zeros(len(dcg)), where=ideal > 0)
+
+
+def evaluate(model: Recommender, split: Split, batch_size: int = 2048) -> dict[str, float | None]:
+    """Recall@20 and NDCG@10 on ``split.valid``, averaged over users with validation items.
+
+    Items seen in training are excluded from the lists; a user the model cannot rank
+    anything for scores 0.
+    """
+    valid = split.valid
+    if valid is None:
+        return {RECALL_KEY: None, NDCG_KEY: None}
+    matrix = valid.matrix.tocsr()
+    users = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    if users.size == 0:
+        return {RECALL_KEY: None, NDCG_KEY: None}
+    recall = np.zeros(users.size)
+    ndcg = np.zeros(users.size)
+    k = max(RECALL_K, NDCG_K)
+    for start in range(0, users.size, batch_size):
+        chunk = users[start : start + batch_size]
+        recommended, _ = model.recommend(chunk, k, exclude_seen=True)
+        relevant = matrix[chunk]
+        recall[start : start + chunk.size] = recall_at_k(recommended, relevant, RECALL_K)
+        ndcg[start : start + chunk.size] = ndcg_at_k(recommended, relevant, NDCG_K)
+    return {RECALL_KEY: float(recall.mean()), NDCG_KEY: float(ndcg.mean())}
+
+
+# Training -------------------------------------------------------------------------------------
+
+
+def _stage(callback: ProgressCallback | None, stage: str) -> ProgressCallback:
+    low, high = _STAGES[stage]
+
+    def report(step: int, total: int, info: str) -> None:
+        if callback is None:
+            return
+        done = min(max(step / total, 0.0), 1.0) if total else 0.0
+        callback(low + round(done * (high - low)), _PROGRESS_TOTAL, f"{stage}: {info}")
+
+    return report
+
+
+def _split_kwargs(split_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    kwargs = dict(DEFAULT_SPLIT if split_params is None else split_params)
+    allowed = {
+        "test_fraction",
+        "valid_fraction",
+        "cutoff",
+        "valid_cutoff",
+        "weights",
+        "half_life_days",
+    }
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ModelError(
+            f"unknown split parameter {', '.join(map(repr, unknown))}; use {', '.join(allowed)}"
+        )
+    if not kwargs.get("valid_fraction") and kwargs.get("valid_cutoff") is None:
+        raise ModelError("models are scored on a validation part: set valid_fraction above 0")
+    return kwargs
+
+
+def make_split(ws: Workspace, split_params: Mapping[str, Any] | None = None) -> Split:
+    """The temporal split that :func:`train_model` uses for ``split_params``."""
+    return temporal_split(ws, **_split_kwargs(split_params))
+
+
+def _catalog(ws: Workspace) -> pd.DataFrame | None:
+    return ws.read_table(CATALOG_TABLE) if ws.table_exists(CATALOG_TABLE) else None
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def train_model(
+    ws: Workspace,
+    model_name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    split_params: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    callback: ProgressCallback | None = None,
+) -> TrainedModel:
+    """Fit ``model_name`` on the training part of the workspace's events and record it.
+
+    Parameters
+    ----------
+    ws : Workspace
+        Workspace with cleaned ``events`` (and a ``catalog`` for content models).
+    model_name : str
+        A name of :func:`core.models.registry.available_models`.
+    params : mapping, optional
+        Hyperparameters; defaults for the rest.
+    split_params : mapping, optional
+        Keyword arguments of :func:`core.interactions.temporal_split`; default
+        ``test_fraction=0.2, valid_fraction=0.1``. A validation part is required.
+    name : str, optional
+        Display name of the run; the model name by default.
+    callback : callable, optional
+        ``callback(step, total, info)``.
+
+    Returns
+    -------
+    TrainedModel
+
+    Raises
+    ------
+    ModelError
+        Unknown model or hyperparameter, or a value the model rejects. Nothing is recorded
+        and no file is left behind when training fails.
+    """
+    hyperparameters = dict(params or {})
+    if model_name == "semantic_bert" and hyperparameters.get("cache_dir") is None:
+        hyperparameters["cache_dir"] = str(ws.artifacts_dir / "embeddings")
+    model = make_model(model_name, **hyperparameters)
+    kwargs = _split_kwargs(split_params)
+    _stage(callback, "split")(0, 1, "building the interactions")
+    data_fingerprint = ws.fingerprint(EVENTS_TABLE)
+    split = temporal_split(ws, **kwargs)
+    _stage(callback, "split")(1, 1, "done")
+    catalog = _catalog(ws) if model_name in CATALOG_MODELS else None
+    model.fit(split.train, catalog=catalog, callback=_stage(callback, "fit"))
+    _stage(callback, "evaluate")(0, 1, "scoring the validation users")
+    metrics: dict[str, Any] = {**evaluate(model, split), "fit_seconds": model.fit_seconds_}
+    _stage(callback, "save")(0, 1, "writing the model")
+    run_params = {
+        "model": model_name,
+        "hyperparameters": model.get_params(),
+        "split": {"method": split.method, "requested": kwargs, **split.params},
+        "data_fingerprint": data_fingerprint,
+    }
+    run_id = _record(ws, name or model_name, model, split, run_params, metrics)
+    _stage(callback, "save")(1, 1, "done")
+    return TrainedModel(run_id, name or model_name, model, split, metrics, run_params)
+
+
+def _record(
+    ws: Workspace,
+    name: str,
+    model: Recommender,
+    split: Split,
+    run_params: dict[str, Any],
+    metrics: dict[str, Any],
+) -> str:
+    """Write the run folder in a staging folder, record the run, move the folder in place."""
+    staging = ws.runs_dir / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
+    try:
+        model.save(staging / _MODEL_FOLDER)
+        user_ids = np.asarray(split.train.user_ids, dtype=str)
+        atomic_write_bytes(staging / _USER_IDS_FILE, _npz_bytes(user_ids=user_ids))
+        run_id = ws.add_run(kind=MODEL_KIND, name=name, params=run_params, metrics=metrics)
+        target = ws.runs_dir / run_id
+        try:
+            target.rmdir()  # add_run creates it empty
+            os.replace(staging, target)
+        except OSError:
+            _delete_row(ws, run_id)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return run_id
+
+
+# Listing, loading, deleting -------------------------------------------------------------------
+
+
+def short_fingerprint(fingerprint: str) -> str:
+    """Eight hex digits standing for a long data fingerprint."""
+    return hashlib.sha1(fingerprint.encode()).hexdigest()[:8]
+
+
+MODEL_COLUMNS = (
+    "run_id",
+    "name",
+    "model",
+    "created_at",
+    "parameters",
+    "data_fingerprint",
+    "fit_seconds",
+    RECALL_KEY,
+    NDCG_KEY,
+)
+
+
+def list_models(ws: Workspace) -> pd.DataFrame:
+    """Trained models, newest first: one row per run with :data:`MODEL_COLUMNS`.
+
+    ``parameters`` is the hyperparameters as ``name=value`` text; ``data_fingerprint`` the
+    short form (:func:`short_fingerprint`) of the events fingerprint the model was trained on.
+    """
+    runs = ws.list_runs(kind=MODEL_KIND)
+    rows = []
+    for run in runs.itertuples(index=False):
+        params = json.loads(run.params or "{}")
+        metrics = json.loads(run.metrics or "{}")
+        hyper = params.get("hyperparameters", {})
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "name": run.name,
+                "model": params.get("model", ""),
+                "created_at": run.created_at,
+                "parameters": ", ".join(f"{key}={value}" for key, value in hyper.items()),
+                "data_fingerprint": short_fingerprint(params.get("data_fingerprint", "")),
+                "fit_seconds": metrics.get("fit_seconds"),
+                RECALL_KEY: metrics.get(RECALL_KEY),
+                NDCG_KEY: metrics.get(NDCG_KEY),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
+
+
+def _run_row(ws: Workspace, run_id: str) -> dict[str, Any]:
+    with ws.connect() as con:
+        row = con.execute(
+            f"SELECT run_id, name, params, metrics FROM {RUNS_TABLE} WHERE run_id = ? AND kind = ?",
+            [run_id, MODEL_KIND],
+        ).fetchone()
+    if row is None:
+        raise ModelError(f"no trained model {run_id!r} in workspace {ws.name!r}")
+    return {
+        "run_id": row[0],
+        "name": row[1],
+        "params": json.loads(row[2] or "{}"),
+        "metrics": json.loads(row[3] or "{}"),
+    }
+
+
+def run_info(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """``run_id``, ``name``, ``params`` and ``metrics`` recorded for a trained model."""
+    return _run_row(ws, run_id)
+
+
+def load_model(ws: Workspace, run_id: str) -> Recommender:
+    """The fitted model of run ``run_id``."""
+    _run_row(ws, run_id)
+    return Recommender.load(ws.runs_dir / run_id / _MODEL_FOLDER)
+
+
+def run_user_ids(ws: Workspace, run_id: str) -> np.ndarray:
+    """External user ids of the rows of run ``run_id``'s model (object array of str)."""
+    _run_row(ws, run_id)
+    path = ws.runs_dir / run_id / _USER_IDS_FILE
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return npz["user_ids"].astype(object)
+    except (OSError, ValueError, KeyError) as error:
+        raise ModelError(f"cannot read the user ids of model {run_id!r}: {error}") from error
+
+
+def run_split(ws: Workspace, run_id: str) -> Split:
+    """The split of run ``run_id``, rebuilt from the cut-off times it recorded."""
+    split = _run_row(ws, run_id)["params"].get("split", {})
+    return temporal_split(
+        ws,
+        cutoff=split.get("cutoff"),
+        valid_cutoff=split.get("valid_cutoff"),
+        weights=split.get("weights"),
+        half_life_days=split.get("half_life_days"),
+    )
+
+
+def _delete_row(ws: Workspace, run_id: str) -> None:
+    with ws.connect() as con:
+        con.execute(f"DELETE FROM {RUNS_TABLE} WHERE run_id = ? AND kind = ?", [run_id, MODEL_KIND])
+
+
+def delete_model(ws: Workspace, run_id: str) -> None:
+    """Remove run ``run_id`` from ``runs`` and delete its folder."""
+    _run_row(ws, run_id)
+    _delete_row(ws, run_id)
+    folder = ws.runs_dir / run_id
+    if folder.resolve().parent == Path(ws.runs_dir).resolve():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# Exploring ------------------------------------------------------------------------------------
+
+
+def item_titles(ws: Workspace) -> dict[str, str]:
+    """Item id -> title (empty when unknown) from the workspace's ``catalog``."""
+    with ws.connect() as con:
+        if not relation_exists(con, CATALOG_TABLE):
+            return {}
+        columns = {row[0] for row in con.execute(f"DESCRIBE {CATALOG_TABLE}").fetchall()}
+        title = "coalesce(CAST(title AS VARCHAR), '')" if "title" in columns else "''"
+        rows = con.execute(f"SELECT item_id, {title} FROM {CATALOG_TABLE}").fetchall()
+    return {str(item): text for item, text in rows}
+
+
+def _ranked_frame(
+    model: Recommender, idx: np.ndarray, scores: np.ndarray, titles: Mapping[str, str]
+) -> pd.DataFrame:
+    keep = idx >= 0
+    item_ids = [str(model.item_ids_[i]) for i in idx[keep]]
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, int(keep.sum()) + 1),
+            "item_id": item_ids,
+            "title": [titles.get(item, "") for item in item_ids],
+            "score": scores[keep].astype(float),
+        }
+    )
+
+
+def similar_items(
+    model: Recommender, item_idx: int, titles: Mapping[str, str], k: int = 10
+) -> pd.DataFrame:
+    """The ``k`` items the model ranks highest for a history of the one item ``item_idx``.
+
+    Returns a frame with rank, item_id, title and score; the item itself is left out.
+    """
+    if not 0 <= item_idx < model.n_items:
+        raise ModelError(f"item index {item_idx} out of range 0..{model.n_items - 1}")
+    history = sp.csr_matrix(
+        (np.ones(1, dtype=np.float32), ([0], [item_idx])), shape=(1, model.n_items)
+    )
+    idx, scores = model.recommend(
+        np.zeros(1, dtype=np.int64), k, exclude_seen=True, history=history
+    )
+    return _ranked_frame(model, idx[0], scores[0], titles)
+
+
+def user_history(model: Recommender, user_idx: int, titles: Mapping[str, str]) -> pd.DataFrame:
+    """The training interactions of user row ``user_idx``: item_id, title, weight (largest
+    first)."""
+    row = model.train_[int(user_idx)].tocsr()
+    order = np.lexsort((row.indices, -row.data))
+    item_ids = [str(model.item_ids_[i]) for i in row.indices[order]]
+    return pd.DataFrame(
+        {
+            "item_id": item_ids,
+            "title": [titles.get(item, "") for item in item_ids],
+            "weight": row.data[order].astype(float),
+        }
+    )
+
+
+def user_recommendations(
+    model: Recommender, user_idx: int, titles: Mapping[str, str], k: int = 10
+) -> pd.DataFrame:
+    """The model's top ``k`` for user row ``user_idx``, items of the history left out."""
+    idx, scores = model.recommend(np.array([int(user_idx)]), k, exclude_seen=True)
+    return _ranked_frame(model, idx[0], scores[0], titles)
