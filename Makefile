@@ -37,6 +37,8 @@ $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_encoders.py
 
 clean-workspace:
 	rm -rf workspace
