@@ -39,7 +39,7 @@ def _workspace(args: argparse.Namespace) -> Workspace:
 
 
 def _print_report(report) -> None:
-    frame = report.to_frame()
+    frame = report.to_frame().drop(columns=["description"], errors="ignore")
     print(frame.to_string(index=False))
 
 

@@ -1,0 +1,56 @@
+"""The command line: ``python -m core`` loads, cleans and reports like the dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.__main__ import main
+from core.workspace import HOME_ENV_VAR, Workspace
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV_VAR, str(folder))
+    return folder
+
+
+def test_ingest_clean_and_info(home: Path, tmp_path: Path, capsys) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "customer,product,action,date\n"
+        "c1,p1,view,2024-01-01 10:00\n"
+        "c1,p2,buy,2024-01-01 10:05\n"
+        "c1,p2,buy,2024-01-01 10:05\n"
+        "c2,p1,view,2024-01-02 09:00\n"
+        "c2,p3,view,2024-01-02 09:01\n"
+    )
+    assert main(["ingest", str(log), "--workspace", "cli"]) == 0
+    assert main(["clean", "--workspace", "cli", "--min-user-interactions", "2"]) == 0
+    workspace = Workspace.open("cli", home=home)
+    # One exact duplicate removed; both users keep two distinct items.
+    assert workspace.row_count("raw_events") == 5
+    assert workspace.row_count("events") == 4
+    assert main(["info", "--workspace", "cli"]) == 0
+    out = capsys.readouterr().out
+    assert "loaded 5 events, 2 users, 3 items" in out
+    assert "duplicates" in out
+
+
+def test_sample_if_empty_loads_once(home: Path, capsys) -> None:
+    assert main(["sample", "--if-empty"]) == 0
+    workspace = Workspace.open(home=home)
+    loaded_at = workspace.dataset_info().loaded_at
+    assert workspace.row_count("raw_events") == 300_000
+    assert main(["sample", "--if-empty"]) == 0
+    assert workspace.dataset_info().loaded_at == loaded_at
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_bad_file_exits_2_with_the_message(home: Path, tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert main(["ingest", str(empty)]) == 2
+    assert "is empty" in capsys.readouterr().err
