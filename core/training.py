@@ -1,9 +1,12 @@
 """Train a model on the workspace's data, score it on validation, keep it as a run.
 
 A trained model is a row of the ``runs`` table (kind ``"model"``) and a folder
-``runs/<run_id>/`` holding ``model/`` (:meth:`Recommender.save`) and ``user_ids.npz`` (the
-external ids of the model's user rows). The folder is written completely in a staging folder
-before the run is recorded, so a failed training leaves the earlier runs as they were.
+``runs/<run_id>/`` holding ``model/`` (:meth:`Recommender.save`), ``user_ids.npz`` (the
+external ids of the model's user rows) and ``curve.json`` (the training curve: one point per
+epoch of an iterative model, see :func:`run_curve`). Nothing is written until the model is
+fitted and scored; the folder is then written completely in a staging folder before the run is
+recorded, so a failed or cancelled training (a callback raising
+:class:`core.progress.TrainingCancelled`) leaves the earlier runs as they were and no trace.
 
 The split is a :func:`core.interactions.temporal_split` (by default 70% train, 10% validation,
 20% test of the timed interaction events). It is deterministic: the same parameters on the
@@ -18,8 +21,9 @@ import io
 import json
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +35,9 @@ import scipy.sparse as sp
 from core.interactions import Split, temporal_split
 from core.models.base import ModelError, Recommender
 from core.models.registry import make_model
+from core.progress import EPOCH, TRAIN_PREFIX, ProgressCallback, ProgressInfo, point_of, retext
 from core.schema import CATALOG_TABLE, EVENTS_TABLE, RUNS_TABLE
-from core.workspace import Workspace, atomic_write_bytes, relation_exists
-
-ProgressCallback = Callable[[int, int, str], None]
+from core.workspace import Workspace, atomic_write_bytes, atomic_write_json, relation_exists
 
 MODEL_KIND = "model"
 RECALL_K = 20
@@ -46,6 +49,7 @@ DEFAULT_SPLIT: dict[str, Any] = {"test_fraction": 0.2, "valid_fraction": 0.1}
 CATALOG_MODELS = frozenset({"content_tfidf", "semantic_bert"})
 _MODEL_FOLDER = "model"
 _USER_IDS_FILE = "user_ids.npz"
+_CURVE_FILE = "curve.json"
 _STAGING_PREFIX = ".staging-"
 # Progress units of one training: split, fit, evaluation, saving.
 _PROGRESS_TOTAL = 100
@@ -68,9 +72,12 @@ class TrainedModel:
         The split it was trained (``split.train``) and validated (``split.valid``) on.
     metrics : dict
         ``recall@20``, ``ndcg@10`` (None when no user has validation items) and
-        ``fit_seconds``.
+        ``fit_seconds``, the time of the fit less the time spent in its progress reports
+        (validation during training, the caller's callback).
     params : dict
-        What the run recorded: model, hyperparameters, split, data fingerprint.
+        What the run recorded: model, hyperparameters, split, data fingerprint, eval_every.
+    curve : pandas.DataFrame
+        The training curve (see :func:`run_curve`).
     """
 
     run_id: str
@@ -79,6 +86,7 @@ class TrainedModel:
     split: Split
     metrics: dict[str, Any]
     params: dict[str, Any]
+    curve: pd.DataFrame
 
 
 # Metrics --------------------------------------------------------------------------------------
@@ -173,7 +181,9 @@ def _stage(callback: ProgressCallback | None, stage: str) -> ProgressCallback:
         if callback is None:
             return
         done = min(max(step / total, 0.0), 1.0) if total else 0.0
-        callback(low + round(done * (high - low)), _PROGRESS_TOTAL, f"{stage}: {info}")
+        callback(
+            low + round(done * (high - low)), _PROGRESS_TOTAL, retext(info, f"{stage}: {info}")
+        )
 
     return report
 
@@ -213,6 +223,18 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _check_eval_every(eval_every: Any) -> int:
+    if eval_every is None:
+        return 0
+    if (
+        isinstance(eval_every, bool)
+        or not isinstance(eval_every, int | np.integer)
+        or eval_every < 0
+    ):
+        raise ModelError(f"eval_every must be a whole number >= 0 or None, not {eval_every!r}")
+    return int(eval_every)
+
+
 def train_model(
     ws: Workspace,
     model_name: str,
@@ -220,6 +242,7 @@ def train_model(
     *,
     split_params: Mapping[str, Any] | None = None,
     name: str | None = None,
+    eval_every: int | None = None,
     callback: ProgressCallback | None = None,
 ) -> TrainedModel:
     """Fit ``model_name`` on the training part of the workspace's events and record it.
@@ -231,14 +254,23 @@ def train_model(
     model_name : str
         A name of :func:`core.models.registry.available_models`.
     params : mapping, optional
-        Hyperparameters; defaults for the rest.
+        Hyperparameters; defaults for the rest. For ``semantic_bert`` an ``encoder`` left
+        out or None is recorded as the encoder it stands for
+        (:func:`core.text.encoders.default_encoder_spec`).
     split_params : mapping, optional
         Keyword arguments of :func:`core.interactions.temporal_split`; default
         ``test_fraction=0.2, valid_fraction=0.1``. A validation part is required.
     name : str, optional
         Display name of the run; the model name by default.
+    eval_every : int, optional
+        For a model that can be scored while it trains (ALS, BPR: ``scores_during_fit``),
+        measure Recall@20 and NDCG@10 on validation every ``eval_every`` epochs and after the
+        last one, as points of the training curve. None or 0: only the final scores.
     callback : callable, optional
-        ``callback(step, total, info)``.
+        ``callback(step, total, info)``; during the fit of an iterative model ``info`` is a
+        :class:`core.progress.ProgressInfo` whose point is the curve point of the epoch
+        (with the validation scores when measured). It may raise
+        :class:`core.progress.TrainingCancelled` to stop: nothing is then recorded.
 
     Returns
     -------
@@ -248,31 +280,82 @@ def train_model(
     ------
     ModelError
         Unknown model or hyperparameter, or a value the model rejects. Nothing is recorded
-        and no file is left behind when training fails.
+        and no file is left behind when training fails or is cancelled.
     """
     hyperparameters = dict(params or {})
-    if model_name == "semantic_bert" and hyperparameters.get("cache_dir") is None:
-        hyperparameters["cache_dir"] = str(ws.artifacts_dir / "embeddings")
+    if model_name == "semantic_bert":
+        if hyperparameters.get("cache_dir") is None:
+            hyperparameters["cache_dir"] = str(ws.artifacts_dir / "embeddings")
+        if hyperparameters.get("encoder") is None:
+            # Imported here: the encoders module loads torch.
+            from core.text.encoders import default_encoder_spec
+
+            hyperparameters["encoder"] = default_encoder_spec()
     model = make_model(model_name, **hyperparameters)
+    every = _check_eval_every(eval_every)
     kwargs = _split_kwargs(split_params)
     _stage(callback, "split")(0, 1, "building the interactions")
     data_fingerprint = ws.fingerprint(EVENTS_TABLE)
     split = temporal_split(ws, **kwargs)
     _stage(callback, "split")(1, 1, "done")
     catalog = _catalog(ws) if model_name in CATALOG_MODELS else None
-    model.fit(split.train, catalog=catalog, callback=_stage(callback, "fit"))
+    validate = every > 0 and model.scores_during_fit
+    curve: list[dict[str, float]] = []
+    # Time the fit spends in on_fit (validation, the caller's drawing) is not training time.
+    outside_seconds = 0.0
+    fit_report = _stage(callback, "fit")
+
+    def on_fit(step: int, total: int, info: str) -> None:
+        nonlocal outside_seconds
+        began = time.perf_counter()
+        point = point_of(info)
+        if EPOCH in point:
+            epoch = point[EPOCH]
+            # The last epoch is scored once the fit is over.
+            if validate and step < total and epoch % every == 0:
+                point.update(evaluate(model, split))
+                info = ProgressInfo(
+                    f"{info}, validation NDCG@{NDCG_K} {_text(point[NDCG_KEY])}", point
+                )
+            curve.append(point)
+        fit_report(step, total, info)
+        outside_seconds += time.perf_counter() - began
+
+    model.fit(split.train, catalog=catalog, callback=on_fit)
     _stage(callback, "evaluate")(0, 1, "scoring the validation users")
-    metrics: dict[str, Any] = {**evaluate(model, split), "fit_seconds": model.fit_seconds_}
+    scores = evaluate(model, split)
+    if validate and curve:
+        curve[-1].update(scores)
+        _stage(callback, "evaluate")(1, 1, ProgressInfo("done", curve[-1]))
+    metrics: dict[str, Any] = {**scores, "fit_seconds": model.fit_seconds_ - outside_seconds}
     _stage(callback, "save")(0, 1, "writing the model")
     run_params = {
         "model": model_name,
         "hyperparameters": model.get_params(),
         "split": {"method": split.method, "requested": kwargs, **split.params},
         "data_fingerprint": data_fingerprint,
+        "eval_every": every,
     }
-    run_id = _record(ws, name or model_name, model, split, run_params, metrics)
+    run_id = _record(ws, name or model_name, model, split, run_params, metrics, curve)
     _stage(callback, "save")(1, 1, "done")
-    return TrainedModel(run_id, name or model_name, model, split, metrics, run_params)
+    return TrainedModel(
+        run_id, name or model_name, model, split, metrics, run_params, _curve_frame(curve)
+    )
+
+
+def _text(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _curve_frame(points: list[dict[str, Any]]) -> pd.DataFrame:
+    """Curve points as a frame: ``epoch``, the training measures, the validation measures."""
+    frame = pd.DataFrame(points)
+    if frame.empty:
+        return pd.DataFrame({EPOCH: pd.Series(dtype=float)})
+    measures = sorted(set(frame.columns) - {EPOCH})
+    training = [column for column in measures if column.startswith(TRAIN_PREFIX)]
+    held_out = [column for column in measures if not column.startswith(TRAIN_PREFIX)]
+    return frame[[EPOCH, *training, *held_out]].astype(float)
 
 
 def _record(
@@ -282,6 +365,7 @@ def _record(
     split: Split,
     run_params: dict[str, Any],
     metrics: dict[str, Any],
+    curve: list[dict[str, Any]],
 ) -> str:
     """Write the run folder in a staging folder, record the run, move the folder in place."""
     staging = ws.runs_dir / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
@@ -289,13 +373,16 @@ def _record(
         model.save(staging / _MODEL_FOLDER)
         user_ids = np.asarray(split.train.user_ids, dtype=str)
         atomic_write_bytes(staging / _USER_IDS_FILE, _npz_bytes(user_ids=user_ids))
+        atomic_write_json(staging / _CURVE_FILE, curve)
         run_id = ws.add_run(kind=MODEL_KIND, name=name, params=run_params, metrics=metrics)
         target = ws.runs_dir / run_id
         try:
             target.rmdir()  # add_run creates it empty
             os.replace(staging, target)
-        except OSError:
+        except BaseException:
             _delete_row(ws, run_id)
+            if target.is_dir() and not any(target.iterdir()):
+                target.rmdir()
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -370,6 +457,25 @@ def _run_row(ws: Workspace, run_id: str) -> dict[str, Any]:
 def run_info(ws: Workspace, run_id: str) -> dict[str, Any]:
     """``run_id``, ``name``, ``params`` and ``metrics`` recorded for a trained model."""
     return _run_row(ws, run_id)
+
+
+def run_curve(ws: Workspace, run_id: str) -> pd.DataFrame:
+    """The training curve of run ``run_id``: one row per reported epoch.
+
+    Columns: ``epoch``, then the measures the model reported, e.g. ``train_loss`` (ALS) or
+    ``train_ranked_right`` (BPR), and, with ``eval_every``, ``recall@20`` and ``ndcg@10`` on
+    validation (NaN at epochs where they were not measured). No rows for a model that trains
+    in one pass, or a run recorded before curves were kept.
+    """
+    _run_row(ws, run_id)
+    path = ws.runs_dir / run_id / _CURVE_FILE
+    if not path.is_file():
+        return _curve_frame([])
+    try:
+        points = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"cannot read the training curve of model {run_id!r}: {error}") from error
+    return _curve_frame(points)
 
 
 def load_model(ws: Workspace, run_id: str) -> Recommender:

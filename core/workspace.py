@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -318,6 +319,61 @@ class Workspace:
                 ],
             )
         return run_id
+
+    def record_run(
+        self,
+        kind: str,
+        name: str,
+        params: dict[str, Any],
+        metrics: dict[str, Any] | None,
+        write_files: Callable[[Path], None],
+    ) -> str:
+        """Write a run's files with ``write_files(folder)``, then record the run.
+
+        The files go to a staging folder first; the run is recorded and the folder moved to
+        ``runs/<run_id>/`` only when ``write_files`` returns, so a failure leaves no run and no
+        folder behind.
+        """
+        staging = self.runs_dir / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        try:
+            write_files(staging)
+            run_id = self.add_run(kind=kind, name=name, params=params, metrics=metrics)
+            target = self.runs_dir / run_id
+            try:
+                target.rmdir()  # add_run creates it empty
+                os.replace(staging, target)
+            except OSError:
+                self.delete_run(run_id)
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return run_id
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove run ``run_id`` from ``runs`` and delete its folder (if it is one of ours)."""
+        with self.connect() as con:
+            con.execute(f"DELETE FROM {RUNS_TABLE} WHERE run_id = ?", [run_id])
+        folder = self.runs_dir / run_id
+        if run_id and folder.resolve().parent == self.runs_dir.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def run_row(self, run_id: str, kind: str | None = None) -> dict[str, Any] | None:
+        """The ``runs`` row of ``run_id`` (params and metrics parsed), or None."""
+        sql = f"SELECT run_id, kind, name, created_at, params, metrics FROM {RUNS_TABLE}"
+        sql += " WHERE run_id = ?" + (" AND kind = ?" if kind is not None else "")
+        with self.connect() as con:
+            row = con.execute(sql, [run_id] + ([kind] if kind is not None else [])).fetchone()
+        if row is None:
+            return None
+        return {
+            "run_id": row[0],
+            "kind": row[1],
+            "name": row[2],
+            "created_at": row[3],
+            "params": json.loads(row[4] or "{}"),
+            "metrics": json.loads(row[5] or "{}"),
+        }
 
     def list_runs(self, kind: str | None = None) -> pd.DataFrame:
         """Runs, newest first, optionally of one ``kind``."""

@@ -1,4 +1,5 @@
-"""Models: train recommenders, compare them on validation, explore what they recommend."""
+"""Models: train recommenders with live curves, compare them on validation, explore what they
+recommend, and fine-tune the text encoder of the semantic model."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import streamlit as st
 from core import training
 from core.models.registry import available_models
 from core.workspace import Workspace
-from ui import cache, state, widgets
+from ui import cache, charts, state, widgets
 
 st.set_page_config(
     page_title="Models · ShopSynth", page_icon=":material/model_training:", layout="wide"
@@ -30,8 +31,29 @@ LABELS = {
 }
 NOTES = {
     "semantic_bert": "Encodes every product text with a BERT model: minutes on a CPU for a "
-    "large catalogue the first time; unchanged texts are read from the embedding cache after.",
+    "large catalogue the first time; unchanged texts are read from the embedding cache after. "
+    "Fine-tune the encoder on your search logs below to choose it here.",
 }
+ENCODER_HELP = (
+    "Text encoder of the product embeddings: the pretrained model, or one fine-tuned on this "
+    "workspace's searches (section Text encoder, at the bottom of the page)."
+)
+EVAL_EVERY_HELP = (
+    "Score Recall@20 and NDCG@10 on the validation users every this many epochs while the "
+    "model trains, for the validation curve (each scoring takes about as long as scoring the "
+    "final model). 0: only at the end."
+)
+# Fine-tuning settings shown in the form; the others keep FinetuneConfig's defaults.
+FINETUNE_FIELDS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "max_pairs",
+    "window_minutes",
+    "valid_fraction",
+)
+# Page defaults that differ from FinetuneConfig's: a first run that ends in minutes on a CPU.
+FINETUNE_DEFAULTS = {"max_pairs": 2000}
 
 RANKED_COLUMNS = {
     "rank": st.column_config.NumberColumn("Rank", width="small"),
@@ -77,6 +99,11 @@ def param_input(model_name: str, name: str, default: Any, help_text: str | None)
     return _parse_text(text)
 
 
+def _eval_every_default(defaults: dict[str, Any]) -> int:
+    """About five validation points over the default number of epochs."""
+    return max(1, int(defaults.get("iterations", 5)) // 5)
+
+
 def train_section(ws: Workspace) -> None:
     models = available_models()
     names = list(models)
@@ -99,7 +126,24 @@ def train_section(ws: Workspace) -> None:
         params: dict[str, Any] = {}
         for position, name in enumerate(shown):
             with columns[position % 3]:
-                params[name] = param_input(model_name, name, defaults[name], helps.get(name))
+                if model_name == "semantic_bert" and name == "encoder":
+                    key = f"{state.MODELS_PARAM_PREFIX}{model_name}__{name}"
+                    params[name] = widgets.encoder_choice(ws, "Encoder", key, ENCODER_HELP)
+                else:
+                    params[name] = param_input(model_name, name, defaults[name], helps.get(name))
+        eval_every = 0
+        if model_class.scores_during_fit:
+            with columns[len(shown) % 3]:
+                eval_every = int(
+                    st.number_input(
+                        "Validate every N epochs",
+                        min_value=0,
+                        value=_eval_every_default(defaults),
+                        step=1,
+                        key=f"{state.MODELS_EVAL_EVERY}{model_name}",
+                        help=EVAL_EVERY_HELP,
+                    )
+                )
         st.caption(
             "Trained on the earliest 70% of the timed interactions, scored on the next 10% "
             "(validation); the last 20% are kept for testing."
@@ -111,10 +155,17 @@ def train_section(ws: Workspace) -> None:
         return
     with widgets.show_errors():
         label = LABELS.get(model_name, model_name)
-        with widgets.long_step(f"Training {label}…", "Trained") as progress:
+        with widgets.training_run(
+            f"Training {label}…",
+            "Trained",
+            stop_key=state.MODELS_STOP,
+            curve_key=state.MODELS_CURVE,
+            curve_title=f"{label}: training curve",
+        ) as callback:
             trained = training.train_model(
-                ws, model_name, params, callback=progress.stage("Training")
+                ws, model_name, params, eval_every=eval_every, callback=callback
             )
+        st.session_state[state.MODELS_EXPLORE_RUN] = trained.run_id
         metrics = trained.metrics
         state.flash(
             "success",
@@ -192,7 +243,17 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         return
     model, user_ids = cache.trained_model(ws, run_id)
     titles = cache.item_titles(ws)
-    similar_tab, user_tab = st.tabs(["Similar items", "User explorer"])
+    curve = cache.run_curve(ws, run_id)
+    names = ["Similar items", "User explorer"]
+    tabs = st.tabs(["Training curve", *names] if not curve.empty else names)
+    if not curve.empty:
+        with tabs[0]:
+            name = models.loc[models["run_id"] == run_id, "model"].iloc[0]
+            st.plotly_chart(
+                charts.training_curve(curve, f"{LABELS.get(name, name)}: training curve"),
+                width="stretch",
+            )
+    similar_tab, user_tab = tabs[-2:]
     with similar_tab:
         item_ids = model.item_ids_
 
@@ -248,8 +309,173 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         )
 
 
+def finetune_form(ws: Workspace) -> None:
+    """Settings of a fine-tuning run; runs it, with its live curve, when submitted."""
+    # Imported here: fine-tuning loads torch and transformers (seconds), so only once the
+    # section is opened.
+    from core.text.finetune import FinetuneConfig, finetune_encoder
+
+    counts = cache.search_click_counts(ws)
+    if counts["n_queries"] < 2:
+        st.info(
+            "Fine-tuning learns from searches followed by a click, add-to-cart or purchase in "
+            f"the same session, and the cleaned events hold {counts['n_pairs']:,} such "
+            "(query, product) pairs: load events with search queries to fine-tune.",
+            icon=":material/info:",
+        )
+        return
+    st.caption(
+        f"Trains the encoder to place each search query next to the products clicked, put "
+        f"in the cart or bought after it in the same session: {counts['n_pairs']:,} "
+        f"(query, product) pairs over {counts['n_queries']:,} distinct queries in the cleaned "
+        "events. A share of the queries is held out: retrieval on them is measured before "
+        "training and after each epoch."
+    )
+    defaults = FinetuneConfig()
+    helps = widgets.parameter_help(FinetuneConfig, "Attributes")
+    with st.form(state.FINETUNE_FORM):
+        left, right = st.columns(2)
+        name = left.text_input(
+            "Name",
+            value="search-clicks",
+            key=state.FINETUNE_NAME,
+            help="Letters, digits, - and _. An encoder of the same name is replaced once the "
+            "new one is trained.",
+        )
+        with right:
+            base = widgets.encoder_choice(
+                ws,
+                "Start from",
+                state.FINETUNE_BASE,
+                "The pretrained encoder, or a fine-tuned one to train further.",
+            )
+        columns = st.columns(3)
+        values: dict[str, Any] = {}
+        for position, field in enumerate(FINETUNE_FIELDS):
+            default = FINETUNE_DEFAULTS.get(field, getattr(defaults, field))
+            with columns[position % 3]:
+                values[field] = _finetune_input(field, default, helps.get(field))
+        submitted = st.form_submit_button(
+            "Fine-tune", type="primary", icon=":material/play_arrow:", key=state.FINETUNE_RUN
+        )
+    if not submitted:
+        return
+    with widgets.show_errors():
+        config = FinetuneConfig(base_encoder=base, **values)
+        with widgets.training_run(
+            f"Fine-tuning “{name}”…",
+            "Fine-tuned",
+            stop_key=state.FINETUNE_STOP,
+            curve_key=state.FINETUNE_CURVE,
+            curve_title=f"“{name}”: training curve",
+            held_out="the held-out queries",
+        ) as callback:
+            result = finetune_encoder(ws, name, config, callback=callback)
+        history = result.history
+        ndcg = f"ndcg@{config.k}"
+        st.session_state[state.FINETUNE_ENCODER] = result.name
+        state.flash(
+            "success",
+            f"Fine-tuned “{result.name}” on {result.n_train_pairs:,} pairs in "
+            f"{history['seconds'].iloc[-1]:.0f} s: held-out NDCG@{config.k} "
+            f"{history[ndcg].iloc[0]:.4f} before, {history[ndcg].iloc[-1]:.4f} after. "
+            "Choose it as the encoder of the Semantic (BERT) model.",
+        )
+        st.rerun()
+
+
+def _finetune_input(field: str, default: Any, help_text: str | None) -> Any:
+    key = f"{state.FINETUNE_PARAM_PREFIX}{field}"
+    label = field.replace("_", " ").capitalize()
+    if field == "max_pairs":
+        number = st.number_input(
+            "Max pairs (0 = all)",
+            min_value=0,
+            value=int(default or 0),
+            step=500,
+            key=key,
+            help=help_text,
+        )
+        return int(number) or None
+    if isinstance(default, int):
+        return int(
+            st.number_input(label, min_value=1, value=default, step=1, key=key, help=help_text)
+        )
+    return float(
+        st.number_input(
+            label, value=float(default), format="%g", step=None, key=key, help=help_text
+        )
+    )
+
+
+def encoders_section(ws: Workspace) -> None:
+    """The workspace's fine-tuned encoders, the curve of one, and deleting it."""
+    listed = cache.encoders(ws)
+    if listed.empty:
+        st.info("No fine-tuned encoder yet.", icon=":material/info:")
+        return
+    metrics = [column for column in listed.columns if "@" in column]
+    st.dataframe(
+        listed[["name", "base_encoder", "created_at", "epochs", *metrics]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": "Name",
+            "base_encoder": "Started from",
+            "created_at": st.column_config.DatetimeColumn(
+                "Trained at (UTC)", format="YYYY-MM-DD HH:mm"
+            ),
+            "epochs": st.column_config.NumberColumn("Epochs", width="small"),
+            **{
+                column: st.column_config.NumberColumn(
+                    charts.metric_label(column), format="%.4f", help="On the held-out queries"
+                )
+                for column in metrics
+            },
+        },
+    )
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.selectbox("Encoder", listed["name"].tolist(), key=state.FINETUNE_ENCODER)
+    if right.button("Delete", icon=":material/delete:", key=state.FINETUNE_DELETE) and name:
+        with widgets.show_errors():
+            from core.text.finetune import delete_encoder
+
+            delete_encoder(ws, name)
+            state.flash(
+                "success",
+                f"Deleted the encoder “{name}” (semantic models trained with it keep working).",
+            )
+            st.rerun()
+    if name:
+        st.plotly_chart(
+            charts.training_curve(
+                cache.encoder_curve(ws, name),
+                f"“{name}”: training curve",
+                held_out="the held-out queries",
+            ),
+            width="stretch",
+        )
+
+
+def finetune_section(ws: Workspace) -> None:
+    """Fine-tuning in an expander whose content runs only when it is open."""
+    panel = st.expander(
+        "Fine-tune the text encoder on search → click pairs",
+        icon=":material/tune:",
+        key=state.FINETUNE_OPEN,
+        on_change="rerun",
+    )
+    if not panel.open:
+        return
+    with panel, widgets.show_errors():
+        finetune_form(ws)
+        st.markdown("##### Fine-tuned encoders")
+        encoders_section(ws)
+
+
 st.title("Models")
 widgets.show_flash()
+widgets.show_interrupted()
 with widgets.show_errors():
     ws = state.workspace()
     widgets.sidebar_workspace(ws)
@@ -273,3 +499,5 @@ with widgets.show_errors():
             st.subheader("Explore", divider="gray")
             with widgets.show_errors():
                 explore_section(ws, trained)
+        st.subheader("Text encoder", divider="gray")
+        finetune_section(ws)

@@ -18,6 +18,7 @@ import streamlit as st
 from core import profile, training
 from core.clean import CleaningReport
 from core.clean import latest_report as _core_latest_report
+from core.evaluation import experiment
 from core.interactions import build_interactions
 from core.models.base import Recommender
 from core.schema import (
@@ -211,3 +212,86 @@ def _item_titles(path: str, catalog_fingerprint: str) -> dict[str, str]:
 def item_titles(ws: Workspace) -> dict[str, str]:
     """Item id -> title of the cleaned catalogue (:func:`core.training.item_titles`)."""
     return _item_titles(str(ws.path), fingerprint(ws, CATALOG_TABLE))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _experiment_list(path: str, runs_fingerprint: str) -> pd.DataFrame:
+    return experiment.list_experiments(Workspace(Path(path)))
+
+
+def experiment_list(ws: Workspace) -> pd.DataFrame:
+    """:func:`core.evaluation.experiment.list_experiments`, recomputed when ``runs`` changes."""
+    return _experiment_list(str(ws.path), fingerprint(ws, RUNS_TABLE))
+
+
+@st.cache_resource(show_spinner="Opening the comparison…", max_entries=4)
+def _experiment(path: str, run_id: str) -> experiment.ExperimentResult:
+    return experiment.load_experiment(Workspace(Path(path)), run_id)
+
+
+def saved_experiment(ws: Workspace, run_id: str) -> experiment.ExperimentResult:
+    """A saved experiment (a saved run never changes, so the run id is the whole key)."""
+    return _experiment(str(ws.path), run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _run_curve(path: str, run_id: str) -> pd.DataFrame:
+    return training.run_curve(Workspace(Path(path)), run_id)
+
+
+def run_curve(ws: Workspace, run_id: str) -> pd.DataFrame:
+    """:func:`core.training.run_curve` (a run never changes once recorded)."""
+    return _run_curve(str(ws.path), run_id)
+
+
+# The fine-tuning helpers below import core.text.finetune, and with it torch and transformers
+# (seconds), only when first called: call them where encoders are needed.
+
+
+def _encoder_files(ws: Workspace) -> tuple[Path, ...]:
+    from core.text.encoders import ENCODER_META_FILE
+    from core.text.finetune import encoders_dir
+
+    return tuple(sorted(encoders_dir(ws).glob(f"*/{ENCODER_META_FILE}")))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _encoders(path: str, signature: tuple) -> pd.DataFrame:
+    from core.text.finetune import list_encoders
+
+    return list_encoders(Workspace(Path(path)))
+
+
+def encoders(ws: Workspace) -> pd.DataFrame:
+    """:func:`core.text.finetune.list_encoders`, reread when an encoder is saved or deleted."""
+    files = _encoder_files(ws)
+    return _encoders(str(ws.path), (tuple(map(str, files)), _file_signature(*files)))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _encoder_curve(path: str, name: str, signature: tuple) -> pd.DataFrame:
+    from core.text.finetune import encoder_curve
+
+    return encoder_curve(Workspace(Path(path)), name)
+
+
+def encoder_curve(ws: Workspace, name: str) -> pd.DataFrame:
+    """:func:`core.text.finetune.encoder_curve` of the fine-tuned encoder ``name``."""
+    from core.text.encoders import ENCODER_META_FILE
+    from core.text.finetune import encoder_path
+
+    signature = _file_signature(encoder_path(ws, name) / ENCODER_META_FILE)
+    return _encoder_curve(str(ws.path), name, signature)
+
+
+@st.cache_data(show_spinner="Finding searches followed by clicks…", max_entries=8)
+def _search_click_counts(path: str, events_fingerprint: str) -> dict[str, int]:
+    from core.text.finetune import search_click_pairs
+
+    pairs = search_click_pairs(Workspace(Path(path)))
+    return {"n_pairs": len(pairs), "n_queries": int(pairs["query"].nunique())}
+
+
+def search_click_counts(ws: Workspace) -> dict[str, int]:
+    """Pairs and distinct queries of :func:`core.text.finetune.search_click_pairs`."""
+    return _search_click_counts(str(ws.path), fingerprint(ws, EVENTS_TABLE))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
+from core.progress import EPOCH, TRAIN_PREFIX
 from core.schema import EVENT_TYPES
 
 # One colour per event type, the same on every chart.
@@ -168,3 +170,70 @@ def removed_per_rule(frame: pd.DataFrame) -> go.Figure:
     most = float(frame["removed"].max()) if len(frame) else 0.0
     figure.update_xaxes(title="rows removed", range=[0, max(most, 1.0) * 1.2])
     return _layout(figure, "Rows removed per rule", height=max(260, 60 + 30 * len(frame)))
+
+
+# Colours of the training-curve measures; others take the palette in order.
+_CURVE_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#B279A2", "#9D755D")
+# Past this many points a series is drawn as a line only.
+_MARKER_LIMIT = 60
+
+
+_MEASURE_LABELS = {f"{TRAIN_PREFIX}ranked_right": "training pairs ranked right"}
+
+
+def metric_label(name: str) -> str:
+    """Display name of a curve measure: ``train_loss`` -> "training loss", ``ndcg@10`` ->
+    "NDCG@10"."""
+    if name in _MEASURE_LABELS:
+        return _MEASURE_LABELS[name]
+    if name.startswith(TRAIN_PREFIX):
+        return "training " + name.removeprefix(TRAIN_PREFIX).replace("_", " ")
+    metric, _, k = name.partition("@")
+    pretty = {"ndcg": "NDCG", "mrr": "MRR", "map": "MAP"}.get(metric, metric.capitalize())
+    return f"{pretty}@{k}" if k else pretty
+
+
+def training_curve(
+    curve: pd.DataFrame, title: str, held_out: str = "the validation users"
+) -> go.Figure:
+    """Training measures (left) and held-out metrics (right, "On ``held_out``") by epoch.
+
+    ``curve`` has an ``epoch`` column and one column per measure (see
+    :func:`core.training.run_curve`): columns named ``train_*`` are drawn in the left panel,
+    the others (``ndcg@10``...) in the right one, each series through the epochs where it
+    was measured, in name order (so a measure keeps its colour from chart to chart). A panel
+    with nothing to draw is left out.
+    """
+    measures = sorted(column for column in curve.columns if column != EPOCH)
+    training = [name for name in measures if name.startswith(TRAIN_PREFIX)]
+    metrics = [name for name in measures if not name.startswith(TRAIN_PREFIX)]
+    both = ((training, "the training data"), (metrics, held_out))
+    panels = [(names, label) for names, label in both if names] or [([], "the training data")]
+    figure = make_subplots(
+        rows=1,
+        cols=len(panels),
+        subplot_titles=[f"On {label}" for _, label in panels],
+        horizontal_spacing=0.08,
+    )
+    colour = 0
+    for column, (names, _) in enumerate(panels, start=1):
+        for name in names:
+            points = curve[[EPOCH, name]].dropna()
+            figure.add_trace(
+                go.Scatter(
+                    x=points[EPOCH],
+                    y=points[name],
+                    name=metric_label(name),
+                    mode="lines" if len(points) > _MARKER_LIMIT else "lines+markers",
+                    line={"color": _CURVE_COLOURS[colour % len(_CURVE_COLOURS)], "width": 2},
+                    hovertemplate="epoch %{x:.4g}: %{y:.4f}<extra>%{fullData.name}</extra>",
+                ),
+                row=1,
+                col=column,
+            )
+            colour += 1
+        figure.update_xaxes(title="epoch", row=1, col=column)
+    figure.update_layout(
+        legend={"orientation": "h", "y": -0.25}, hovermode="x unified", margin=_MARGIN
+    )
+    return _layout(figure, title, height=340)

@@ -20,6 +20,10 @@ CATALOG_UPLOAD = "catalog_upload"  # same, for the optional catalogue file
 UPLOAD_GENERATION = "upload_generation"  # bumped after a load to empty the uploaders
 EVENT_WEIGHTS = "event_weights"  # {event: weight} chosen on the Clean tab
 HALF_LIFE_DAYS = "half_life_days"  # time-decay half-life chosen on the Clean tab, or None
+# Message for the next run while a training runs: it stays set when the run is interrupted
+# (Stop, or any widget used meanwhile), so the next run can say so.
+TRAINING_INTERRUPTED = "training_interrupted"
+AB_RUN = "ab_run"  # run id of the experiment shown on the A/B page, or None
 
 DEFAULTS: dict[str, Any] = {
     WORKSPACE_NAME: DEFAULT_NAME,
@@ -29,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     UPLOAD_GENERATION: 0,
     EVENT_WEIGHTS: None,
     HALF_LIFE_DAYS: None,
+    TRAINING_INTERRUPTED: None,
+    AB_RUN: None,
 }
 
 # Widget keys.
@@ -58,11 +64,37 @@ MODELS_CHOICE = "models_choice"  # model name to train
 MODELS_PARAM_PREFIX = "models_param_"  # + model name + "__" + hyperparameter
 MODELS_TRAIN_FORM = "models_train_form"
 MODELS_TRAIN = "models_train"
+MODELS_EVAL_EVERY = "models_eval_every_"  # + model name
+MODELS_STOP = "models_stop"
+MODELS_CURVE = "models_curve"  # live training-curve chart
 MODELS_DELETE_RUN = "models_delete_run"
 MODELS_DELETE = "models_delete"
 MODELS_EXPLORE_RUN = "models_explore_run"
 MODELS_ITEM = "models_item"
 MODELS_USER = "models_user"
+FINETUNE_OPEN = "finetune_open"  # the expander; its content runs only when open
+FINETUNE_FORM = "finetune_form"
+FINETUNE_NAME = "finetune_name"
+FINETUNE_BASE = "finetune_base"
+FINETUNE_PARAM_PREFIX = "finetune_param_"  # + FinetuneConfig field name
+FINETUNE_RUN = "finetune_run"
+FINETUNE_STOP = "finetune_stop"
+FINETUNE_CURVE = "finetune_curve"  # live training-curve chart
+FINETUNE_ENCODER = "finetune_encoder"  # fine-tuned encoder to review or delete
+FINETUNE_DELETE = "finetune_delete"
+AB_VARIANTS = "ab_variants"
+AB_CONTROL = "ab_control"
+AB_K = "ab_k"
+AB_METRICS = "ab_metrics"
+AB_SEGMENTS = "ab_segments"
+AB_RESAMPLES = "ab_resamples"
+AB_NAME = "ab_name"
+AB_COMPARE = "ab_compare"
+AB_OPEN_RUN = "ab_open_run"
+AB_DELETE = "ab_delete"
+AB_BAR_METRICS = "ab_bar_metrics"
+AB_SEGMENT_VIEW = "ab_segment_view"
+AB_HEATMAP_METRIC = "ab_heatmap_metric"
 
 
 def init() -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
+import math
 import re
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,11 +18,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from core.clean import RULE_DESCRIPTIONS, CleaningConfig, CleaningReport, clean_dataset
 from core.ingest import LoadResult, load_dataset, load_sample_world
 from core.ingest_presets import CATALOG_KIND, EVENTS_KIND, PRESETS, TARGETS
+from core.progress import EPOCH, point_of
 from core.schema import (
     DEFAULT_EVENT_WEIGHTS,
     EVENT,
@@ -48,7 +52,8 @@ class Progress:
     """A progress bar fed by core callbacks ``callback(step, total, info)``.
 
     One bar can serve several core steps in a row: :meth:`stage` returns the callback of
-    stage ``index`` of ``n_stages``, which fills its own share of the bar.
+    stage ``index`` of ``n_stages``, which fills its own share of the bar (its text prefixed
+    with the stage ``name`` unless that is empty).
     """
 
     def __init__(self, bar: Any, done_label: str) -> None:
@@ -58,7 +63,8 @@ class Progress:
     def stage(self, name: str, index: int = 0, n_stages: int = 1) -> Callback:
         def callback(step: int, total: int, info: str) -> None:
             done = min(max(step / total, 0.0), 1.0) if total else 0.0
-            self._bar.progress((index + done) / n_stages, text=f"{name}: {info}")
+            text = f"{name}: {info}" if name else info
+            self._bar.progress((index + done) / n_stages, text=text)
 
         return callback
 
@@ -80,6 +86,124 @@ def long_step(label: str, done_label: str) -> Iterator[Progress]:
             raise
         progress.stage("Done")(1, 1, "")
         status.update(label=progress.done_label, state="complete", expanded=False)
+
+
+class LiveCurve:
+    """A training-curve chart redrawn in place from the points core callbacks carry.
+
+    :meth:`add` takes the ``info`` of a callback; points (see :mod:`core.progress`) of the
+    same epoch are merged. The chart is redrawn at most every ``interval`` seconds, so a fast
+    loop does not spend its time drawing; :meth:`draw` draws what is pending.
+    """
+
+    def __init__(self, title: str, key: str, held_out: str, interval: float = 1.0) -> None:
+        self._placeholder = st.empty()
+        self._title = title
+        self._key = key
+        self._held_out = held_out
+        self._interval = interval
+        self._points: dict[float, dict[str, float]] = {}
+        self._pending = False
+        self._drawn_at = -math.inf
+        self._draws = 0
+
+    def add(self, info: str) -> None:
+        point = point_of(info)
+        if EPOCH not in point:
+            return
+        self._points.setdefault(point[EPOCH], {}).update(point)
+        self._pending = True
+        if time.monotonic() - self._drawn_at >= self._interval:
+            self.draw()
+
+    def draw(self) -> None:
+        if not self._pending:
+            return
+        frame = pd.DataFrame([self._points[epoch] for epoch in sorted(self._points)])
+        figure = charts.training_curve(frame, self._title, held_out=self._held_out)
+        self._draws += 1
+        # Each drawing replaces the last; a new key keeps the element ids of a run distinct.
+        self._placeholder.plotly_chart(figure, width="stretch", key=f"{self._key}_{self._draws}")
+        self._pending = False
+        self._drawn_at = time.monotonic()
+
+
+@contextmanager
+def training_run(
+    label: str,
+    done_label: str,
+    *,
+    stop_key: str,
+    curve_key: str,
+    curve_title: str,
+    held_out: str = "the validation users",
+) -> Iterator[Callback]:
+    """:func:`long_step` for a training: progress bar, Stop button and live curve.
+
+    Yields the callback to hand to core. Stop (or any other widget used meanwhile) makes
+    Streamlit rerun the page, which interrupts this script at the callback's next drawing;
+    core writes nothing until a training ends, so nothing is kept. While the block runs the
+    session holds a message that the next run shows (:func:`show_interrupted`) when the
+    training never got to the end of the block.
+    """
+    st.session_state[state.TRAINING_INTERRUPTED] = (
+        f"{label.rstrip('…')} stopped before it finished: nothing of it was saved, and what "
+        "was trained before is unchanged."
+    )
+    with long_step(label, done_label) as progress:
+        st.button(
+            "Stop",
+            key=stop_key,
+            icon=":material/stop_circle:",
+            help="Stop the training; nothing of it is saved.",
+        )
+        curve = LiveCurve(curve_title, curve_key, held_out)
+        bar = progress.stage("")
+
+        def callback(step: int, total: int, info: str) -> None:
+            bar(step, total, info)
+            curve.add(info)
+
+        try:
+            yield callback
+        except Exception:
+            st.session_state[state.TRAINING_INTERRUPTED] = None
+            raise
+        curve.draw()
+    st.session_state[state.TRAINING_INTERRUPTED] = None
+
+
+_ENCODER_LABELS = {
+    "minilm": "Pretrained all-MiniLM-L6-v2",
+    "tiny": "Tiny test encoder (random weights)",
+}
+
+
+def encoder_choice(ws: Workspace, label: str, key: str, help_text: str) -> str:
+    """A select of the text encoders: the pretrained default and the workspace's fine-tuned
+    ones. Returns the chosen encoder as :func:`core.text.encoders.load_encoder` takes it.
+
+    Imports torch on first use (through :func:`ui.cache.encoders`).
+    """
+    from core.text.encoders import default_encoder_spec
+
+    default = default_encoder_spec()
+    labels = {default: _ENCODER_LABELS.get(default, default)}
+    listed = cache.encoders(ws)
+    ndcg = next((column for column in listed.columns if column.startswith("ndcg@")), None)
+    for row in listed.to_dict("records"):
+        scored = ndcg is not None and pd.notna(row[ndcg])
+        score = f" · {ndcg.upper()} {row[ndcg]:.3f}" if scored else ""
+        labels[row["path"]] = f"Fine-tuned {row['name']}{score}"
+    return st.selectbox(label, list(labels), format_func=labels.get, key=key, help=help_text)
+
+
+def show_interrupted() -> None:
+    """Say, once, that the training of an earlier run was stopped before it finished."""
+    message = st.session_state.get(state.TRAINING_INTERRUPTED)
+    if message:
+        st.session_state[state.TRAINING_INTERRUPTED] = None
+        st.info(message, icon=":material/stop_circle:")
 
 
 @contextmanager
@@ -131,6 +255,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Data.py", "Data", ":material/database:"),
     ("pages/2_Models.py", "Models", ":material/model_training:"),
+    ("pages/5_AB_Compare.py", "A/B Compare", ":material/compare_arrows:"),
 )
 
 
@@ -565,17 +690,17 @@ _RULE_TITLES = {"missing_ids": "Missing ids", "k_core": "k-core", "other": "Othe
 _DATE_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
 # ``literal`` and :role:`target` markup, shown as Markdown code.
 _RST_ROLE = re.compile(r"(?::\w+:)?``?([^`]+)``?")
-# The "Parameters" section of a numpydoc docstring, up to the next section or the end.
-_PARAMETERS_SECTION = re.compile(r"Parameters\n-+\n(.*?)(?=\n\S[^\n]*\n-+\n|\Z)", re.S)
+# A section ("Parameters", "Attributes") of a numpydoc docstring, up to the next one or the end.
+_DOC_SECTION = r"{}\n-+\n(.*?)(?=\n\S[^\n]*\n-+\n|\Z)"
 
 
 def _label(name: str) -> str:
     return _LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
-def parameter_help(cls: type) -> dict[str, str]:
-    """Text of each parameter in the numpydoc "Parameters" section of ``cls``'s docstring."""
-    match = _PARAMETERS_SECTION.search(inspect.getdoc(cls) or "")
+def parameter_help(cls: type, section: str = "Parameters") -> dict[str, str]:
+    """Text of each entry of the numpydoc ``section`` of ``cls``'s docstring."""
+    match = re.search(_DOC_SECTION.format(section), inspect.getdoc(cls) or "", re.S)
     if match is None:
         return {}
     parts: dict[str, list[str]] = {}

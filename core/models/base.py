@@ -15,7 +15,6 @@ import io
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -24,10 +23,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.interactions import Interactions
+from core.progress import ProgressCallback
 from core.schema import ShopSynthError
 from core.workspace import atomic_write_bytes, atomic_write_json
-
-ProgressCallback = Callable[[int, int, str], None]
 
 # Every concrete Recommender registers itself here under its ``name`` (see __init_subclass__).
 MODEL_CLASSES: dict[str, type[Recommender]] = {}
@@ -46,6 +44,13 @@ class Recommender(ABC):
     """
 
     name: ClassVar[str] = ""
+    # True when the model can be scored from inside its fit callback: when a report carries
+    # a point with an epoch (see core.progress), the fitted attributes hold the state after
+    # that epoch, so a caller can measure validation metrics while training runs.
+    scores_during_fit: ClassVar[bool] = False
+    # False for models that rank from the user's history: a user with an empty history gets
+    # an empty list (-1 padding) rather than an arbitrary order of equal scores.
+    ranks_without_history: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -85,7 +90,10 @@ class Recommender(ABC):
         catalog : pandas.DataFrame, optional
             Catalogue rows; content models align them to ``train.item_ids`` by ``item_id``.
         callback : callable, optional
-            ``callback(step, total, info)`` reporting progress.
+            ``callback(step, total, info)`` reporting progress; iterative models pass a
+            :class:`core.progress.ProgressInfo` whose ``point`` holds the epoch and its
+            training measures. A :class:`core.progress.TrainingCancelled` (or any error)
+            raised by the callback stops the fit.
 
         Returns
         -------
@@ -175,7 +183,9 @@ class Recommender(ABC):
             Training user indices.
         k : int
             Length of each list. When fewer than ``k`` items can be ranked the tail is padded
-            with item index ``-1`` and score ``-inf``.
+            with item index ``-1`` and score ``-inf``. A user with an empty history gets an
+            empty list from a model that ranks from the history (``ranks_without_history``
+            False): its scores are all equal, and any order would be arbitrary.
         exclude_seen : bool
             Drop items in the user's history (training row, or ``history`` when given).
         history : scipy.sparse.csr_matrix, optional
@@ -208,6 +218,8 @@ class Recommender(ABC):
                 rows = history[start:stop]
                 scores = self.score_history(rows)
             scores = np.array(scores, dtype=np.float32, copy=True)
+            if not self.ranks_without_history:
+                scores[np.diff(rows.indptr) == 0] = -np.inf
             if exclude_seen:
                 row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
                 scores[row_of_entry, rows.indices] = -np.inf
@@ -259,7 +271,11 @@ class Recommender(ABC):
         except (OSError, ValueError, KeyError) as error:
             raise ModelError(f"cannot load a model from {folder}: {error}") from error
         model_name = params.pop("model", None)
-        model_class = MODEL_CLASSES.get(model_name)
+        # Model classes register when their module is imported: import them all first, so a
+        # fresh process can load any model. (Imported here: the registry imports this module.)
+        from core.models.registry import available_models
+
+        model_class = available_models().get(model_name)
         if model_class is None:
             raise ModelError(f"unknown model {model_name!r} in {folder / 'params.json'}")
         model = model_class(**params)

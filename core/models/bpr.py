@@ -31,6 +31,11 @@ import scipy.sparse as sp
 
 from core.models.als import MatrixFactorization, check_positive
 from core.models.base import ModelError
+from core.progress import EPOCH, TRAIN_PREFIX, ProgressInfo
+
+# Curve value of an epoch: the share of its sampled (user, positive, negative) triples in which
+# the positive item scored above the negative one (implicit has no BPR loss to report).
+RANKED_RIGHT = f"{TRAIN_PREFIX}ranked_right"
 
 
 class BPR(MatrixFactorization):
@@ -117,7 +122,7 @@ class BPR(MatrixFactorization):
         self._n_sampled_entries = matrix.nnz
         return matrix
 
-    def _new_model(self, gpu: bool) -> Any:
+    def _new_model(self, gpu: bool, training_loss: bool = False) -> Any:
         if gpu:
             return implicit.gpu.bpr.BayesianPersonalizedRanking(
                 factors=self.factors,
@@ -135,14 +140,16 @@ class BPR(MatrixFactorization):
             random_state=self.random_state,
         )
 
-    def _iteration_info(self, iteration: int, elapsed: float, *extra: Any) -> str:
-        info = f"BPR epoch {iteration + 1}/{self.iterations} ({elapsed:.2f} s)"
+    def _iteration_report(self, iteration: int, elapsed: float, *extra: Any) -> ProgressInfo:
+        text = f"BPR epoch {iteration + 1}/{self.iterations} ({elapsed:.2f} s)"
+        point: dict[str, float] = {EPOCH: iteration + 1}
         if len(extra) == 2:
             correct, skipped = extra
             sampled = self._n_sampled_entries - skipped
             if sampled > 0:
-                info += f", training pairs ranked right {correct / sampled:.1%}"
-        return info
+                text += f", training pairs ranked right {correct / sampled:.1%}"
+                point[RANKED_RIGHT] = correct / sampled
+        return ProgressInfo(text, point)
 
     def score_history(
         self, history: sp.csr_matrix, item_idx: np.ndarray | None = None

@@ -35,6 +35,7 @@ class Popularity(Recommender):
     """
 
     name = "popularity"
+    ranks_without_history = True
 
     def __init__(self, window_days: float | None = None, use_weights: bool = False) -> None:
         self.window_days = window_days

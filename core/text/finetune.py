@@ -9,8 +9,10 @@ distinct (normalised query, item) becomes a pair.
 other queries' pairs with in-batch negatives (the multiple-negatives ranking loss: for a batch
 of ``B`` pairs, each query must pick its own product among the ``B`` products of the batch),
 and measures retrieval on the held-out queries before training and after each epoch:
-Recall@k, MRR@k and NDCG@k of the query's products among a corpus of products. The encoder is
-saved as safetensors with its tokenizer in ``<workspace>/artifacts/encoders/<name>/``, from where
+Recall@k, MRR@k and NDCG@k of the query's products among a corpus of products. Each step's loss
+and each evaluation reach the progress callback as curve points (:mod:`core.progress`). Nothing
+is written until training ends: the encoder is then saved as safetensors with its tokenizer and
+its training curve in ``<workspace>/artifacts/encoders/<name>/``, from where
 :func:`core.text.encoders.load_encoder` (and so the semantic model) loads it offline.
 """
 
@@ -20,7 +22,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from core.models.base import top_k
+from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
 from core.schema import (
     ADD_TO_CART,
     CATALOG_TABLE,
@@ -45,9 +48,6 @@ from core.schema import (
 from core.text.encoders import ENCODER_META_FILE, BertEncoder, load_encoder
 from core.text.product_text import product_texts
 from core.workspace import Workspace, check_name
-
-ProgressCallback = Callable[[int, int, str], None]
-EpochCallback = Callable[[dict[str, float]], None]
 
 ENCODERS_FOLDER = "encoders"
 POSITIVE_EVENTS: tuple[str, ...] = (CLICK, ADD_TO_CART, PURCHASE)
@@ -284,6 +284,8 @@ class FinetuneResult:
     history : pandas.DataFrame
         One row per evaluation: ``epoch`` (0 = before training), ``train_loss`` (mean loss of
         the epoch; NaN for epoch 0), ``recall@k``, ``mrr@k``, ``ndcg@k``, ``seconds``.
+    curve : pandas.DataFrame
+        The training curve (see :func:`encoder_curve`).
     n_train_pairs, n_valid_queries, n_corpus : int
         Sizes of the training pairs, held-out queries and evaluation corpus.
     run_id : str
@@ -298,6 +300,7 @@ class FinetuneResult:
     path: Path
     model_id: str
     history: pd.DataFrame
+    curve: pd.DataFrame
     n_train_pairs: int
     n_valid_queries: int
     n_corpus: int
@@ -337,8 +340,8 @@ def delete_encoder(workspace: Workspace, name: str) -> None:
 def list_encoders(workspace: Workspace) -> pd.DataFrame:
     """The fine-tuned encoders of ``workspace``, newest first.
 
-    Columns: ``name``, ``path``, ``model_id``, ``base_encoder``, ``created_at``, the final
-    retrieval metrics and ``epochs``.
+    Columns: ``name``, ``path``, ``model_id``, ``base_encoder``, ``created_at`` (UTC
+    timestamps), the final retrieval metrics and ``epochs``.
     """
     rows = []
     root = encoders_dir(workspace)
@@ -358,7 +361,8 @@ def list_encoders(workspace: Workspace) -> pd.DataFrame:
         )
     columns = ["name", "path", "model_id", "base_encoder", "created_at"]
     frame = pd.DataFrame(rows, columns=None if rows else columns)
-    return frame.sort_values("created_at", ascending=False, ignore_index=True) if rows else frame
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame.sort_values("created_at", ascending=False, ignore_index=True)
 
 
 def _prepare(
@@ -491,7 +495,6 @@ def finetune_encoder(
     pairs: pd.DataFrame | None = None,
     catalog: pd.DataFrame | None = None,
     callback: ProgressCallback | None = None,
-    on_epoch: EpochCallback | None = None,
 ) -> FinetuneResult:
     """Fine-tune an encoder on (query, product) pairs and save it as ``name``.
 
@@ -510,9 +513,10 @@ def finetune_encoder(
     catalog : pandas.DataFrame, optional
         Products with their text; the workspace ``catalog`` table when omitted.
     callback : callable, optional
-        ``callback(step, total, info)`` after each training step and each evaluation.
-    on_epoch : callable, optional
-        Called with each history row (a dict) as soon as it is measured, for live curves.
+        ``callback(step, total, info)`` after each training step and each evaluation; ``info``
+        is a :class:`core.progress.ProgressInfo` whose point is a point of the curve (see
+        :func:`encoder_curve`). It may raise :class:`core.progress.TrainingCancelled` to
+        stop: nothing is then saved.
 
     Returns
     -------
@@ -522,6 +526,8 @@ def finetune_encoder(
     check_name(name)
     began = time.perf_counter()
     if pairs is None:
+        if callback is not None:
+            callback(0, 1, "finding searches followed by engagement")
         pairs = search_click_pairs(workspace, window_minutes=config.window_minutes)
     if catalog is None:
         if not workspace.table_exists(CATALOG_TABLE):
@@ -543,11 +549,13 @@ def finetune_encoder(
     total = n_steps + config.epochs + 1
     done = 0
 
-    def report(info: str) -> None:
-        if callback is not None:
-            callback(done, total, info)
-
     history: list[dict[str, float]] = []
+    curve: list[dict[str, float]] = []
+
+    def report(text: str, point: dict[str, float]) -> None:
+        curve.append(point)
+        if callback is not None:
+            callback(done, total, ProgressInfo(text, point))
 
     def evaluate(epoch: int, loss: float) -> None:
         nonlocal done
@@ -562,10 +570,13 @@ def finetune_encoder(
         }
         history.append(row)
         done += 1
-        report(f"epoch {epoch}: ndcg@{config.k} {metrics[f'ndcg@{config.k}']:.4f}")
-        if on_epoch is not None:
-            on_epoch(row)
+        report(
+            f"epoch {epoch}: ndcg@{config.k} {metrics[f'ndcg@{config.k}']:.4f}",
+            {EPOCH: epoch, **metrics},
+        )
 
+    if callback is not None:
+        callback(0, total, f"measuring retrieval on {sizes['n_valid_queries']:,} held-out queries")
     evaluate(0, math.nan)
     model = encoder.model
     optimizer = torch.optim.AdamW(
@@ -585,7 +596,7 @@ def finetune_encoder(
         for epoch, batches in enumerate(epoch_batches, start=1):
             model.train()
             losses = []
-            for batch in batches:
+            for position, batch in enumerate(batches, start=1):
                 query_vectors = encoder.embed_texts([data.train_queries[i] for i in batch])
                 product_vectors = encoder.embed_texts([data.train_texts[i] for i in batch])
                 loss = multiple_negatives_loss(query_vectors, product_vectors, config.scale)
@@ -596,7 +607,10 @@ def finetune_encoder(
                 scheduler.step()
                 losses.append(float(loss.detach()))
                 done += 1
-                report(f"epoch {epoch}/{config.epochs}: loss {losses[-1]:.4f}")
+                report(
+                    f"epoch {epoch}/{config.epochs}: loss {losses[-1]:.4f}",
+                    {EPOCH: epoch - 1 + position / len(batches), TRAIN_LOSS: losses[-1]},
+                )
             model.eval()
             evaluate(epoch, float(np.mean(losses)) if losses else math.nan)
     frame = pd.DataFrame(history)
@@ -611,6 +625,7 @@ def finetune_encoder(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": asdict(config),
             "history": _jsonable(history),
+            "curve": curve,
             **sizes,
         },
     )
@@ -628,6 +643,7 @@ def finetune_encoder(
         path=folder,
         model_id=encoder.model_id,
         history=frame,
+        curve=_curve_frame(curve),
         n_train_pairs=sizes["n_train_pairs"],
         n_valid_queries=sizes["n_valid_queries"],
         n_corpus=sizes["n_corpus"],
@@ -640,6 +656,24 @@ def finetune_encoder(
 def load_encoder_meta(folder: Path) -> dict[str, Any]:
     """The ``encoder.json`` of a saved encoder."""
     return json.loads((Path(folder) / ENCODER_META_FILE).read_text())
+
+
+def encoder_curve(workspace: Workspace, name: str) -> pd.DataFrame:
+    """The training curve of the fine-tuned encoder ``name``.
+
+    One row per training step (``epoch`` as a fraction, ``train_loss`` of the step's batch)
+    and per evaluation (whole ``epoch``, 0 before training; ``recall@k``, ``mrr@k``,
+    ``ndcg@k`` on the held-out queries); NaN where a row has no such value.
+    """
+    return _curve_frame(load_encoder_meta(encoder_path(workspace, name)).get("curve") or [])
+
+
+def _curve_frame(points: list[dict[str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(points)
+    if frame.empty:
+        return pd.DataFrame({EPOCH: pd.Series(dtype=float), TRAIN_LOSS: pd.Series(dtype=float)})
+    metrics = sorted(set(frame.columns) - {EPOCH, TRAIN_LOSS})
+    return frame.reindex(columns=[EPOCH, TRAIN_LOSS, *metrics]).astype(float)
 
 
 def _jsonable(rows: list[dict[str, float]]) -> list[dict[str, float | None]]:

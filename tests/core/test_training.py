@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from core.models.base import ModelError
+from core.progress import TrainingCancelled, point_of
 from core.training import (
     NDCG_KEY,
     RECALL_KEY,
@@ -19,6 +20,8 @@ from core.training import (
     load_model,
     ndcg_at_k,
     recall_at_k,
+    run_curve,
+    run_info,
     run_split,
     run_user_ids,
     train_model,
@@ -174,3 +177,92 @@ def test_content_model_gets_the_catalogue(ws: Workspace) -> None:
 def test_split_needs_a_validation_part(ws: Workspace) -> None:
     with pytest.raises(ModelError, match="valid_fraction"):
         train_model(ws, "popularity", split_params={"test_fraction": 0.2})
+
+
+ALS_SMALL = {"factors": 8, "iterations": 5, "num_threads": 1}
+
+
+def test_als_curve_with_validation_every_two_epochs(ws: Workspace) -> None:
+    points: list[dict[str, float]] = []
+    trained = train_model(
+        ws,
+        "als",
+        ALS_SMALL,
+        eval_every=2,
+        callback=lambda step, total, info: points.append(point_of(info)),
+    )
+    curve = trained.curve
+    assert curve.columns.tolist() == ["epoch", "train_loss", NDCG_KEY, RECALL_KEY]
+    assert curve["epoch"].tolist() == [1, 2, 3, 4, 5]
+    losses = curve["train_loss"].to_numpy()
+    assert (np.diff(losses) < 0).all()
+    # Validated at epochs 2 and 4, and after the last one (whose scores are the run's).
+    assert curve[RECALL_KEY].notna().tolist() == [False, True, False, True, True]
+    assert curve[NDCG_KEY].iloc[-1] == trained.metrics[NDCG_KEY]
+    assert curve[RECALL_KEY].iloc[-1] == trained.metrics[RECALL_KEY]
+    # Scores measured during training are those of a model trained for that many epochs.
+    two = train_model(ws, "als", {**ALS_SMALL, "iterations": 2})
+    assert curve[NDCG_KEY].iloc[1] == pytest.approx(two.metrics[NDCG_KEY])
+    assert curve[RECALL_KEY].iloc[1] == pytest.approx(two.metrics[RECALL_KEY])
+    # The callback saw the same points as they came; the run keeps the curve.
+    fit_points = [point for point in points if "epoch" in point]
+    assert [point["epoch"] for point in fit_points] == [1, 2, 3, 4, 5, 5]
+    assert fit_points[1][NDCG_KEY] == curve[NDCG_KEY].iloc[1]
+    pd.testing.assert_frame_equal(run_curve(ws, trained.run_id), curve)
+    assert run_info(ws, trained.run_id)["params"]["eval_every"] == 2
+    # Without validation during training the curve holds the training loss only.
+    plain = train_model(ws, "als", ALS_SMALL)
+    assert run_curve(ws, plain.run_id).columns.tolist() == ["epoch", "train_loss"]
+    np.testing.assert_allclose(plain.curve["train_loss"], losses, rtol=1e-6)
+
+
+def test_bpr_curve_and_one_pass_models(ws: Workspace) -> None:
+    trained = train_model(ws, "bpr", {"factors": 8, "iterations": 4}, eval_every=1)
+    curve = run_curve(ws, trained.run_id)
+    assert curve.columns.tolist() == ["epoch", "train_ranked_right", NDCG_KEY, RECALL_KEY]
+    assert curve["epoch"].tolist() == [1, 2, 3, 4]
+    assert curve["train_ranked_right"].between(0, 1).all()
+    assert curve[NDCG_KEY].notna().all()
+    popularity = train_model(ws, "popularity", eval_every=1)
+    assert run_curve(ws, popularity.run_id).empty
+    with pytest.raises(ModelError, match="eval_every"):
+        train_model(ws, "als", ALS_SMALL, eval_every=-1)
+
+
+@pytest.mark.parametrize("stop_at", ["fit: ALS iteration 2/5", "evaluate:", "save: writing"])
+def test_cancelled_training_leaves_no_trace(ws: Workspace, stop_at: str) -> None:
+    kept = train_model(ws, "popularity")
+    before = sorted(path.name for path in ws.runs_dir.iterdir())
+
+    def stop(step: int, total: int, info: str) -> None:
+        if info.startswith(stop_at):
+            raise TrainingCancelled("stopped by the analyst")
+
+    with pytest.raises(TrainingCancelled):
+        train_model(ws, "als", ALS_SMALL, eval_every=1, callback=stop)
+    assert list_models(ws)["run_id"].tolist() == [kept.run_id]
+    assert sorted(path.name for path in ws.runs_dir.iterdir()) == before
+
+
+def test_error_inside_the_fit_leaves_earlier_runs(ws: Workspace) -> None:
+    kept = train_model(ws, "als", ALS_SMALL)
+    before = sorted(path.name for path in ws.runs_dir.iterdir())
+
+    def fail(step: int, total: int, info: str) -> None:
+        if point_of(info).get("epoch") == 3:
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        train_model(ws, "bpr", {"factors": 8, "iterations": 5}, callback=fail)
+    assert list_models(ws)["run_id"].tolist() == [kept.run_id]
+    assert sorted(path.name for path in ws.runs_dir.iterdir()) == before
+    pd.testing.assert_frame_equal(run_curve(ws, kept.run_id), kept.curve)
+
+
+def test_semantic_model_records_the_encoder_it_used(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPSYNTH_ENCODER", "tiny")
+    trained = train_model(ws, "semantic_bert", {"half_life_days": None})
+    assert trained.params["hyperparameters"]["encoder"] == "tiny"
+    assert load_model(ws, trained.run_id).get_params()["encoder"] == "tiny"

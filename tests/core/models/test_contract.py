@@ -36,6 +36,14 @@ def _seen(board: CheckerBoard, user: int) -> set[int]:
     return set(matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]].tolist())
 
 
+def _n_rankable(model: Recommender, board: CheckerBoard, user: int) -> int:
+    """Items a full list of ``user`` holds: none for a history-based model and no history."""
+    seen = _seen(board, user)
+    if not seen and not model.ranks_without_history:
+        return 0
+    return N_ITEMS - len(seen)
+
+
 def test_every_model_is_registered_under_its_name() -> None:
     models = available_models()
     assert {"popularity", "item_knn", "als", "bpr"} <= set(models)
@@ -97,11 +105,14 @@ def test_exclude_seen_and_no_repeats(fitted: Recommender, checker_board: Checker
         items = idx[user][valid]
         assert not seen & set(items.tolist())
         assert len(set(items.tolist())) == len(items)
-        assert valid.sum() == N_ITEMS - len(seen)
+        assert valid.sum() == _n_rankable(fitted, checker_board, user)
         assert np.isfinite(scores[user][valid]).all()
     kept_idx, _ = fitted.recommend(ALL_USERS, N_ITEMS, exclude_seen=False)
     for user in ALL_USERS:
-        assert sorted(kept_idx[user].tolist()) == list(range(N_ITEMS))
+        if _n_rankable(fitted, checker_board, user):
+            assert sorted(kept_idx[user].tolist()) == list(range(N_ITEMS))
+        else:
+            assert (kept_idx[user] == -1).all()
 
 
 def test_k_larger_than_catalogue_pads(fitted: Recommender, checker_board: CheckerBoard) -> None:
@@ -109,7 +120,7 @@ def test_k_larger_than_catalogue_pads(fitted: Recommender, checker_board: Checke
     idx, scores = fitted.recommend(ALL_USERS, k)
     assert idx.shape == (N_USERS, k) and scores.shape == (N_USERS, k)
     for user in ALL_USERS:
-        n_valid = N_ITEMS - len(_seen(checker_board, user))
+        n_valid = _n_rankable(fitted, checker_board, user)
         assert (idx[user, :n_valid] >= 0).all()
         assert (idx[user, n_valid:] == -1).all()
         assert np.isneginf(scores[user, n_valid:]).all()
@@ -132,6 +143,17 @@ def test_users_unseen_in_training(fitted: Recommender, checker_board: CheckerBoa
         assert np.isfinite(top[row][valid]).all()
     one_idx, _ = fitted.recommend(users[1], N_ITEMS, history=history[1])
     np.testing.assert_array_equal(one_idx[0], idx[1])
+
+
+def test_empty_history_gets_a_list_only_from_history_free_models(
+    fitted: Recommender, checker_board: CheckerBoard
+) -> None:
+    users = checker_board.cold_users
+    idx, scores = fitted.recommend(users, 5)
+    if fitted.ranks_without_history:
+        assert (idx >= 0).all() and np.isfinite(scores).all()
+    else:
+        assert (idx == -1).all() and np.isneginf(scores).all()
 
 
 def test_same_random_state_same_model(checker_board: CheckerBoard) -> None:

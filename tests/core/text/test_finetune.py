@@ -10,13 +10,16 @@ import pytest
 import torch
 
 from core.models.semantic import SemanticRecommender
+from core.progress import TrainingCancelled, point_of
 from core.text.encoders import load_encoder
 from core.text.finetune import (
     FinetuneConfig,
     FinetuneError,
     _batches,
     delete_encoder,
+    encoder_curve,
     encoder_path,
+    encoders_dir,
     finetune_encoder,
     list_encoders,
     multiple_negatives_loss,
@@ -181,7 +184,6 @@ TINY_CONFIG = FinetuneConfig(
 
 def test_finetune_lowers_loss_and_reloads_identically(workspace: Workspace) -> None:
     calls: list[tuple[int, int, str]] = []
-    rows: list[dict[str, float]] = []
     result = finetune_encoder(
         workspace,
         "tiny-ft",
@@ -189,7 +191,6 @@ def test_finetune_lowers_loss_and_reloads_identically(workspace: Workspace) -> N
         pairs=_pairs(),
         catalog=_catalog(),
         callback=lambda *call: calls.append(call),
-        on_epoch=rows.append,
     )
     history = result.history
     assert history["epoch"].tolist() == [0, 1, 2, 3, 4]
@@ -198,7 +199,23 @@ def test_finetune_lowers_loss_and_reloads_identically(workspace: Workspace) -> N
     assert losses[-1] < losses[0]
     for metric in ("recall@10", "mrr@10", "ndcg@10"):
         assert history[metric].between(0, 1).all()
-    assert len(rows) == 5 and rows[-1]["epoch"] == 4
+    # Every step reports its loss and every evaluation its metrics, as curve points.
+    points = [point_of(info) for _, _, info in calls if point_of(info)]
+    assert len(points) == len(calls) - 1  # one report before the first evaluation
+    evaluations = [point for point in points if "ndcg@10" in point]
+    assert [point["epoch"] for point in evaluations] == [0, 1, 2, 3, 4]
+    assert evaluations[-1]["ndcg@10"] == pytest.approx(history["ndcg@10"].iloc[-1])
+    step_losses = [point["train_loss"] for point in points if "train_loss" in point]
+    assert len(step_losses) == len(points) - 5
+    first_epoch = [p["train_loss"] for p in points if "train_loss" in p and p["epoch"] <= 1]
+    assert np.mean(first_epoch) == pytest.approx(history["train_loss"].iloc[1])
+    epochs = [point["epoch"] for point in points]
+    assert epochs == sorted(epochs)
+    # The curve is saved with the encoder.
+    curve = encoder_curve(workspace, "tiny-ft")
+    pd.testing.assert_frame_equal(curve, result.curve)
+    assert len(curve) == len(points)
+    assert curve.columns.tolist() == ["epoch", "train_loss", "mrr@10", "ndcg@10", "recall@10"]
     assert result.n_valid_queries == 9 and result.n_train_pairs == 27
     assert result.n_corpus == len(PRODUCTS)
     steps = [step for step, _, _ in calls]
@@ -250,6 +267,25 @@ def test_finetune_reads_pairs_and_catalogue_from_the_workspace(workspace: Worksp
     result = finetune_encoder(workspace, "from-events", config)
     assert result.n_train_pairs + result.n_valid_queries == 36
     assert len(result.history) == 2
+
+
+def test_cancelled_finetune_saves_nothing(workspace: Workspace) -> None:
+    def stop_in_second_epoch(step: int, total: int, info: str) -> None:
+        if point_of(info).get("epoch", 0) > 1:
+            raise TrainingCancelled("stopped")
+
+    with pytest.raises(TrainingCancelled):
+        finetune_encoder(
+            workspace,
+            "stopped",
+            TINY_CONFIG,
+            pairs=_pairs(),
+            catalog=_catalog(),
+            callback=stop_in_second_epoch,
+        )
+    assert list_encoders(workspace).empty
+    assert workspace.list_runs("finetune").empty
+    assert not list(encoders_dir(workspace).glob("*"))
 
 
 def test_finetune_errors(workspace: Workspace) -> None:

@@ -1,0 +1,1 @@
+"""Offline evaluation: top-k metrics, paired comparisons and experiments over recommenders."""

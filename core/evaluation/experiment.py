@@ -1,0 +1,559 @@
+"""Compare recommender variants on one split: metrics per segment, paired bootstrap, lift.
+
+An experiment serves every variant's top-``k`` lists to the split's test users, scores them
+with :mod:`core.evaluation.metrics` and compares them with :func:`core.evaluation.stats.
+paired_bootstrap`: all variants see the same users, so each user's difference between two
+variants is one paired observation.
+
+Segments
+--------
+``all``
+    Every test user.
+``cold_users``
+    Test users with no training interaction.
+``cold_items``
+    Only the test items that have no training interaction count as relevant; users with at
+    least one such item.
+``activity_low`` / ``activity_mid`` / ``activity_high``
+    Tertiles of the test users by their number of training interactions.
+``long_tail``
+    Only long-tail test items count as relevant (items outside the head that holds 80% of
+    the training interactions); users with at least one such item.
+
+Per-user metrics get a mean, a percentile interval and, against the control, a paired
+difference with its interval, relative lift and p-value. P-values are Holm-adjusted within each
+segment across every (treatment, metric) pair, so a significance mark stays valid when many
+metrics are read at once. Catalogue-level metrics (coverage, Gini, personalisation) are one
+number per variant and segment and have no interval.
+
+Results are kept as a run of kind ``"experiment"`` (:func:`save_experiment`) and reopened with
+:func:`load_experiment`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.evaluation.metrics import (
+    METRICS,
+    MetricContext,
+    evaluate_lists,
+    long_tail_items,
+    parse_metric,
+)
+from core.evaluation.stats import (
+    BOOTSTRAP_COLUMNS,
+    MEAN,
+    P_HOLM,
+    P_VALUE,
+    VARIANT,
+    ComparisonError,
+    holm,
+    paired_bootstrap,
+)
+from core.interactions import Split
+from core.progress import ProgressCallback
+from core.workspace import Workspace, atomic_write_bytes, atomic_write_json
+
+EXPERIMENT_KIND = "experiment"
+SEGMENT = "segment"
+METRIC = "metric"
+N_USERS = "n_users"
+SIGNIFICANT = "significant"
+RESULT_COLUMNS: tuple[str, ...] = (SEGMENT, METRIC, N_USERS, *BOOTSTRAP_COLUMNS, SIGNIFICANT)
+
+SEGMENTS: tuple[str, ...] = (
+    "all",
+    "cold_users",
+    "cold_items",
+    "activity_low",
+    "activity_mid",
+    "activity_high",
+    "long_tail",
+)
+DEFAULT_METRICS: tuple[str, ...] = (
+    "ndcg@10",
+    "recall@20",
+    "precision@10",
+    "map@10",
+    "mrr@10",
+    "hit_rate@10",
+    "coverage@10",
+    "category_diversity@10",
+    "novelty@10",
+    "long_tail_share@10",
+    "avg_popularity@10",
+    "gini@10",
+    "personalisation@10",
+)
+# Metrics the page offers: every registered one but ``ild``, which needs item embeddings that
+# an experiment over arbitrary models does not have.
+METRIC_BASES: tuple[str, ...] = tuple(name for name in METRICS if name != "ild")
+_TABLE_FILE = "results.parquet"
+_LISTS_FILE = "lists.npz"
+_CONFIG_FILE = "config.json"
+_ONLINE_FILE = "online.parquet"
+_BATCH = 4096
+
+Recommend = Callable[[np.ndarray, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One thing to compare: a name and a function giving top-``k`` lists.
+
+    ``recommend(user_idx, k)`` returns an ``(n, k)`` int array of item indices of the split's
+    item index, best first, ``-1`` where there is no item; items seen in training must not be
+    listed. ``source`` says where the variant comes from (a model run, a fusion) for the record.
+    """
+
+    name: str
+    recommend: Recommend
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExperimentResult:
+    """A finished comparison.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Tidy rows of :data:`RESULT_COLUMNS`: one per segment x metric x variant.
+    lists : dict of str to numpy.ndarray
+        Each variant's ``(n_users, k_max)`` lists for ``users``.
+    users : numpy.ndarray
+        Split user indices of the test users, in the row order of ``lists``.
+    user_ids, item_ids : numpy.ndarray
+        External ids of the split's user and item index.
+    item_popularity : numpy.ndarray
+        Training interactions per item (users who interacted).
+    config : dict
+        Variants, control, metrics, k, resamples, confidence, seed, split.
+    online : pandas.DataFrame or None
+        Simulated online A/B figures, when the data has a known ground truth.
+    run_id : str or None
+        Set once saved.
+    """
+
+    table: pd.DataFrame
+    lists: dict[str, np.ndarray]
+    users: np.ndarray
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    item_popularity: np.ndarray
+    config: dict[str, Any]
+    online: pd.DataFrame | None = None
+    run_id: str | None = None
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self.lists)
+
+    @property
+    def control(self) -> str | None:
+        return self.config.get("control")
+
+
+# Segments -------------------------------------------------------------------------------------
+
+
+def _item_popularity(split: Split) -> np.ndarray:
+    train = split.train.matrix.tocsr()
+    return np.bincount(train.indices, minlength=split.train.n_items).astype(np.int64)
+
+
+def _keep_columns(relevant: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``relevant`` with the entries of columns outside ``keep`` removed."""
+    coo = relevant.tocoo()
+    mask = keep[coo.col]
+    return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=relevant.shape)
+
+
+def segment_masks(
+    split: Split, users: np.ndarray, relevant: sp.csr_matrix, long_tail: np.ndarray
+) -> dict[str, tuple[np.ndarray, sp.csr_matrix]]:
+    """For each segment: the users (bool over ``users``) and the relevance matrix to score.
+
+    ``relevant`` is the test matrix of ``users`` (rows in the order of ``users``);
+    ``long_tail`` a bool per item.
+    """
+    train_counts = np.diff(split.train.matrix.tocsr().indptr)[users]
+    segments: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {
+        "all": (np.ones(users.size, dtype=bool), relevant),
+        "cold_users": (split.cold_users[users], relevant),
+    }
+    for name, keep in (("cold_items", split.cold_items), ("long_tail", long_tail)):
+        restricted = _keep_columns(relevant, keep)
+        segments[name] = (np.diff(restricted.indptr) > 0, restricted)
+    # Tertiles by rank, so ties (many users with one interaction) still split evenly.
+    order = np.argsort(train_counts, kind="stable")
+    tertile = np.empty(users.size, dtype=np.int64)
+    tertile[order] = np.arange(users.size) * 3 // max(users.size, 1)
+    for value, name in enumerate(("activity_low", "activity_mid", "activity_high")):
+        segments[name] = (tertile == value, relevant)
+    return {name: segments[name] for name in SEGMENTS}
+
+
+# Running --------------------------------------------------------------------------------------
+
+
+def _max_k(metrics: Sequence[str]) -> int:
+    return max(parse_metric(name)[1] for name in metrics)
+
+
+def _serve(
+    variants: Sequence[Variant],
+    users: np.ndarray,
+    k: int,
+    callback: ProgressCallback | None,
+    total: int,
+) -> dict[str, np.ndarray]:
+    lists: dict[str, np.ndarray] = {}
+    step = 0
+    for variant in variants:
+        parts = []
+        for start in range(0, users.size, _BATCH):
+            chunk = users[start : start + _BATCH]
+            served = np.asarray(variant.recommend(chunk, k), dtype=np.int64)
+            if served.shape[0] != chunk.size:
+                raise ComparisonError(
+                    f"variant {variant.name!r} returned {served.shape[0]} lists for "
+                    f"{chunk.size} users"
+                )
+            if served.shape[1] < k:
+                served = np.pad(served, ((0, 0), (0, k - served.shape[1])), constant_values=-1)
+            parts.append(served[:, :k])
+            step += 1
+            if callback is not None:
+                callback(step, total, f"serving {variant.name}: {start + chunk.size:,} users")
+        lists[variant.name] = np.concatenate(parts) if parts else np.empty((0, k), dtype=np.int64)
+    return lists
+
+
+def _check_variants(variants: Sequence[Variant], control: str | None) -> None:
+    names = [variant.name for variant in variants]
+    if not names:
+        raise ComparisonError("choose at least one variant to evaluate")
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise ComparisonError(f"variant names must differ; repeated: {', '.join(duplicated)}")
+    if control is not None and control not in names:
+        raise ComparisonError(f"control {control!r} is not one of the variants {names}")
+
+
+def _segment_rows(
+    segment: str,
+    per_variant: dict[str, dict[str, Any]],
+    metrics: Sequence[str],
+    control: str | None,
+    n_users: int,
+    n_resamples: int,
+    confidence: float,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    frames = []
+    for metric in metrics:
+        values = {name: result[metric] for name, result in per_variant.items()}
+        if all(np.ndim(value) == 0 for value in values.values()):
+            frame = pd.DataFrame({VARIANT: list(values), MEAN: [float(v) for v in values.values()]})
+            for column in BOOTSTRAP_COLUMNS:
+                if column not in frame:
+                    frame[column] = np.nan
+            if control is not None:
+                base = float(values[control])
+                treated = frame[VARIANT] != control
+                frame.loc[treated, "diff"] = frame.loc[treated, MEAN] - base
+                if base != 0:
+                    frame.loc[treated, "lift"] = frame.loc[treated, "diff"] / base
+        elif n_users == 0:
+            frame = pd.DataFrame({VARIANT: list(values)})
+            for column in BOOTSTRAP_COLUMNS[1:]:
+                frame[column] = np.nan
+        else:
+            frame = paired_bootstrap(
+                values,
+                control=control,
+                n_resamples=n_resamples,
+                confidence=confidence,
+                random_state=rng,
+            )
+        frame.insert(0, N_USERS, n_users)
+        frame.insert(0, METRIC, metric)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    # One family per segment: every (treatment, metric) comparison.
+    tested = table[P_VALUE].notna().to_numpy()
+    table[P_HOLM] = np.nan
+    table.loc[tested, P_HOLM] = holm(table.loc[tested, P_VALUE].to_numpy())
+    table.insert(0, SEGMENT, segment)
+    return table
+
+
+def run_experiment(
+    split: Split,
+    variants: Sequence[Variant],
+    *,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    control: str | None = None,
+    segments: Sequence[str] = SEGMENTS,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    alpha: float = 0.05,
+    context: MetricContext | None = None,
+    random_state: int | np.random.Generator | None = 0,
+    callback: ProgressCallback | None = None,
+) -> ExperimentResult:
+    """Serve each variant's lists to the split's test users and compare them per segment.
+
+    Parameters
+    ----------
+    split : Split
+        The split every variant was trained on (same user and item index).
+    variants : sequence of Variant
+        What to compare; names must differ.
+    metrics : sequence of str
+        Registry names such as ``"ndcg@10"``; lists are served at the largest ``k`` asked for.
+    control : str, optional
+        Variant the others are compared with (differences, lift, p-values).
+    segments : sequence of str
+        Names from :data:`SEGMENTS`.
+    n_resamples, confidence : int, float
+        Paired bootstrap resamples and interval coverage.
+    alpha : float
+        Level of the ``significant`` mark (Holm-adjusted p-value below ``alpha``).
+    context : MetricContext, optional
+        Item popularity, categories or embeddings for beyond-accuracy metrics; by default
+        built from the split (popularity only).
+    random_state : int, numpy.random.Generator or None
+        Seed of the bootstrap.
+    callback : callable, optional
+        ``callback(step, total, info)``.
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    _check_variants(variants, control)
+    metrics = list(metrics)
+    if not metrics:
+        raise ComparisonError("choose at least one metric")
+    unknown = sorted(set(segments) - set(SEGMENTS))
+    if unknown:
+        raise ComparisonError(f"unknown segment {unknown[0]!r}; use one of {', '.join(SEGMENTS)}")
+    k = _max_k(metrics)
+    users = np.asarray(split.test_users, dtype=np.int64)
+    if users.size == 0:
+        raise ComparisonError("the split has no test users; choose a larger test part")
+    popularity = _item_popularity(split)
+    if context is None:
+        context = MetricContext(item_popularity=popularity, n_users=split.train.n_users)
+    relevant = split.test.matrix.tocsr()[users]
+    n_batches = -(-users.size // _BATCH)
+    total = n_batches * len(variants) + len(segments)
+    lists = _serve(variants, users, k, callback, total)
+
+    rng = np.random.default_rng(random_state)
+    masks = segment_masks(split, users, relevant, long_tail_items(popularity))
+    tables = []
+    for position, segment in enumerate(segments):
+        chosen, segment_relevant = masks[segment]
+        per_variant = {
+            name: evaluate_lists(served[chosen], segment_relevant[chosen], metrics, context)
+            for name, served in lists.items()
+        }
+        tables.append(
+            _segment_rows(
+                segment,
+                per_variant,
+                metrics,
+                control,
+                int(chosen.sum()),
+                n_resamples,
+                confidence,
+                rng,
+            )
+        )
+        if callback is not None:
+            callback(n_batches * len(variants) + position + 1, total, f"scored {segment}")
+    table = pd.concat(tables, ignore_index=True)
+    table[SIGNIFICANT] = table[P_HOLM] < alpha
+    config = {
+        "variants": [{"name": v.name, **v.source} for v in variants],
+        "control": control,
+        "metrics": metrics,
+        "segments": list(segments),
+        "k": k,
+        "n_resamples": n_resamples,
+        "confidence": confidence,
+        "alpha": alpha,
+        "split": {"method": split.method, **split.params},
+    }
+    return ExperimentResult(
+        table=table[list(RESULT_COLUMNS)],
+        lists=lists,
+        users=users,
+        user_ids=np.asarray(split.train.user_ids),
+        item_ids=np.asarray(split.train.item_ids),
+        item_popularity=popularity,
+        config=config,
+    )
+
+
+# Reading a result -----------------------------------------------------------------------------
+
+
+def metric_table(result: ExperimentResult, segment: str = "all") -> pd.DataFrame:
+    """Variant x metric means of one segment (variants in the experiment's order)."""
+    rows = result.table[result.table[SEGMENT] == segment]
+    wide = rows.pivot(index=VARIANT, columns=METRIC, values=MEAN)
+    return wide.reindex(index=result.variants, columns=result.config["metrics"])
+
+
+def coverage_curve(result: ExperimentResult, ks: Sequence[int] | None = None) -> pd.DataFrame:
+    """Catalogue coverage of each variant's top-``k`` for each ``k``: variant, k, coverage."""
+    k_max = next(iter(result.lists.values())).shape[1]
+    ks = list(ks) if ks is not None else sorted({1, 2, 5, *range(10, k_max + 1, 10), k_max})
+    n_items = result.item_ids.size
+    rows = []
+    for name, served in result.lists.items():
+        for k in ks:
+            top = served[:, : min(k, k_max)]
+            distinct = np.unique(top[top >= 0]).size
+            rows.append({VARIANT: name, "k": k, "coverage": distinct / n_items if n_items else 0})
+    return pd.DataFrame(rows)
+
+
+def popularity_profile(result: ExperimentResult, k: int = 10, n_bins: int = 10) -> pd.DataFrame:
+    """Share of recommendations and of the catalogue in each popularity decile.
+
+    Items are ranked by training popularity and cut into ``n_bins`` bins of equal item count
+    (bin 1 holds the most popular items). Returns bin, variant (``"catalogue"`` for the
+    catalogue itself) and share.
+    """
+    popularity = result.item_popularity
+    n_items = popularity.size
+    order = np.argsort(-popularity, kind="stable")
+    bins = np.empty(n_items, dtype=np.int64)
+    bins[order] = np.arange(n_items) * n_bins // max(n_items, 1)
+    rows = [
+        {"bin": b + 1, VARIANT: "catalogue", "share": float(np.mean(bins == b))}
+        for b in range(n_bins)
+    ]
+    for name, served in result.lists.items():
+        top = served[:, :k]
+        listed = top[top >= 0]
+        counts = np.bincount(bins[listed], minlength=n_bins) if listed.size else np.zeros(n_bins)
+        shares = counts / max(listed.size, 1)
+        rows.extend({"bin": b + 1, VARIANT: name, "share": float(shares[b])} for b in range(n_bins))
+    return pd.DataFrame(rows)
+
+
+# Keeping results ------------------------------------------------------------------------------
+
+
+def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def save_experiment(ws: Workspace, result: ExperimentResult, name: str) -> str:
+    """Keep ``result`` as a run of kind ``"experiment"``; sets and returns ``result.run_id``."""
+
+    def write(folder: Path) -> None:
+        buffer = io.BytesIO()
+        result.table.to_parquet(buffer, index=False)
+        atomic_write_bytes(folder / _TABLE_FILE, buffer.getvalue())
+        if result.online is not None:
+            buffer = io.BytesIO()
+            result.online.to_parquet(buffer, index=False)
+            atomic_write_bytes(folder / _ONLINE_FILE, buffer.getvalue())
+        arrays = {f"list:{variant}": served for variant, served in result.lists.items()}
+        arrays.update(
+            users=result.users,
+            user_ids=np.asarray(result.user_ids, dtype=str),
+            item_ids=np.asarray(result.item_ids, dtype=str),
+            item_popularity=result.item_popularity,
+        )
+        atomic_write_bytes(folder / _LISTS_FILE, _npz_bytes(arrays))
+        atomic_write_json(
+            folder / _CONFIG_FILE, {**result.config, "variant_order": result.variants}
+        )
+
+    all_rows = result.table[result.table[SEGMENT] == "all"]
+    headline = {
+        f"{row.variant}:{row.metric}": row.mean
+        for row in all_rows.itertuples(index=False)
+        if np.isfinite(row.mean)
+    }
+    result.run_id = ws.record_run(EXPERIMENT_KIND, name, result.config, headline, write)
+    return result.run_id
+
+
+def list_experiments(ws: Workspace) -> pd.DataFrame:
+    """Saved experiments, newest first: run_id, name, created_at, variants, control, k."""
+    runs = ws.list_runs(kind=EXPERIMENT_KIND)
+    rows = []
+    for run in runs.itertuples(index=False):
+        params = json.loads(run.params or "{}")
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "name": run.name,
+                "created_at": run.created_at,
+                "variants": ", ".join(v["name"] for v in params.get("variants", [])),
+                "control": params.get("control"),
+                "k": params.get("k"),
+            }
+        )
+    return pd.DataFrame(rows, columns=["run_id", "name", "created_at", "variants", "control", "k"])
+
+
+def load_experiment(ws: Workspace, run_id: str) -> ExperimentResult:
+    """Reopen a saved experiment."""
+    if ws.run_row(run_id, kind=EXPERIMENT_KIND) is None:
+        raise ComparisonError(f"no saved experiment {run_id!r} in workspace {ws.name!r}")
+    folder = ws.runs_dir / run_id
+    try:
+        table = pd.read_parquet(folder / _TABLE_FILE)
+        online_path = folder / _ONLINE_FILE
+        online = pd.read_parquet(online_path) if online_path.is_file() else None
+        config = json.loads((folder / _CONFIG_FILE).read_text(encoding="utf-8"))
+        with np.load(folder / _LISTS_FILE, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, KeyError) as error:
+        raise ComparisonError(f"cannot read experiment {run_id!r}: {error}") from error
+    order = config.pop("variant_order")
+    return ExperimentResult(
+        table=table,
+        lists={name: arrays[f"list:{name}"] for name in order},
+        users=arrays["users"],
+        user_ids=arrays["user_ids"].astype(object),
+        item_ids=arrays["item_ids"].astype(object),
+        item_popularity=arrays["item_popularity"],
+        config=config,
+        online=online,
+        run_id=run_id,
+    )
+
+
+def delete_experiment(ws: Workspace, run_id: str) -> None:
+    """Remove a saved experiment."""
+    if ws.run_row(run_id, kind=EXPERIMENT_KIND) is None:
+        raise ComparisonError(f"no saved experiment {run_id!r} in workspace {ws.name!r}")
+    ws.delete_run(run_id)
+
+
+def export_csv(result: ExperimentResult) -> bytes:
+    """The tidy result table as UTF-8 CSV."""
+    return result.table.to_csv(index=False).encode("utf-8")

@@ -1,0 +1,66 @@
+"""A/B Compare page: guidance without models, a comparison on the sample world, reopening."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.evaluation.experiment import list_experiments, load_experiment, metric_table
+from core.training import train_model
+from core.workspace import Workspace
+from ui import state
+
+AB_PAGE = "pages/5_AB_Compare.py"
+
+
+def _ab_page(app_test: AppTest) -> AppTest:
+    at = app_test.switch_page(AB_PAGE).run()
+    assert not at.exception
+    return at
+
+
+def test_without_models_the_page_says_what_to_do(app_test: AppTest, loaded_home: Path) -> None:
+    at = _ab_page(app_test)
+    assert any("Train at least one model first" in info.value for info in at.info)
+    assert not at.error
+
+
+@pytest.mark.slow
+def test_compare_two_models_on_the_sample_world(app_test: AppTest, loaded_home: Path) -> None:
+    ws = Workspace.open(home=loaded_home)
+    popularity = train_model(ws, "popularity")
+    als = train_model(ws, "als", {"iterations": 5, "random_state": 0})
+
+    at = _ab_page(app_test)
+    assert at.multiselect(key=state.AB_VARIANTS).value == [als.run_id, popularity.run_id]
+    at.selectbox(key=state.AB_CONTROL).set_value(popularity.run_id)
+    at.number_input(key=state.AB_RESAMPLES).set_value(200)
+    at.button(key=state.AB_COMPARE).click().run()
+    assert not at.exception
+    assert not at.error
+    assert any("Compared 2 variants" in message.value for message in at.success)
+
+    saved = list_experiments(ws)
+    assert len(saved) == 1
+    result = load_experiment(ws, saved["run_id"].iloc[0])
+    assert result.control == "popularity"
+    # The metrics table on screen is the saved result.
+    shown = at.dataframe[0].value
+    expected = metric_table(result)
+    assert shown.loc["als", "ndcg@10"] == pytest.approx(expected.loc["als", "ndcg@10"])
+    # ALS beats popularity on the sample world, and the lift table marks it.
+    lifts = at.dataframe[1].value
+    assert lifts.loc["als", "ndcg@10"].startswith("+")
+    assert lifts.loc["als", "ndcg@10"].endswith("*")
+    # The sample world has a ground truth: the simulated online A/B is shown.
+    assert result.online is not None
+    assert any("Spearman" in caption.value for caption in at.caption)
+    assert len(at.get("plotly_chart")) >= 6
+
+    # Reopened after a restart of the page (fresh session), the comparison is listed.
+    again = AppTest.from_file(app_test._script_path, default_timeout=120)
+    again = again.switch_page(AB_PAGE).run()
+    assert not again.exception
+    assert again.selectbox(key=state.AB_OPEN_RUN).value == result.run_id
