@@ -39,6 +39,9 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_encoders.py
+	$(BIN)/python benchmarks/bench_eval.py
+	$(BIN)/python benchmarks/bench_fusion.py
+	$(BIN)/python benchmarks/bench_synth.py
 
 clean-workspace:
 	rm -rf workspace

@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,9 +243,14 @@ def train_model(
     split_params: Mapping[str, Any] | None = None,
     name: str | None = None,
     eval_every: int | None = None,
+    synthetic: bool = False,
     callback: ProgressCallback | None = None,
 ) -> TrainedModel:
     """Fit ``model_name`` on the training part of the workspace's events and record it.
+
+    With ``synthetic``, the accepted synthetic interactions (:mod:`core.synth.interactions`)
+    are added to the training part for the fit; the model still ranks from, and excludes,
+    each user's real history, and it is validated on real interactions only.
 
     Parameters
     ----------
@@ -321,7 +326,29 @@ def train_model(
         fit_report(step, total, info)
         outside_seconds += time.perf_counter() - began
 
-    model.fit(split.train, catalog=catalog, callback=on_fit)
+    train = split.train
+    augmentation: dict[str, int] | None = None
+    if synthetic:
+        from core.synth.interactions import augment
+
+        augmented = augment(split, ws)
+        if augmented.synthetic.nnz == 0:
+            raise ModelError(
+                "no accepted synthetic interaction falls in the training period: generate and "
+                "accept some on the Synthetic Data page, or train without them"
+            )
+        train = augmented.train
+        augmentation = {
+            "n_rows": augmented.n_rows,
+            "n_pairs": int(augmented.synthetic.nnz),
+            "n_unknown_users": augmented.n_unknown_users,
+            "n_unknown_items": augmented.n_unknown_items,
+            "n_after_end": augmented.n_after_end,
+        }
+    model.fit(train, catalog=catalog, callback=on_fit)
+    if synthetic:
+        # Rank from, and exclude, the users' real histories.
+        model.train_ = split.train.matrix.tocsr()
     _stage(callback, "evaluate")(0, 1, "scoring the validation users")
     scores = evaluate(model, split)
     if validate and curve:
@@ -335,6 +362,7 @@ def train_model(
         "split": {"method": split.method, "requested": kwargs, **split.params},
         "data_fingerprint": data_fingerprint,
         "eval_every": every,
+        "synthetic": augmentation,
     }
     run_id = _record(ws, name or model_name, model, split, run_params, metrics, curve)
     _stage(callback, "save")(1, 1, "done")
@@ -505,6 +533,46 @@ def run_split(ws: Workspace, run_id: str) -> Split:
         weights=split.get("weights"),
         half_life_days=split.get("half_life_days"),
     )
+
+
+_SPLIT_KEYS = ("cutoff", "valid_cutoff", "weights", "half_life_days")
+
+
+def split_signature(ws: Workspace, run_id: str) -> tuple:
+    """What must be equal for two models to rank over the same split: the data
+    fingerprint and the split's cut-offs, weights and decay."""
+    params = _run_row(ws, run_id)["params"]
+    split = params.get("split", {})
+    return (params.get("data_fingerprint"), *(str(split.get(key)) for key in _SPLIT_KEYS))
+
+
+def trained_models(ws: Workspace, run_ids: Sequence[str]) -> tuple[Split, dict[str, Recommender]]:
+    """The shared split of trained models ``run_ids`` and the models by display name.
+
+    Names are the runs' names, made unique with the end of the run id where two runs share
+    one; the dict keeps the order of ``run_ids``.
+
+    Raises
+    ------
+    ModelError
+        No run given, an unknown run, or runs trained on different data or splits.
+    """
+    if not run_ids:
+        raise ModelError("choose at least one trained model")
+    rows = [_run_row(ws, run_id) for run_id in run_ids]
+    if len({split_signature(ws, run_id) for run_id in run_ids}) > 1:
+        raise ModelError(
+            "the chosen models were trained on different data or splits; retrain them on the "
+            "current data with the same split settings, or use them separately"
+        )
+    names = [row["name"] for row in rows]
+    models = {}
+    for row in rows:
+        name = row["name"]
+        if names.count(name) > 1:
+            name = f"{name} ({row['run_id'][-8:]})"
+        models[name] = load_model(ws, row["run_id"])
+    return run_split(ws, run_ids[0]), models
 
 
 def _delete_row(ws: Workspace, run_id: str) -> None:

@@ -63,6 +63,11 @@ RANKED_COLUMNS = {
 }
 
 RANKED_ORDER = ("rank", "score", "title", "item_id")
+PAIR_SOURCES = {
+    "real": "Real search → click pairs",
+    "both": "Real + accepted synthetic queries",
+    "synthetic": "Accepted synthetic queries only",
+}
 
 
 def _parse_text(text: str) -> Any:
@@ -144,6 +149,12 @@ def train_section(ws: Workspace) -> None:
                         help=EVAL_EVERY_HELP,
                     )
                 )
+        synthetic = st.checkbox(
+            "Add the accepted synthetic interactions to the training data",
+            key=state.MODELS_SYNTHETIC,
+            help="Interactions generated and accepted on the Synthetic Data page (e.g. for "
+            "cold-start products). Validation and test stay real.",
+        )
         st.caption(
             "Trained on the earliest 70% of the timed interactions, scored on the next 10% "
             "(validation); the last 20% are kept for testing."
@@ -163,7 +174,13 @@ def train_section(ws: Workspace) -> None:
             curve_title=f"{label}: training curve",
         ) as callback:
             trained = training.train_model(
-                ws, model_name, params, eval_every=eval_every, callback=callback
+                ws,
+                model_name,
+                params,
+                name=f"{model_name}+synthetic" if synthetic else None,
+                eval_every=eval_every,
+                synthetic=synthetic,
+                callback=callback,
             )
         st.session_state[state.MODELS_EXPLORE_RUN] = trained.run_id
         metrics = trained.metrics
@@ -313,7 +330,7 @@ def finetune_form(ws: Workspace) -> None:
     """Settings of a fine-tuning run; runs it, with its live curve, when submitted."""
     # Imported here: fine-tuning loads torch and transformers (seconds), so only once the
     # section is opened.
-    from core.text.finetune import FinetuneConfig, finetune_encoder
+    from core.text.finetune import FinetuneConfig, FinetuneError, finetune_encoder
 
     counts = cache.search_click_counts(ws)
     if counts["n_queries"] < 2:
@@ -355,6 +372,14 @@ def finetune_form(ws: Workspace) -> None:
             default = FINETUNE_DEFAULTS.get(field, getattr(defaults, field))
             with columns[position % 3]:
                 values[field] = _finetune_input(field, default, helps.get(field))
+        source = st.radio(
+            "Training pairs",
+            list(PAIR_SOURCES),
+            format_func=PAIR_SOURCES.get,
+            horizontal=True,
+            key=state.FINETUNE_PAIRS,
+            help="Held-out queries are always real searches, so the figures compare alike.",
+        )
         submitted = st.form_submit_button(
             "Fine-tune", type="primary", icon=":material/play_arrow:", key=state.FINETUNE_RUN
         )
@@ -370,7 +395,24 @@ def finetune_form(ws: Workspace) -> None:
             curve_title=f"“{name}”: training curve",
             held_out="the held-out queries",
         ) as callback:
-            result = finetune_encoder(ws, name, config, callback=callback)
+            extra = None
+            if source != "real":
+                from core.synth.store import accepted_query_pairs
+
+                extra = accepted_query_pairs(ws)
+                if extra.empty:
+                    raise FinetuneError(
+                        "no accepted synthetic query yet: generate and accept some on the "
+                        "Synthetic Data page, or train on real pairs"
+                    )
+            result = finetune_encoder(
+                ws,
+                name,
+                config,
+                extra_pairs=extra,
+                train_on_pairs=source != "synthetic",
+                callback=callback,
+            )
         history = result.history
         ndcg = f"ndcg@{config.k}"
         st.session_state[state.FINETUNE_ENCODER] = result.name

@@ -46,19 +46,26 @@ def _run_labels(models: pd.DataFrame) -> dict[str, str]:
 
 def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
     labels = _run_labels(models)
+    fusions = cache.fusion_list(ws)
+    fusion_labels = {
+        row.run_id: f"{row.name} · fused: {row.description}"
+        for row in fusions.itertuples(index=False)
+    }
+    labels.update(fusion_labels)
     run_ids = list(labels)
+    default = [run for run in run_ids if run in fusion_labels][:1]
+    default += [run for run in run_ids if run not in fusion_labels][: 3 - len(default)]
     chosen = st.multiselect(
-        "Variants (trained models)",
+        "Variants (trained models and saved fusions)",
         run_ids,
-        default=run_ids[: min(3, len(run_ids))],
+        default=default,
         format_func=labels.get,
         key=state.AB_VARIANTS,
-        help="Every variant must be trained on the same data and split (the Models page "
-        "trains all models on the same temporal split).",
+        help="Every variant must rank over the same data and split (the Models page trains "
+        "all models on the same temporal split). Fusions are saved on the Fusion page.",
     )
-    baselines = [
-        run for run in chosen if models.set_index("run_id").at[run, "model"] == "popularity"
-    ]
+    model_kind = models.set_index("run_id")["model"]
+    baselines = [run for run in chosen if model_kind.get(run) == "popularity"]
     control = st.selectbox(
         "Control",
         chosen,
@@ -103,7 +110,8 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
         with widgets.long_step("Comparing…", "Compared") as progress:
             result = compare.compare_models(
                 ws,
-                chosen,
+                [run for run in chosen if run not in fusion_labels],
+                fusion_run_ids=[run for run in chosen if run in fusion_labels],
                 name=name,
                 control=control,
                 metrics=[f"{base}@{k}" for base in bases],

@@ -295,3 +295,139 @@ def _search_click_counts(path: str, events_fingerprint: str) -> dict[str, int]:
 def search_click_counts(ws: Workspace) -> dict[str, int]:
     """Pairs and distinct queries of :func:`core.text.finetune.search_click_pairs`."""
     return _search_click_counts(str(ws.path), fingerprint(ws, EVENTS_TABLE))
+
+
+# Fusion ---------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the models and building their candidates…", max_entries=2)
+def _fusion_candidates(path: str, run_ids: tuple[str, ...], depth: int) -> tuple[Any, Any, Any]:
+    from core.evaluation.compare import metric_context
+    from core.fusion.runs import fusion_signals, validation_candidates
+
+    ws = Workspace(Path(path))
+    signals = fusion_signals(ws, run_ids)
+    catalog = ws.read_table(CATALOG_TABLE) if ws.table_exists(CATALOG_TABLE) else None
+    context = metric_context(signals.split, catalog)
+    return signals, validation_candidates(signals, depth), context
+
+
+def fusion_candidates(ws: Workspace, run_ids: tuple[str, ...], depth: int) -> tuple[Any, Any, Any]:
+    """The fused models (:class:`core.fusion.runs.FusionSignals`), the validation users'
+    candidates and the metric context; runs never change, so their ids are the key."""
+    return _fusion_candidates(str(ws.path), run_ids, depth)
+
+
+@st.cache_resource(show_spinner="Normalising the candidate scores…", max_entries=4)
+def _prepared_fusion(path: str, run_ids: tuple[str, ...], depth: int, normalisation: str) -> Any:
+    from core.fusion import PreparedFusion
+
+    signals, candidates, context = _fusion_candidates(path, run_ids, depth)
+    return PreparedFusion(
+        candidates, signals.split.valid.matrix, normalisation=normalisation, context=context
+    )
+
+
+def prepared_fusion(ws: Workspace, run_ids: tuple[str, ...], depth: int, normalisation: str) -> Any:
+    """:class:`core.fusion.PreparedFusion` of the validation candidates."""
+    return _prepared_fusion(str(ws.path), run_ids, depth, normalisation)
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def gate_store() -> dict[tuple, Any]:
+    """Learned gates trained on the Fusion page, by (workspace, runs, depth, normalisation)."""
+    return {}
+
+
+@st.cache_data(show_spinner="Sweeping the weights…", max_entries=8)
+def _fusion_sweep(
+    path: str, run_ids: tuple[str, ...], depth: int, normalisation: str, method: str, step: float
+) -> pd.DataFrame:
+    from core.fusion import search_weights
+
+    prepared = _prepared_fusion(path, run_ids, depth, normalisation)
+    metrics = ("recall@20", "coverage@10", "category_diversity@10", "novelty@10")
+    return search_weights(prepared, method=method, step=step, metrics=metrics).sweep
+
+
+def fusion_sweep(
+    ws: Workspace,
+    run_ids: tuple[str, ...],
+    depth: int,
+    normalisation: str,
+    method: str,
+    step: float,
+) -> pd.DataFrame:
+    """The grid sweep of :func:`core.fusion.search_weights` (NDCG@10 and trade-off metrics)."""
+    return _fusion_sweep(str(ws.path), run_ids, depth, normalisation, method, step)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _fusion_list(path: str, runs_fingerprint: str) -> pd.DataFrame:
+    from core.fusion.runs import list_fusions
+
+    return list_fusions(Workspace(Path(path)))
+
+
+def fusion_list(ws: Workspace) -> pd.DataFrame:
+    """Saved fused variants (:func:`core.fusion.runs.list_fusions`)."""
+    return _fusion_list(str(ws.path), fingerprint(ws, RUNS_TABLE))
+
+
+# Synthetic data -------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _catalog_frame(path: str, catalog_fingerprint: str) -> pd.DataFrame:
+    return Workspace(Path(path)).read_table(CATALOG_TABLE)
+
+
+def catalog_frame(ws: Workspace) -> pd.DataFrame:
+    """The cleaned catalogue."""
+    return _catalog_frame(str(ws.path), fingerprint(ws, CATALOG_TABLE))
+
+
+@st.cache_data(show_spinner="Finding the cold-start products…", max_entries=4)
+def _cold_start_items(path: str, events_fingerprint: str) -> list[str]:
+    split = _default_split(path, events_fingerprint)
+    return [str(item) for item in split.test.item_ids[split.cold_items]]
+
+
+def cold_start_items(ws: Workspace) -> list[str]:
+    """Products with test interactions and none in training under the default split."""
+    return _cold_start_items(str(ws.path), fingerprint(ws, EVENTS_TABLE))
+
+
+@st.cache_data(show_spinner="Building the default split…", max_entries=2)
+def _default_split(path: str, events_fingerprint: str) -> Any:
+    return training.make_split(Workspace(Path(path)))
+
+
+def default_split(ws: Workspace) -> Any:
+    """The temporal split the Models page trains on (:func:`core.training.make_split`)."""
+    return _default_split(str(ws.path), fingerprint(ws, EVENTS_TABLE))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _real_queries(path: str, events_fingerprint: str) -> list[str]:
+    with Workspace(Path(path)).connect() as con:
+        rows = con.execute(
+            f"SELECT query FROM {EVENTS_TABLE} WHERE query IS NOT NULL AND query <> ''"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def real_queries(ws: Workspace) -> list[str]:
+    """Every real search query of the cleaned log (repeats kept)."""
+    return _real_queries(str(ws.path), fingerprint(ws, EVENTS_TABLE))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _real_pairs(path: str, events_fingerprint: str) -> pd.DataFrame:
+    split = _default_split(path, events_fingerprint)
+    return split.train.to_frame()[["user_id", "item_id"]]
+
+
+def real_pairs(ws: Workspace) -> pd.DataFrame:
+    """The (user_id, item_id) pairs of the default split's training part."""
+    return _real_pairs(str(ws.path), fingerprint(ws, EVENTS_TABLE))

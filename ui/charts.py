@@ -237,3 +237,45 @@ def training_curve(
         legend={"orientation": "h", "y": -0.25}, hovermode="x unified", margin=_MARGIN
     )
     return _layout(figure, title, height=340)
+
+
+def overlaid_histogram(series: dict[str, list[float]], title: str, x_title: str) -> go.Figure:
+    """Normalised histograms of several samples on one axis (real against synthetic)."""
+    figure = go.Figure()
+    for name, values in series.items():
+        figure.add_histogram(x=values, name=name, histnorm="probability", opacity=0.6)
+    figure.update_layout(barmode="overlay", xaxis_title=x_title, yaxis_title="share")
+    return _layout(figure, title)
+
+
+def utility_bars(table: pd.DataFrame) -> go.Figure:
+    """Test metrics of models trained with and without synthetic data, with intervals.
+
+    ``table`` is :func:`core.synth.utility.synthetic_utility`'s; one panel per segment, a
+    group per model and metric, a bar per training set.
+    """
+    segments = list(dict.fromkeys(table["segment"]))
+    figure = make_subplots(rows=1, cols=len(segments), subplot_titles=segments)
+    colours = {}
+    palette = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a"]
+    for column, segment in enumerate(segments, start=1):
+        rows = table[table["segment"] == segment]
+        for variant, part in rows.groupby("variant", sort=False):
+            colour = colours.setdefault(variant, palette[len(colours) % len(palette)])
+            figure.add_bar(
+                x=part["model"] + " " + part["metric"],
+                y=part["mean"],
+                name=variant,
+                marker_color=colour,
+                showlegend=column == 1,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (part["ci_high"] - part["mean"]).fillna(0),
+                    "arrayminus": (part["mean"] - part["ci_low"]).fillna(0),
+                },
+                row=1,
+                col=column,
+            )
+    figure.update_layout(barmode="group")
+    return _layout(figure, "Real test data: trained on real vs real + synthetic", height=420)

@@ -24,6 +24,7 @@ HALF_LIFE_DAYS = "half_life_days"  # time-decay half-life chosen on the Clean ta
 # (Stop, or any widget used meanwhile), so the next run can say so.
 TRAINING_INTERRUPTED = "training_interrupted"
 AB_RUN = "ab_run"  # run id of the experiment shown on the A/B page, or None
+FUSION_FRONTIER = "fusion_frontier"  # whether the Fusion page shows the weight sweep
 
 DEFAULTS: dict[str, Any] = {
     WORKSPACE_NAME: DEFAULT_NAME,
@@ -35,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     HALF_LIFE_DAYS: None,
     TRAINING_INTERRUPTED: None,
     AB_RUN: None,
+    FUSION_FRONTIER: False,
 }
 
 # Widget keys.
@@ -66,6 +68,8 @@ MODELS_TRAIN_FORM = "models_train_form"
 MODELS_TRAIN = "models_train"
 MODELS_EVAL_EVERY = "models_eval_every_"  # + model name
 MODELS_STOP = "models_stop"
+MODELS_SYNTHETIC = "models_synthetic"
+FINETUNE_PAIRS = "finetune_pairs"
 MODELS_CURVE = "models_curve"  # live training-curve chart
 MODELS_DELETE_RUN = "models_delete_run"
 MODELS_DELETE = "models_delete"
@@ -95,6 +99,60 @@ AB_DELETE = "ab_delete"
 AB_BAR_METRICS = "ab_bar_metrics"
 AB_SEGMENT_VIEW = "ab_segment_view"
 AB_HEATMAP_METRIC = "ab_heatmap_metric"
+FUSION_MODELS = "fusion_models"
+FUSION_DEPTH = "fusion_depth"
+FUSION_METHOD = "fusion_method"
+FUSION_NORMALISATION = "fusion_normalisation"
+FUSION_WEIGHT_PREFIX = "fusion_weight_"  # + signal name
+FUSION_SWEEP = "fusion_sweep"
+FUSION_APPLY_BEST = "fusion_apply_best"
+FUSION_USER = "fusion_user"
+FUSION_GATE_EPOCHS = "fusion_gate_epochs"
+FUSION_GATE_TRAIN = "fusion_gate_train"
+FUSION_GATE_STOP = "fusion_gate_stop"
+FUSION_GATE_CURVE = "fusion_gate_curve"
+FUSION_SAVE_NAME = "fusion_save_name"
+FUSION_SAVE = "fusion_save"
+FUSION_DELETE_RUN = "fusion_delete_run"
+FUSION_DELETE = "fusion_delete"
+
+
+SYNTH_QUERY_FORM = "synth_query_form"
+SYNTH_GENERATOR = "synth_generator"
+SYNTH_TARGET = "synth_target"
+SYNTH_SAMPLE = "synth_sample"
+SYNTH_N = "synth_n"
+SYNTH_K = "synth_k"
+SYNTH_TEMP = "synth_temp"
+SYNTH_TOP_P = "synth_top_p"
+SYNTH_DESCRIPTION_FORM = "synth_description_form"
+SYNTH_D_GENERATOR = "synth_d_generator"
+SYNTH_D_MIN_WORDS = "synth_d_min_words"
+SYNTH_D_TEMP = "synth_d_temp"
+SYNTH_STOP = "synth_stop"
+SYNTH_LM_NAME = "synth_lm_name_"  # + task
+SYNTH_LM_EPOCHS = "synth_lm_epochs_"  # + task
+SYNTH_LM_LAYERS = "synth_lm_layers_"  # + task
+SYNTH_LM_STOP = "synth_lm_stop_"  # + task
+SYNTH_LM_CURVE = "synth_lm_curve_"  # + task
+SYNTH_REVIEW_KIND = "synth_review_kind"
+SYNTH_REVIEW_STATUS = "synth_review_status"
+SYNTH_REVIEW_FLAG = "synth_review_flag"
+SYNTH_REVIEW_SCORE = "synth_review_score"
+SYNTH_REVIEW_EDITOR = "synth_review_editor"
+SYNTH_SAVE = "synth_save"
+SYNTH_ACCEPT_CLEAN = "synth_accept_clean"
+SYNTH_REJECT_FLAGGED = "synth_reject_flagged"
+SYNTH_I_FORM = "synth_i_form"
+SYNTH_I_GENERATOR = "synth_i_generator"
+SYNTH_I_N = "synth_i_n"
+SYNTH_I_TEMP = "synth_i_temp"
+SYNTH_I_K = "synth_i_k"
+SYNTH_I_RUN = "synth_i_run"
+SYNTH_I_ACCEPT = "synth_i_accept"
+SYNTH_I_REJECT = "synth_i_reject"
+SYNTH_UTILITY = "synth_utility"
+SYNTH_UTILITY_TABLE = "synth_utility_table"  # the last utility table (a small frame)
 
 
 def init() -> None:

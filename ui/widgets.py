@@ -255,6 +255,8 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Data.py", "Data", ":material/database:"),
     ("pages/2_Models.py", "Models", ":material/model_training:"),
+    ("pages/3_Synthetic_Data.py", "Synthetic Data", ":material/auto_awesome:"),
+    ("pages/4_Fusion.py", "Fusion", ":material/tune:"),
     ("pages/5_AB_Compare.py", "A/B Compare", ":material/compare_arrows:"),
 )
 

@@ -25,13 +25,11 @@ from core.evaluation.experiment import (
 from core.evaluation.metrics import MetricContext
 from core.evaluation.stats import ComparisonError
 from core.interactions import Split
-from core.models.base import Recommender
+from core.models.base import ModelError, Recommender
 from core.progress import ProgressCallback
 from core.schema import CATALOG_TABLE, CATEGORY, ITEM_ID
-from core.training import load_model, run_info, run_split
+from core.training import split_signature, trained_models
 from core.workspace import Workspace
-
-_SPLIT_KEYS = ("cutoff", "valid_cutoff", "weights", "half_life_days")
 
 
 def model_variant(model: Recommender, name: str, run_id: str | None = None) -> Variant:
@@ -46,14 +44,6 @@ def model_variant(model: Recommender, name: str, run_id: str | None = None) -> V
     return Variant(name=name, recommend=recommend, source=source)
 
 
-def _split_signature(info: dict) -> tuple:
-    split = info["params"].get("split", {})
-    return (
-        info["params"].get("data_fingerprint"),
-        *(str(split.get(key)) for key in _SPLIT_KEYS),
-    )
-
-
 def model_variants(ws: Workspace, run_ids: Sequence[str]) -> tuple[Split, list[Variant]]:
     """The shared split of trained models ``run_ids`` and a variant per model.
 
@@ -64,23 +54,14 @@ def model_variants(ws: Workspace, run_ids: Sequence[str]) -> tuple[Split, list[V
     ComparisonError
         No run given, or the runs were trained on different data or different splits.
     """
-    if not run_ids:
-        raise ComparisonError("choose at least one trained model")
-    infos = [run_info(ws, run_id) for run_id in run_ids]
-    signatures = {_split_signature(info) for info in infos}
-    if len(signatures) > 1:
-        raise ComparisonError(
-            "the chosen models were trained on different data or splits; retrain them on the "
-            "current data with the same split settings, or compare them separately"
-        )
-    names = [info["name"] for info in infos]
-    split = run_split(ws, run_ids[0])
-    variants = []
-    for info in infos:
-        name = info["name"]
-        if names.count(name) > 1:
-            name = f"{name} ({info['run_id'][-8:]})"
-        variants.append(model_variant(load_model(ws, info["run_id"]), name, info["run_id"]))
+    try:
+        split, models = trained_models(ws, run_ids)
+    except ModelError as error:
+        raise ComparisonError(str(error)) from error
+    variants = [
+        model_variant(model, name, run_id)
+        for (name, model), run_id in zip(models.items(), run_ids, strict=True)
+    ]
     return split, variants
 
 
@@ -138,30 +119,82 @@ def simulated_online(
     return simulated.summary
 
 
+def fusion_variant(ws: Workspace, run_id: str) -> tuple[Split, Variant]:
+    """A saved fused variant (:mod:`core.fusion.runs`) and the split of its models."""
+    from core.fusion.runs import fused_lists, fusion_signals, load_fusion
+
+    name, config, gate = load_fusion(ws, run_id)
+    signals = fusion_signals(ws, config.run_ids)
+
+    def recommend(user_idx: np.ndarray, k: int) -> np.ndarray:
+        return fused_lists(signals.models, config, gate, signals.split, user_idx, k)
+
+    source = {"kind": "fusion", "run_id": run_id, "description": config.describe()}
+    return signals.split, Variant(name=name, recommend=recommend, source=source)
+
+
+def workspace_variants(
+    ws: Workspace, model_run_ids: Sequence[str], fusion_run_ids: Sequence[str] = ()
+) -> tuple[Split, list[Variant]]:
+    """Variants for trained models and saved fusions that all rank over one split.
+
+    Raises
+    ------
+    ComparisonError
+        Nothing chosen, or the models (those fused included) were trained on different data
+        or splits.
+    """
+    from core.fusion.runs import load_fusion
+
+    if not model_run_ids and not fusion_run_ids:
+        raise ComparisonError("choose at least one trained model or saved fusion")
+    underlying = list(model_run_ids)
+    for run_id in fusion_run_ids:
+        underlying.extend(load_fusion(ws, run_id)[1].run_ids)
+    if len({split_signature(ws, run_id) for run_id in underlying}) > 1:
+        raise ComparisonError(
+            "the chosen variants rank over models trained on different data or splits; "
+            "retrain them on the current data with the same split settings"
+        )
+    variants: list[Variant] = []
+    split = None
+    if model_run_ids:
+        split, variants = model_variants(ws, model_run_ids)
+    for run_id in fusion_run_ids:
+        fusion_split, variant = fusion_variant(ws, run_id)
+        split = split or fusion_split
+        taken = {v.name for v in variants}
+        if variant.name in taken:
+            variant = Variant(f"{variant.name} ({run_id[-8:]})", variant.recommend, variant.source)
+        variants.append(variant)
+    return split, variants
+
+
 def compare_models(
     ws: Workspace,
     run_ids: Sequence[str],
     *,
     name: str,
     control: str | None = None,
+    fusion_run_ids: Sequence[str] = (),
     metrics: Sequence[str] = DEFAULT_METRICS,
     segments: Sequence[str] = SEGMENTS,
     n_resamples: int = 1000,
     random_state: int = 0,
-    extra_variants: Sequence[Variant] = (),
     callback: ProgressCallback | None = None,
 ) -> ExperimentResult:
-    """Compare trained models (and ``extra_variants`` on the same split) and keep the result.
+    """Compare trained models and saved fusions on their shared split and keep the result.
 
-    ``control`` is a run id of ``run_ids`` or the name of an extra variant. The simulated
-    online A/B is added when the data is the sample world. Returns the saved result.
+    ``control`` is one of the run ids. The simulated online A/B is added when the data is the
+    sample world. Returns the saved result.
     """
-    split, variants = model_variants(ws, run_ids)
-    variants = [*variants, *extra_variants]
+    split, variants = workspace_variants(ws, run_ids, fusion_run_ids)
     control_name: Any = None
     if control is not None:
-        by_run = {v.source.get("run_id"): v.name for v in variants if v.source.get("run_id")}
-        control_name = by_run.get(control, control)
+        by_run = {v.source.get("run_id"): v.name for v in variants}
+        if control not in by_run:
+            raise ComparisonError(f"the control {control!r} is not one of the chosen variants")
+        control_name = by_run[control]
     catalog = _catalog(ws)
     result = run_experiment(
         split,

@@ -365,18 +365,26 @@ def list_encoders(workspace: Workspace) -> pd.DataFrame:
     return frame.sort_values("created_at", ascending=False, ignore_index=True)
 
 
-def _prepare(
-    pairs: pd.DataFrame, catalog: pd.DataFrame, config: FinetuneConfig
-) -> tuple[_Data, dict[str, int]]:
+def _clean_pairs(pairs: pd.DataFrame, text_of: dict[str, str]) -> pd.DataFrame:
     missing = {"query", "item_id"} - set(pairs.columns)
     if missing:
         raise FinetuneError(f"pairs need the columns query and item_id (missing {missing})")
     pairs = pairs[["query", "item_id"]].dropna().astype(str)
     pairs = pairs.assign(query=pairs["query"].str.strip().str.lower().str.split().str.join(" "))
     pairs = pairs[pairs["query"] != ""].drop_duplicates(ignore_index=True)
+    return pairs[pairs["item_id"].map(lambda item: bool(text_of.get(item)))]
+
+
+def _prepare(
+    pairs: pd.DataFrame,
+    catalog: pd.DataFrame,
+    config: FinetuneConfig,
+    extra_pairs: pd.DataFrame | None = None,
+    train_on_pairs: bool = True,
+) -> tuple[_Data, dict[str, int]]:
     catalog_ids = catalog["item_id"].astype(str).drop_duplicates().to_numpy()
     text_of = dict(zip(catalog_ids, product_texts(catalog, catalog_ids), strict=True))
-    pairs = pairs[pairs["item_id"].map(lambda item: bool(text_of.get(item)))]
+    pairs = _clean_pairs(pairs, text_of)
     queries = np.sort(pairs["query"].unique())
     if len(queries) < 2:
         raise FinetuneError(
@@ -390,6 +398,13 @@ def _prepare(
     valid_set = set(shuffled[:n_valid].tolist())
     is_valid = pairs["query"].isin(valid_set).to_numpy()
     train, valid = pairs[~is_valid], pairs[is_valid]
+    if not train_on_pairs:
+        train = train.iloc[:0]
+    if extra_pairs is not None:
+        # Extra (e.g. synthetic) pairs only train: a held-out query never enters training.
+        extra = _clean_pairs(extra_pairs, text_of)
+        extra = extra[~extra["query"].isin(valid_set)]
+        train = pd.concat([train, extra]).drop_duplicates(ignore_index=True)
     if config.max_pairs is not None and len(train) > config.max_pairs:
         train = train.iloc[np.sort(rng.choice(len(train), config.max_pairs, replace=False))]
     if len(train) < 2:
@@ -494,6 +509,8 @@ def finetune_encoder(
     *,
     pairs: pd.DataFrame | None = None,
     catalog: pd.DataFrame | None = None,
+    extra_pairs: pd.DataFrame | None = None,
+    train_on_pairs: bool = True,
     callback: ProgressCallback | None = None,
 ) -> FinetuneResult:
     """Fine-tune an encoder on (query, product) pairs and save it as ``name``.
@@ -512,6 +529,13 @@ def finetune_encoder(
         :func:`search_click_pairs` of the workspace.
     catalog : pandas.DataFrame, optional
         Products with their text; the workspace ``catalog`` table when omitted.
+    extra_pairs : pandas.DataFrame, optional
+        More ``query`` / ``item_id`` pairs for training only (e.g. accepted synthetic queries,
+        :func:`core.synth.store.accepted_query_pairs`); the held-out queries still come from
+        ``pairs``, and an extra pair whose query is held out is dropped.
+    train_on_pairs : bool
+        False trains on ``extra_pairs`` alone while still evaluating on the held-out part of
+        ``pairs`` (train on synthetic, test on real).
     callback : callable, optional
         ``callback(step, total, info)`` after each training step and each evaluation; ``info``
         is a :class:`core.progress.ProgressInfo` whose point is a point of the curve (see
@@ -535,7 +559,7 @@ def finetune_encoder(
                 f"no catalogue in workspace {workspace.name!r}: load and clean a dataset first"
             )
         catalog = workspace.read_table(CATALOG_TABLE)
-    data, sizes = _prepare(pairs, catalog, config)
+    data, sizes = _prepare(pairs, catalog, config, extra_pairs, train_on_pairs)
     encoder = load_encoder(
         config.base_encoder, device=config.device, num_threads=config.num_threads
     )

@@ -29,6 +29,13 @@ CHROMIUM_ARGS = [
 START_TIMEOUT_S = 60
 LOAD_TIMEOUT_MS = 180_000
 RENDER_TIMEOUT_MS = 60_000
+# A sidebar link and a text its page shows on the loaded sample with no model trained yet.
+PAGE_TEXTS = {
+    "Models": "Train a model",
+    "Synthetic Data": "Search queries for products",
+    "Fusion": "Train at least two models first",
+    "A/B Compare": "Train at least one model first",
+}
 VIEWPORT = {"width": 1400, "height": 1000}
 
 pytestmark = [
@@ -162,7 +169,15 @@ def test_new_user_loads_sample_explores_and_uploads(
             _no_exception(page)
             _shoot(page, screenshots / "02_home_loaded.png")
 
-            page.get_by_test_id("stSidebar").get_by_role("link", name="Data").click()
+            sidebar = page.get_by_test_id("stSidebar")
+            # Every page opens on the loaded sample without an exception.
+            for label, text in PAGE_TEXTS.items():
+                sidebar.get_by_role("link", name=label, exact=True).click()
+                expect(page.get_by_text(text).first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+                _settle(page)
+                _no_exception(page)
+
+            sidebar.get_by_role("link", name="Data", exact=True).click()
             expect(page.get_by_role("tab", name="Explore")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
             _settle(page)
             _no_exception(page)

@@ -1,0 +1,200 @@
+"""Synthetic-query benchmark: 10,000 LM queries generated and round-trip filtered on two cores.
+
+Protocol
+--------
+Setup (timed, not part of the key)
+    ``sample_data`` is loaded into a temporary workspace and cleaned. A query LM is trained on
+    its search-then-click pairs with :data:`core.synth.queries.QUERY_LM_CONFIG` (``--epochs``
+    overrides the epochs) by :func:`core.synth.queries.train_query_lm` (key
+    ``lm_training_seconds``). all-MiniLM-L6-v2 is loaded and the catalogue's product embeddings
+    are written to the workspace's embedding cache (key ``catalog_embedding_seconds``), as the
+    first generation in a workspace would do once.
+
+``queries_10k_seconds`` (target: at most 120)
+    Wall time of one :func:`core.synth.queries.synthesize_queries` call with the trained LM:
+    ``n_per_product=4`` queries for the first 2,500 catalogue products (10,000 sampled queries;
+    temperature 1.0, top-p 0.9), repeated ones of a product dropped, every remaining query
+    embedded by MiniLM and ranked against the whole catalogue (cached product embeddings),
+    flagged and stored as pending samples. ``generation_seconds`` and ``filter_seconds`` split
+    it (the rest is flagging and storing). MiniLM encodes with ``--threads`` workers (default
+    2); the LM trains and samples on one thread (its configuration's default).
+    ``keep_rate`` is the share of queries whose product ranks in the top 10.
+
+``template`` (for comparison)
+    The same call with the template generator: its time, keep rate and copy rate.
+
+``examples``
+    Twelve LM samples drawn at random (seed 0), with their product's title, rank, score and
+    flags, and four template samples.
+
+Run: ``python benchmarks/bench_synth.py [--threads 2] [--epochs N] [--skip-template]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from core.clean import clean_dataset  # noqa: E402
+from core.ingest import load_sample_world  # noqa: E402
+from core.synth.queries import (  # noqa: E402
+    QUERY_LM_CONFIG,
+    read_catalog,
+    synthesize_queries,
+    train_query_lm,
+)
+from core.synth.store import SynthesisRun  # noqa: E402
+from core.text.cache import EmbeddingCache  # noqa: E402
+from core.text.encoders import load_encoder  # noqa: E402
+from core.text.product_text import product_texts  # noqa: E402
+from core.workspace import Workspace, atomic_write_json  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "synth.json"
+SAMPLE_DIR = ROOT / "sample_data"
+N_PRODUCTS = 2500
+N_PER_PRODUCT = 4
+TARGET_SECONDS = 120.0
+
+Results = dict[str, Any]
+
+
+def _progress(label: str, every: int) -> Any:
+    def report(step: int, total: int, info: str) -> None:
+        if step % every == 0 or step == total:
+            print(f"  {label} {step}/{total} {info}", flush=True)
+
+    return report
+
+
+def _examples(run: SynthesisRun, catalog: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+    titles = catalog.set_index("item_id")["title"]
+    chosen = run.samples.sample(n=min(n, len(run.samples)), random_state=0)
+    return [
+        {
+            "item_id": row.item_id,
+            "title": titles.get(row.item_id),
+            "query": row.text,
+            "rank": int(row.rank),
+            "score": round(float(row.score), 4),
+            "flags": list(row.flags),
+        }
+        for row in chosen.itertuples(index=False)
+    ]
+
+
+def main(argv: list[str] | None = None) -> Results:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=QUERY_LM_CONFIG.epochs)
+    parser.add_argument("--skip-template", action="store_true")
+    args = parser.parse_args(argv)
+    config = replace(QUERY_LM_CONFIG, epochs=args.epochs)
+    results: Results = {}
+    with tempfile.TemporaryDirectory() as home:
+        workspace = Workspace.open("bench", home=Path(home))
+        start = time.perf_counter()
+        load_sample_world(workspace, SAMPLE_DIR)
+        clean_dataset(workspace)
+        results["setup_seconds"] = time.perf_counter() - start
+        catalog = read_catalog(workspace)
+        print(f"sample world loaded in {results['setup_seconds']:.1f} s", flush=True)
+
+        start = time.perf_counter()
+        lm = train_query_lm(workspace, "bench", config, callback=_progress("train", 100))
+        results["lm_training_seconds"] = time.perf_counter() - start
+        results["lm"] = {
+            "config": asdict(config),
+            "parameters": lm.n_parameters,
+            "train_pairs": lm.metadata["n_train"],
+            "valid_pairs": lm.metadata["n_valid"],
+            "history": lm.metadata["history"],
+        }
+
+        encoder = load_encoder("minilm", device="cpu", num_threads=args.threads)
+        start = time.perf_counter()
+        ids = catalog["item_id"].tolist()
+        EmbeddingCache.for_workspace(workspace).encode(encoder, product_texts(catalog, ids))
+        results["catalog_embedding_seconds"] = time.perf_counter() - start
+        print(f"catalogue embedded in {results['catalog_embedding_seconds']:.1f} s", flush=True)
+
+        item_ids = ids[:N_PRODUCTS]
+        start = time.perf_counter()
+        run = synthesize_queries(
+            workspace,
+            "lm:bench",
+            n_per_product=N_PER_PRODUCT,
+            item_ids=item_ids,
+            k=10,
+            encoder=encoder,
+            temperature=1.0,
+            top_p=0.9,
+            batch_size=64,
+            random_state=0,
+            callback=_progress("synthesize", 1000),
+        )
+        seconds = time.perf_counter() - start
+        metrics = run.metrics
+        results.update(
+            {
+                "queries_10k_seconds": seconds,
+                "queries_10k_target_seconds": TARGET_SECONDS,
+                "generation_seconds": metrics["generation_seconds"],
+                "filter_seconds": metrics["filter_seconds"],
+                "n_generated": metrics["n_generated"],
+                "n_samples": metrics["n_samples"],
+                "keep_rate": metrics["keep_rate"],
+                "k": metrics["k"],
+                "copy_rate": metrics["copy_rate"],
+                "mean_score": metrics["mean_score"],
+                "too_short_rate": metrics["too_short_rate"],
+                "too_long_rate": metrics["too_long_rate"],
+                "examples": _examples(run, catalog, 12),
+            }
+        )
+        print(f"10,000 LM queries in {seconds:.1f} s, keep rate {metrics['keep_rate']:.3f}")
+
+        if not args.skip_template:
+            start = time.perf_counter()
+            baseline = synthesize_queries(
+                workspace, "template", n_per_product=N_PER_PRODUCT, item_ids=item_ids, k=10,
+                encoder=encoder, random_state=0,
+            )  # fmt: skip
+            results["template"] = {
+                "seconds": time.perf_counter() - start,
+                "n_samples": baseline.metrics["n_samples"],
+                "keep_rate": baseline.metrics["keep_rate"],
+                "copy_rate": baseline.metrics["copy_rate"],
+                "mean_score": baseline.metrics["mean_score"],
+                "examples": _examples(baseline, catalog, 4),
+            }
+    results["environment"] = {
+        "threads": args.threads,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg()[0],
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(RESULTS, results)
+    print(f"wrote {RESULTS}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

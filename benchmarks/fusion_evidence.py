@@ -1,0 +1,351 @@
+"""Does fusing signals beat the best single signal? Tuned on validation, judged on test.
+
+Results go to ``benchmarks/results/fusion_evidence.json`` (one key per world).
+
+Protocol, for each world
+------------------------
+1. Models are trained on the training part. Candidates (the union of every model's top 200,
+   items seen in training left out) are built for the users with validation items and,
+   separately, for the users with test items.
+2. On validation: every single signal; for each fusion variant (weighted sum with min-max,
+   z-score and rank normalisation, reciprocal rank fusion, CombMNZ) a grid search over the
+   simplex (step 0.05) maximising NDCG@10; the learned softmax gate (trained on validation
+   with the user features of :func:`core.fusion.gate.user_features`).
+3. The best single signal and the best fused variant (including the gate) are chosen by
+   validation NDCG@10 and both measured once on test: NDCG@10 over every test user (users
+   whose lists miss score 0). A single signal is the model's own top-k (its ``recommend``,
+   the lists the Models page scores). The difference gets a paired bootstrap interval over
+   test users (1,000 resamples, :func:`core.evaluation.stats.paired_bootstrap`).
+
+The models never see validation interactions: test lists are made from the training history,
+as the validation lists are (a deployed system would refit on train + validation first).
+
+Worlds
+------
+``sample_world``
+    The committed ShopSynth sample world, loaded and cleaned with the defaults into a
+    temporary workspace, split as the Models page does (temporal: 70% train, 10% validation,
+    20% test). Models: popularity, ALS, TF-IDF content (and the MiniLM semantic model with
+    ``--semantic``), default hyperparameters. Diversity uses the catalogue category.
+``movielens_100k``
+    ``shared/datasets/movielens_100k``: every rating a positive, random split per user
+    (20% test, 10% validation, ``random_state=42``). Models: popularity, item kNN, ALS and
+    BPR with the hyperparameters of ``tests/core/models/test_public_accuracy.py``.
+    Diversity uses each film's first genre.
+
+Run: ``python benchmarks/fusion_evidence.py [--only sample_world movielens_100k]
+[--semantic]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.clean import clean_dataset  # noqa: E402
+from core.evaluation.metrics import MetricContext, evaluate_lists  # noqa: E402
+from core.evaluation.stats import paired_bootstrap  # noqa: E402
+from core.fusion import PreparedFusion, build_candidates, search_weights  # noqa: E402
+from core.fusion.gate import SoftmaxGate, user_features  # noqa: E402
+from core.ingest import load_sample_world  # noqa: E402
+from core.interactions import Interactions, Split, random_split  # noqa: E402
+from core.models.base import Recommender  # noqa: E402
+from core.models.registry import make_model  # noqa: E402
+from core.schema import CATALOG_TABLE  # noqa: E402
+from core.training import train_model  # noqa: E402
+from core.workspace import Workspace, atomic_write_json  # noqa: E402
+from tests.core.models.test_public_accuracy import MOVIELENS_FILE, MOVIELENS_PARAMS  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "fusion_evidence.json"
+DATASETS = ROOT.parent / "shared" / "datasets"
+METRIC = "ndcg@10"
+RECORDED = ("recall@20", "coverage@10", "category_diversity@10")
+DEPTH = 200
+# (method, normalisation) of the fixed-weight variants.
+VARIANTS = (
+    ("weighted", "minmax"),
+    ("weighted", "zscore"),
+    ("weighted", "rank"),
+    ("rrf", "minmax"),
+    ("combmnz", "minmax"),
+)
+GATE_PARAMS = {"epochs": 40, "learning_rate": 0.01, "batch_size": 256, "random_state": 0}
+
+Results = dict[str, Any]
+
+
+def _log(text: str) -> None:
+    print(text, flush=True)
+
+
+def _users_with_items(part: Interactions) -> np.ndarray:
+    return np.flatnonzero(np.diff(part.matrix.tocsr().indptr) > 0).astype(np.int64)
+
+
+def _round(values: Mapping[str, float]) -> dict[str, float]:
+    return {key: round(float(value), 5) for key, value in values.items()}
+
+
+def _own_lists(
+    model: Recommender,
+    users: np.ndarray,
+    relevant: sp.csr_matrix,
+    metrics: tuple[str, ...],
+    context: MetricContext,
+) -> dict[str, np.ndarray | float]:
+    """Metrics of ``model``'s own top lists (seen items excluded) for ``users``."""
+    k = max(int(metric.split("@")[1]) for metric in metrics)
+    lists, _ = model.recommend(users, k, exclude_seen=True)
+    return evaluate_lists(lists, relevant[users], metrics, context)
+
+
+def fuse_and_compare(
+    models: Mapping[str, Recommender],
+    split: Split,
+    item_categories: np.ndarray,
+    *,
+    random_state: int = 0,
+) -> Results:
+    """Steps 1-3 of the protocol for trained ``models`` on ``split``; the results dict."""
+    if split.valid is None:
+        raise ValueError("the split has no validation part to tune the fusion on")
+    start = time.perf_counter()
+    valid_users = _users_with_items(split.valid)
+    test_users = _users_with_items(split.test)
+    valid_candidates = build_candidates(models, valid_users, DEPTH)
+    test_candidates = build_candidates(models, test_users, DEPTH)
+    candidate_seconds = time.perf_counter() - start
+    names = valid_candidates.signal_names
+    metrics = (METRIC, *RECORDED)
+    out: Results = {
+        "signals": list(names),
+        "valid_users": len(valid_users),
+        "test_users": len(test_users),
+        "candidates_per_user_mean": float(test_candidates.valid.sum(axis=1).mean()),
+        "candidate_seconds": candidate_seconds,
+    }
+    context = MetricContext(item_categories=item_categories)
+    prepared: dict[str, tuple[PreparedFusion, PreparedFusion]] = {}
+    for normalisation in ("minmax", "zscore", "rank"):
+        prepared[normalisation] = (
+            PreparedFusion(
+                valid_candidates,
+                split.valid.matrix,
+                normalisation=normalisation,
+                context=context,
+            ),
+            PreparedFusion(
+                test_candidates,
+                split.test.matrix,
+                normalisation=normalisation,
+                context=context,
+            ),
+        )
+    test_minmax = prepared["minmax"][1]
+    # Share of the test items inside the candidates: the ceiling of every fused list.
+    out["test_candidate_recall"] = float(
+        test_minmax.is_relevant.sum() / max(test_minmax.n_relevant.sum(), 1)
+    )
+    rows = []
+    test_values: dict[str, np.ndarray] = {}
+    for name, model in models.items():
+        # A single signal is the model's own lists, not its scores over the shared candidates:
+        # where a model ties (all 0 for a user without history), the candidates' order would
+        # otherwise break the tie with the other models' items.
+        valid_scores = _own_lists(model, valid_users, split.valid.matrix, metrics, context)
+        test_scores = _own_lists(model, test_users, split.test.matrix, metrics, context)
+        test_values[f"single:{name}"] = test_scores[METRIC]
+        rows.append(
+            {
+                "variant": f"single:{name}",
+                "kind": "single",
+                "weights": {name: 1.0},
+                "valid": _round({key: np.mean(value) for key, value in valid_scores.items()}),
+                "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
+            }
+        )
+    for method, normalisation in VARIANTS:
+        valid_prepared, test_prepared = prepared[normalisation]
+        started = time.perf_counter()
+        search = search_weights(
+            valid_prepared, method=method, step=0.05, metric=METRIC, metrics=RECORDED
+        )
+        weights = np.array([search.best_weights[name] for name in names])
+        test_scores = test_prepared.user_values(weights, method, metrics)
+        label = f"{method}:{normalisation}" if method != "rrf" else "rrf"
+        test_values[label] = test_scores[METRIC]
+        rows.append(
+            {
+                "variant": label,
+                "kind": "fixed",
+                "weights": _round(search.best_weights),
+                "grid_points": len(search.sweep),
+                "search_seconds": time.perf_counter() - started,
+                "valid": _round(search.best_metrics),
+                "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
+            }
+        )
+    for normalisation in ("minmax", "rank"):
+        valid_prepared, test_prepared = prepared[normalisation]
+        valid_features = user_features(split.train, valid_candidates.users)
+        test_features = user_features(split.train, test_candidates.users)
+        started = time.perf_counter()
+        gate = SoftmaxGate(**GATE_PARAMS).fit(valid_prepared, valid_features)
+        valid_weights = gate.weights(valid_features)
+        test_weights = gate.weights(test_features)
+        test_scores = test_prepared.user_values(test_weights, "weighted", metrics)
+        label = f"gate:{normalisation}"
+        test_values[label] = test_scores[METRIC]
+        rows.append(
+            {
+                "variant": label,
+                "kind": "gate",
+                "weights": _round(dict(zip(names, test_weights.mean(axis=0), strict=True))),
+                "weights_std": _round(dict(zip(names, test_weights.std(axis=0), strict=True))),
+                "fit_seconds": time.perf_counter() - started,
+                "loss": {"initial": gate.initial_loss_, "final": gate.final_loss_},
+                "valid": _round(valid_prepared.evaluate(valid_weights, "weighted", metrics)),
+                "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
+            }
+        )
+    out["variants"] = rows
+    singles = [row for row in rows if row["kind"] == "single"]
+    fused = [row for row in rows if row["kind"] != "single"]
+    best_single = max(singles, key=lambda row: row["valid"][METRIC])
+    best_fused = max(fused, key=lambda row: row["valid"][METRIC])
+    table = paired_bootstrap(
+        {
+            best_single["variant"]: test_values[best_single["variant"]],
+            best_fused["variant"]: test_values[best_fused["variant"]],
+        },
+        control=best_single["variant"],
+        n_resamples=1000,
+        random_state=random_state,
+    )
+    treated = table.iloc[1]
+    out["comparison"] = {
+        "metric": METRIC,
+        "chosen_on": "validation",
+        "best_single": best_single["variant"],
+        "best_single_test": best_single["test"][METRIC],
+        "best_fused": best_fused["variant"],
+        "best_fused_test": best_fused["test"][METRIC],
+        "diff": float(treated["diff"]),
+        "diff_ci95": [float(treated["diff_ci_low"]), float(treated["diff_ci_high"])],
+        "lift": float(treated["lift"]),
+        "p_value": float(treated["p_value"]),
+        "fused_beats_single": bool(treated["diff_ci_low"] > 0),
+        "best_single_on_test": max(singles, key=lambda row: row["test"][METRIC])["variant"],
+        "best_fused_on_test": max(fused, key=lambda row: row["test"][METRIC])["variant"],
+    }
+    return out
+
+
+def _category_codes(item_ids: np.ndarray, catalog: pd.DataFrame, column: str) -> np.ndarray:
+    by_id = dict(zip(catalog["item_id"].astype(str), catalog[column].astype(str), strict=False))
+    labels = [by_id.get(str(item), "") for item in item_ids]
+    return pd.factorize(pd.Series(labels))[0].astype(np.int64)
+
+
+def sample_world(semantic: bool) -> Results:
+    models = ["popularity", "als", "content_tfidf", *(["semantic_bert"] if semantic else [])]
+    with tempfile.TemporaryDirectory() as home:
+        ws = Workspace.open("evidence", home=Path(home))
+        load_sample_world(ws)
+        clean_dataset(ws)
+        trained = {}
+        for name in models:
+            started = time.perf_counter()
+            trained[name] = train_model(ws, name)
+            _log(f"  trained {name} in {time.perf_counter() - started:.1f} s")
+        split = trained["popularity"].split
+        catalog = ws.read_table(CATALOG_TABLE)
+        categories = _category_codes(split.train.item_ids, catalog, "category")
+        out = fuse_and_compare(
+            {name: run.model for name, run in trained.items()}, split, categories
+        )
+        out["validation_metrics_of_the_runs"] = {
+            name: run.metrics.get("ndcg@10") for name, run in trained.items()
+        }
+    out["split"] = "temporal: 70% train, 10% validation, 20% test of the timed events"
+    return out
+
+
+def movielens() -> Results:
+    folder = DATASETS / MOVIELENS_FILE.parent
+    frame = pd.read_csv(DATASETS / MOVIELENS_FILE, sep="\t")
+    frame.columns = ["user_id", "item_id", "rating", "timestamp"]
+    user_ids, user_idx = np.unique(frame["user_id"].to_numpy(), return_inverse=True)
+    item_ids, item_idx = np.unique(frame["item_id"].to_numpy(), return_inverse=True)
+    order = np.lexsort((item_idx, user_idx))
+    interactions = Interactions.from_arrays(
+        user_ids.astype(str),
+        item_ids.astype(str),
+        user_idx[order],
+        item_idx[order],
+        np.ones(len(frame), dtype=np.float32),
+        frame["timestamp"].to_numpy()[order].astype("datetime64[s]"),
+    )
+    split = random_split(interactions, 0.2, valid_fraction=0.1, by_user=True, random_state=42)
+    params = {"popularity": {}, "item_knn": {}, **MOVIELENS_PARAMS}
+    models = {}
+    for name, hyper in params.items():
+        started = time.perf_counter()
+        extra = {"random_state": 0} if name in ("als", "bpr") else {}
+        models[name] = make_model(name, **hyper, **extra).fit(split.train)
+        _log(f"  trained {name} in {time.perf_counter() - started:.1f} s")
+    items = pd.read_csv(folder / "ml-100k.item", sep="\t")
+    items.columns = ["item_id", "title", "year", "genres"]
+    items["genre"] = items["genres"].astype(str).str.split().str[0]
+    categories = _category_codes(split.train.item_ids, items, "genre")
+    out = fuse_and_compare(models, split, categories)
+    out["split"] = "random per user: 70% train, 10% validation, 20% test (random_state=42)"
+    return out
+
+
+WORLDS = {"sample_world": sample_world, "movielens_100k": movielens}
+
+
+def main(argv: list[str] | None = None) -> Results:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(WORLDS), default=None)
+    parser.add_argument("--semantic", action="store_true", help="add the MiniLM semantic model")
+    args = parser.parse_args(argv)
+    results: Results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    for name in args.only or list(WORLDS):
+        if name == "movielens_100k" and not DATASETS.is_dir():
+            _log(f"{name}: skipped, {DATASETS} not present")
+            continue
+        _log(f"{name}:")
+        started = time.perf_counter()
+        results[name] = sample_world(args.semantic) if name == "sample_world" else movielens()
+        results[name]["seconds"] = time.perf_counter() - started
+        _log(json.dumps(results[name]["comparison"], indent=1))
+    results["environment"] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(RESULTS, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""Candidate sets: the union of each signal's top-N per user, scored by every signal.
+
+Every source model (a *signal*) ranks its own top ``depth`` items per user, items seen in
+training left out. The candidates of a user are the union of those lists, and every signal is
+then asked, through :meth:`Recommender.score`, for its score of every candidate, including the
+ones it did not retrieve itself: a candidate never gets a made-up 0 from a signal that could
+score it.
+
+A signal cannot score a user outside its user index (a model trained on fewer users): that
+user's row holds NaN for the signal, and the signal retrieves nothing for them. Non-finite
+scores a model returns are stored as NaN too. How NaN is treated by each normalisation is
+documented in :mod:`core.fusion.normalise`; reciprocal rank fusion gives it no contribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from core.fusion.errors import FusionError
+from core.models.base import Recommender
+
+ProgressCallback = Callable[[int, int, str], None]
+
+DEFAULT_DEPTH = 200
+
+
+@dataclass(frozen=True, eq=False)
+class CandidateSet:
+    """Candidates per user and every signal's score for each of them.
+
+    Attributes
+    ----------
+    users : numpy.ndarray
+        ``(n,)`` int64 user indices (rows of the models' training matrix).
+    items : numpy.ndarray
+        ``(n, c)`` int64 candidate item indices, ascending within a row, ``-1`` padding at
+        the end of rows with fewer than ``c`` candidates.
+    scores : numpy.ndarray
+        ``(s, n, c)`` float32 score of each signal for each candidate; NaN on padding and
+        where the signal cannot score.
+    retrieved : numpy.ndarray
+        ``(s, n, c)`` bool: the candidate is in the signal's own top ``depth`` for the user.
+    signal_names : tuple of str
+        Names of the ``s`` signals, in the order of the first axis of ``scores``.
+    n_items : int
+        Size of the item index (for catalogue coverage).
+    depth : int
+        Items each signal retrieved per user.
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    scores: np.ndarray
+    retrieved: np.ndarray
+    signal_names: tuple[str, ...]
+    n_items: int
+    depth: int
+
+    def __post_init__(self) -> None:
+        n = len(self.users)
+        if self.items.ndim != 2 or self.items.shape[0] != n:
+            raise FusionError(f"items must have shape ({n}, c), not {self.items.shape}")
+        shape = (len(self.signal_names), *self.items.shape)
+        for name in ("scores", "retrieved"):
+            if getattr(self, name).shape != shape:
+                raise FusionError(
+                    f"{name} must have shape {shape}, not {getattr(self, name).shape}"
+                )
+
+    @property
+    def n_users(self) -> int:
+        return int(self.items.shape[0])
+
+    @property
+    def n_candidates(self) -> int:
+        """Width ``c`` of the candidate matrix (the most candidates any user has)."""
+        return int(self.items.shape[1])
+
+    @property
+    def n_signals(self) -> int:
+        return len(self.signal_names)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """``(n, c)`` bool: the position holds a candidate (not padding)."""
+        return self.items >= 0
+
+    def select(self, rows: np.ndarray) -> CandidateSet:
+        """The candidates of the users at positions ``rows`` (an index or a bool mask)."""
+        rows = np.asarray(rows)
+        return CandidateSet(
+            users=self.users[rows],
+            items=self.items[rows],
+            scores=self.scores[:, rows],
+            retrieved=self.retrieved[:, rows],
+            signal_names=self.signal_names,
+            n_items=self.n_items,
+            depth=self.depth,
+        )
+
+    def relevance(self, relevant: sp.csr_matrix) -> np.ndarray:
+        """``(n, c)`` bool: the candidate is relevant to its user.
+
+        Parameters
+        ----------
+        relevant : scipy.sparse.csr_matrix
+            ``(n_all_users, n_items)`` over the models' user index (e.g. the validation part
+            of a split); a stored non-zero marks a relevant item. Rows are picked by
+            :attr:`users`.
+        """
+        rows = relevant_rows(relevant, self.users, self.n_items)
+        width = np.int64(self.n_items + 1)
+        row_of_entry = np.repeat(np.arange(len(self.users), dtype=np.int64), np.diff(rows.indptr))
+        relevant_keys = row_of_entry * width + rows.indices
+        keys = np.arange(len(self.users), dtype=np.int64)[:, None] * width + self.items
+        return np.isin(keys, relevant_keys) & self.valid
+
+
+def relevant_rows(relevant: sp.csr_matrix, users: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """Rows ``users`` of ``relevant`` with explicit zeros dropped; checks the item axis."""
+    relevant = sp.csr_matrix(relevant)
+    if relevant.shape[1] != n_items:
+        raise FusionError(
+            f"the relevant matrix has {relevant.shape[1]} items, the candidates {n_items}: "
+            "use a part of the split the models were trained on"
+        )
+    if len(users) and users.max() >= relevant.shape[0]:
+        raise FusionError(f"user {users.max()} is outside the relevant matrix")
+    rows = relevant[users]
+    rows.eliminate_zeros()
+    rows.sort_indices()
+    return rows
+
+
+def _check_models(models: Mapping[str, Recommender]) -> tuple[list[str], int]:
+    if not models:
+        raise FusionError("give at least one model to build candidates from")
+    names = [str(name) for name in models]
+    for name, model in models.items():
+        if not hasattr(model, "train_"):
+            raise FusionError(f"model {name!r} is not fitted; train it first")
+    reference = np.asarray(next(iter(models.values())).item_ids_)
+    for name, model in models.items():
+        if not np.array_equal(np.asarray(model.item_ids_), reference):
+            raise FusionError(
+                f"model {name!r} has another item index than {names[0]!r}: fuse models "
+                "trained on the same split"
+            )
+    return names, len(reference)
+
+
+def _union(lists: np.ndarray, n_items: int) -> np.ndarray:
+    """Per row, the distinct non-negative items of ``lists`` ascending, ``-1`` padded."""
+    ordered = np.sort(np.where(lists >= 0, lists, n_items), axis=1)
+    repeat = np.zeros(ordered.shape, dtype=bool)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    ordered = np.sort(np.where(repeat, n_items, ordered), axis=1)
+    width = int((ordered < n_items).sum(axis=1).max(initial=0))
+    union = ordered[:, :width]
+    return np.where(union < n_items, union, -1)
+
+
+def _row_membership(items: np.ndarray, lists: np.ndarray, n_items: int) -> np.ndarray:
+    """``(n, c)`` bool: ``items[u, j]`` is among the non-negative entries of ``lists[u]``."""
+    width = np.int64(n_items + 1)
+    rows = np.arange(len(items), dtype=np.int64)[:, None]
+    listed = (rows * width + lists)[lists >= 0]
+    return np.isin(rows * width + items, listed) & (items >= 0)
+
+
+def _gather_scores(model: Recommender, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """``(n, c)`` float32 scores of ``model`` for the candidate matrix ``items``."""
+    out = np.full(items.shape, np.nan, dtype=np.float32)
+    known = users < model.n_users
+    valid = items >= 0
+    columns = np.unique(items[valid])
+    if not known.any() or columns.size == 0:
+        return out
+    scores = np.asarray(model.score(users[known], columns), dtype=np.float32)
+    position = np.searchsorted(columns, np.where(valid[known], items[known], columns[0]))
+    gathered = np.take_along_axis(scores, position, axis=1)
+    gathered[~valid[known] | ~np.isfinite(gathered)] = np.nan
+    out[known] = gathered
+    return out
+
+
+def build_candidates(
+    models: Mapping[str, Recommender],
+    user_idx: np.ndarray,
+    depth: int = DEFAULT_DEPTH,
+    *,
+    batch_size: int = 1024,
+    callback: ProgressCallback | None = None,
+) -> CandidateSet:
+    """The union of every model's top ``depth`` per user, scored by every model.
+
+    Parameters
+    ----------
+    models : mapping of str to Recommender
+        Signal name -> fitted model; every model must share one item index (models trained
+        on one split).
+    user_idx : array-like of int
+        Users (training indices) to build candidates for.
+    depth : int
+        Items each model retrieves per user (seen items excluded).
+    batch_size : int
+        Users handled at once; memory grows with ``batch_size x n_items``.
+    callback : callable, optional
+        ``callback(step, total, info)`` after each batch.
+
+    Returns
+    -------
+    CandidateSet
+    """
+    names, n_items = _check_models(models)
+    if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or depth < 1:
+        raise FusionError(f"depth must be a whole number >= 1, not {depth!r}")
+    if batch_size < 1:
+        raise FusionError(f"batch_size must be at least 1, not {batch_size}")
+    users = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))
+    if users.ndim != 1 or (users.size and users.min() < 0):
+        raise FusionError("user_idx must be a one-dimensional array of indices >= 0")
+    n_batches = max(1, -(-len(users) // batch_size))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for batch in range(n_batches):
+        chunk = users[batch * batch_size : (batch + 1) * batch_size]
+        lists = []
+        for model in models.values():
+            top = np.full((len(chunk), depth), -1, dtype=np.int64)
+            known = chunk < model.n_users
+            if known.any():
+                top[known], _ = model.recommend(chunk[known], depth, exclude_seen=True)
+            lists.append(top)
+        items = _union(np.concatenate(lists, axis=1), n_items)
+        scores = np.stack([_gather_scores(model, chunk, items) for model in models.values()])
+        retrieved = np.stack([_row_membership(items, top, n_items) for top in lists])
+        parts.append((items, scores, retrieved))
+        if callback is not None:
+            done = min((batch + 1) * batch_size, len(users))
+            callback(batch + 1, n_batches, f"candidates for {done} of {len(users)} users")
+    width = max((part[0].shape[1] for part in parts), default=0)
+    items = np.full((len(users), width), -1, dtype=np.int64)
+    scores = np.full((len(names), len(users), width), np.nan, dtype=np.float32)
+    retrieved = np.zeros((len(names), len(users), width), dtype=bool)
+    start = 0
+    for part_items, part_scores, part_retrieved in parts:
+        stop = start + len(part_items)
+        columns = part_items.shape[1]
+        items[start:stop, :columns] = part_items
+        scores[:, start:stop, :columns] = part_scores
+        retrieved[:, start:stop, :columns] = part_retrieved
+        start = stop
+    return CandidateSet(users, items, scores, retrieved, tuple(names), n_items, int(depth))

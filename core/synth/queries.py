@@ -1,0 +1,705 @@
+"""Synthetic search queries for products: a template baseline, a small LM, round-trip filtering.
+
+Generators
+----------
+``template``
+    :func:`template_queries` fills query patterns (``"{colour} {type}"``, ``"{brand} {type}"``,
+    ``"cheap {type}"``, ``"{type} under 50"``, a span of title words...) from each product's
+    product type (the last level of its category, singular), brand, colour, material, size,
+    feature and price (a price word when the product is cheap or dear for its type).
+``lm:<name>``
+    A :class:`core.synth.lm.TextLM` trained by :func:`train_query_lm` on ``<product prompt>
+    <sep> <query>`` from the search log's (query, engaged product) pairs
+    (:func:`core.text.finetune.search_click_pairs`); without searches in the log, on spans of
+    titles and descriptions as pseudo-queries.
+
+Review
+------
+:func:`round_trip` embeds each synthetic query with the sentence encoder, ranks the whole
+catalogue by cosine similarity (product embeddings come from the workspace's embedding cache)
+and records the rank and the score of the query's own product: a query is consistent when its
+product is in the top ``k``. :func:`query_flags` marks what a reviewer should look at: a copy of
+a real query or of the LM's training text (memorisation), too short, too long, not consistent.
+:func:`synthesize_queries` runs the whole step and stores the samples as pending (see
+:mod:`core.synth.store`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.progress import ProgressCallback
+from core.schema import (
+    BRAND,
+    CATALOG_TABLE,
+    CATEGORY,
+    DESCRIPTION,
+    EVENTS_TABLE,
+    ITEM_ID,
+    PRICE,
+    SEARCH,
+    TITLE,
+    ShopSynthError,
+)
+from core.synth.lm import (
+    LMConfig,
+    StopCheck,
+    TextLM,
+    check_stop,
+    load_lm,
+    normalise_text,
+    product_prompts,
+    save_lm,
+    train_lm,
+)
+from core.synth.store import (
+    COPY_OF_REAL,
+    NOT_ROUND_TRIP,
+    QUERY_KIND,
+    TOO_LONG,
+    TOO_SHORT,
+    SynthesisRun,
+    add_samples,
+)
+from core.text.cache import EmbeddingCache, TextEncoder
+from core.text.product_text import product_texts
+from core.workspace import Workspace
+
+TEMPLATE = "template"
+LM_PREFIX = "lm:"
+QUERY_LM_TASK = "query"
+# Small enough to train in a few minutes on two cores (about 0.7M parameters).
+QUERY_LM_CONFIG = LMConfig(max_source_tokens=40, max_target_tokens=16, epochs=6)
+
+LOW_PRICE_WORDS: tuple[str, ...] = ("cheap", "budget", "affordable")
+HIGH_PRICE_WORDS: tuple[str, ...] = ("premium", "luxury", "high end")
+# A product is cheap below LOW_PRICE_RATIO x its type's median price, dear above HIGH_PRICE_RATIO.
+LOW_PRICE_RATIO = 0.75
+HIGH_PRICE_RATIO = 1.5
+PRICE_BOUNDS: tuple[int, ...] = (
+    10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
+)  # fmt: skip
+# Slots of each query pattern; a pattern is used for a product only when every slot has a value.
+QUERY_PATTERNS: tuple[tuple[str, ...], ...] = (
+    ("type",),
+    ("colour", "type"),
+    ("brand", "type"),
+    ("material", "type"),
+    ("feature", "type"),
+    ("type", "size"),
+    ("colour", "material", "type"),
+    ("brand", "colour", "type"),
+    ("feature", "colour", "type"),
+    ("price_word", "type"),
+    ("type", "under"),
+    ("title_words",),
+    ("brand", "model"),
+    ("brand",),
+)
+_WORD = re.compile(r"[\w][\w'+.-]*")
+
+
+class QueryGenerationError(ShopSynthError, ValueError):
+    """Queries cannot be generated or filtered with the given input."""
+
+
+# --------------------------------------------------------------------------------------------
+# Template baseline
+
+
+def singular(noun_phrase: str) -> str:
+    """The phrase with its last word made singular by English suffix rules ("Frying Pans" ->
+    "frying pan", "Batteries" -> "battery"), lower-cased."""
+    words = noun_phrase.lower().split()
+    if not words:
+        return ""
+    last = words[-1]
+    if last.endswith("ies") and len(last) > 4:
+        last = last[:-3] + "y"
+    elif last.endswith(("sses", "shes", "ches", "xes", "zes")):
+        last = last[:-2]
+    elif last.endswith("s") and not last.endswith(("ss", "us", "is")) and len(last) > 3:
+        last = last[:-1]
+    return " ".join([*words[:-1], last])
+
+
+def catalog_column(catalog: pd.DataFrame, name: str) -> list[str]:
+    """The column ``name`` as single-spaced strings, "" for nulls and for a missing column."""
+    if name not in catalog.columns:
+        return [""] * len(catalog)
+    values = catalog[name].astype(object).where(catalog[name].notna(), "")
+    return [" ".join(str(value).split()) for value in values]
+
+
+def aligned_catalog(catalog: pd.DataFrame, item_ids: Sequence[str] | None) -> pd.DataFrame:
+    """One catalogue row per id of ``item_ids`` in that order (every product when None), with
+    string ids; raises QueryGenerationError for ids not in the catalogue."""
+    if ITEM_ID not in catalog.columns:
+        raise QueryGenerationError("the catalogue needs an item_id column")
+    table = catalog.assign(**{ITEM_ID: catalog[ITEM_ID].astype(str)}).drop_duplicates(ITEM_ID)
+    if item_ids is None:
+        return table.reset_index(drop=True)
+    ids = [str(item) for item in item_ids]
+    unknown = sorted(set(ids) - set(table[ITEM_ID]))
+    if unknown:
+        raise QueryGenerationError(
+            f"{len(unknown)} product(s) not in the catalogue, e.g. {unknown[0]!r}"
+        )
+    return table.set_index(ITEM_ID).loc[ids].reset_index()
+
+
+def price_words(catalog: pd.DataFrame) -> list[str]:
+    """``cheap`` or ``premium`` (the first word of each list) per product, by its price against
+    the median price of its product type; empty when neither or unknown."""
+    if PRICE not in catalog.columns:
+        return [""] * len(catalog)
+    types = pd.Series(catalog_column(catalog, CATEGORY), index=catalog.index)
+    price = pd.to_numeric(catalog[PRICE], errors="coerce")
+    ratio = price / price.groupby(types).transform("median")
+    words = np.where(ratio < LOW_PRICE_RATIO, "low", np.where(ratio > HIGH_PRICE_RATIO, "high", ""))
+    return [str(word) for word in words]
+
+
+def _price_bound(price: float) -> str:
+    if not price > 0 or math.isnan(price):
+        return ""
+    for bound in PRICE_BOUNDS:
+        if price <= bound:
+            return str(bound)
+    return ""
+
+
+def _title_words(title: str) -> list[str]:
+    return [word.lower() for word in _WORD.findall(title)]
+
+
+def template_queries(
+    catalog: pd.DataFrame,
+    *,
+    n_per_product: int = 3,
+    item_ids: Sequence[str] | None = None,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Up to ``n_per_product`` distinct queries per product from :data:`QUERY_PATTERNS`.
+
+    Each product draws patterns (without repeats) among those its attributes fill; price
+    words, title spans and model names are drawn too. The same ``random_state`` and input give
+    the same queries.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        ``item_id`` and any of ``title``, ``category``, ``brand``, ``price``, ``colour``,
+        ``material``, ``size``, ``feature``.
+    n_per_product : int
+        Queries per product (fewer when its attributes fill fewer patterns).
+    item_ids : sequence of str, optional
+        The products to write queries for; every catalogue product if omitted.
+    random_state : int
+        Seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item_id`` and ``text`` (lower-case), products in input order.
+    """
+    if n_per_product < 1:
+        raise QueryGenerationError(f"n_per_product must be at least 1, got {n_per_product}")
+    table = aligned_catalog(catalog, item_ids)
+    rng = np.random.default_rng(random_state)
+    colour_column = "colour" if "colour" in table.columns else "color"
+    columns = {
+        "title": catalog_column(table, TITLE),
+        "type": [singular(value.rsplit(">", 1)[-1]) for value in catalog_column(table, CATEGORY)],
+        "brand": [value.lower() for value in catalog_column(table, BRAND)],
+        "colour": [value.lower() for value in catalog_column(table, colour_column)],
+        "material": [value.lower() for value in catalog_column(table, "material")],
+        "size": [value.lower() for value in catalog_column(table, "size")],
+        "feature": [value.lower() for value in catalog_column(table, "feature")],
+    }
+    levels = price_words(table)
+    prices = (
+        pd.to_numeric(table[PRICE], errors="coerce").to_numpy()
+        if PRICE in table.columns
+        else np.full(len(table), np.nan)
+    )
+    rows = []
+    for row, item_id in enumerate(table[ITEM_ID]):
+        values = {slot: column[row] for slot, column in columns.items()}
+        words = _title_words(values["title"])
+        brand_words = set(values["brand"].split())
+        type_words = set(values["type"].split()) | {w + "s" for w in values["type"].split()}
+        # Model name: title words after the brand that are neither type nor attribute words.
+        attribute_words = {w for slot in ("colour", "material", "feature", "size")
+                           for w in values[slot].split()}  # fmt: skip
+        model = [w for w in words if w not in brand_words | type_words | attribute_words]
+        values["model"] = " ".join(model[:2]) if values["brand"] else ""
+        if levels[row]:
+            choices = LOW_PRICE_WORDS if levels[row] == "low" else HIGH_PRICE_WORDS
+            values["price_word"] = str(rng.choice(choices))
+        else:
+            values["price_word"] = ""
+        bound = _price_bound(float(prices[row]))
+        values["under"] = f"under {bound}" if bound else ""
+        values["title_words"] = ""
+        if words:
+            width = int(rng.integers(1, min(3, len(words)) + 1))
+            start = int(rng.integers(0, len(words) - width + 1))
+            span = " ".join(words[start : start + width])
+            # A span of numbers alone ("28 cm" cut to "28") is no query.
+            values["title_words"] = span if re.search(r"[^\W\d_]", span) else ""
+        usable = [p for p in QUERY_PATTERNS if all(values[slot] for slot in p)]
+        seen: set[str] = set()
+        for index in rng.permutation(len(usable)):
+            text = " ".join(values[slot] for slot in usable[index])
+            if text not in seen:
+                seen.add(text)
+                rows.append((item_id, text))
+            if len(seen) == n_per_product:
+                break
+    return pd.DataFrame(rows, columns=[ITEM_ID, "text"])
+
+
+# --------------------------------------------------------------------------------------------
+# Language model
+
+
+def pseudo_queries(
+    catalog: pd.DataFrame, *, n_per_product: int = 4, random_state: int = 0
+) -> pd.DataFrame:
+    """Spans of titles (three in four) and descriptions as stand-in queries, lower-cased.
+
+    For a log without searches: a title span is 1-4 words, a description span 2-3 words.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``query`` and ``item_id``, distinct pairs.
+    """
+    table = aligned_catalog(catalog, None)
+    rng = np.random.default_rng(random_state)
+    titles = catalog_column(table, TITLE)
+    descriptions = catalog_column(table, DESCRIPTION)
+    rows = []
+    for item_id, title, description in zip(table[ITEM_ID], titles, descriptions, strict=True):
+        title_words, description_words = _title_words(title), _title_words(description)
+        for _ in range(n_per_product):
+            use_title = title_words and (not description_words or rng.random() < 0.75)
+            words = title_words if use_title else description_words
+            if not words:
+                continue
+            low, high = (1, 4) if use_title else (2, 3)
+            width = int(rng.integers(low, min(high, len(words)) + 1))
+            start = int(rng.integers(0, len(words) - width + 1))
+            rows.append((" ".join(words[start : start + width]), item_id))
+    return pd.DataFrame(rows, columns=["query", ITEM_ID]).drop_duplicates(ignore_index=True)
+
+
+def query_training_pairs(
+    workspace: Workspace,
+    *,
+    pairs: pd.DataFrame | None = None,
+    n_pseudo_per_product: int = 4,
+    random_state: int = 0,
+) -> tuple[pd.DataFrame, str]:
+    """The (query, item_id) pairs a query LM trains on, and where they came from.
+
+    ``pairs`` when given, else the workspace's search-then-engage pairs
+    (:func:`core.text.finetune.search_click_pairs`); when there are none, pseudo-queries
+    (:func:`pseudo_queries`). The origin is ``"given"``, ``"search_clicks"`` or ``"pseudo"``.
+    """
+    catalog = read_catalog(workspace)
+    known = set(catalog[ITEM_ID].astype(str))
+    if pairs is not None:
+        origin = "given"
+    else:
+        from core.text.finetune import search_click_pairs
+
+        pairs = (
+            search_click_pairs(workspace)
+            if workspace.table_exists(EVENTS_TABLE)
+            else pd.DataFrame(columns=["query", ITEM_ID])
+        )
+        origin = "search_clicks"
+    missing = {"query", ITEM_ID} - set(pairs.columns)
+    if missing:
+        raise QueryGenerationError(f"pairs need the columns query and item_id (missing {missing})")
+    pairs = pairs[["query", ITEM_ID]].dropna().astype(str)
+    pairs = pairs.assign(query=[normalise_text(query) for query in pairs["query"]])
+    pairs = pairs[(pairs["query"] != "") & pairs[ITEM_ID].isin(known)]
+    if pairs.empty and origin == "search_clicks":
+        pairs = pseudo_queries(
+            catalog, n_per_product=n_pseudo_per_product, random_state=random_state
+        )
+        origin = "pseudo"
+    return pairs.drop_duplicates(ignore_index=True), origin
+
+
+def train_query_lm(
+    workspace: Workspace,
+    name: str,
+    config: LMConfig = QUERY_LM_CONFIG,
+    *,
+    pairs: pd.DataFrame | None = None,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> TextLM:
+    """Train a query LM on the workspace's pairs (see :func:`query_training_pairs`), save it
+    as ``name`` and record the run.
+
+    The model is saved only when training finishes: a stop (``should_stop`` or a callback
+    raising :class:`core.progress.TrainingCancelled`) leaves no model and no run behind.
+    """
+    training, origin = query_training_pairs(
+        workspace, pairs=pairs, random_state=config.random_state
+    )
+    if len(training) < 2:
+        raise QueryGenerationError(
+            "fewer than 2 (query, product) pairs to learn from: load a log with searches, or a "
+            "catalogue with titles"
+        )
+    catalog = read_catalog(workspace)
+    sources = product_prompts(catalog, training[ITEM_ID].tolist())
+    lm = train_lm(
+        sources, training["query"].tolist(), config, callback=callback, should_stop=should_stop
+    )
+    check_stop(should_stop)
+    metadata = {"task": QUERY_LM_TASK, "origin": origin, "n_pairs": len(training)}
+    save_lm(workspace, name, lm, metadata)
+    history = lm.metadata["history"]
+    workspace.add_run(
+        "synthetic_lm",
+        name,
+        {"task": QUERY_LM_TASK, **asdict(config)},
+        metrics={**history[-1], "origin": origin, "n_pairs": len(training)},
+    )
+    return lm
+
+
+def lm_queries(
+    lm: TextLM,
+    catalog: pd.DataFrame,
+    *,
+    n_per_product: int = 3,
+    item_ids: Sequence[str] | None = None,
+    temperature: float = 1.0,
+    top_p: float = 0.9,
+    batch_size: int = 64,
+    random_state: int = 0,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> pd.DataFrame:
+    """``n_per_product`` sampled queries per product (see :meth:`TextLM.generate`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item_id`` and ``text``: ``n_per_product`` rows per product in input order
+        (empty texts included; :func:`synthesize_queries` drops them).
+    """
+    table = aligned_catalog(catalog, item_ids)
+    ids = table[ITEM_ID].tolist()
+    texts = lm.generate(
+        product_prompts(table, ids),
+        n_per_product,
+        temperature=temperature,
+        top_p=top_p,
+        batch_size=batch_size,
+        random_state=random_state,
+        callback=callback,
+        should_stop=should_stop,
+    )
+    rows = [(item, text) for item, written in zip(ids, texts, strict=True) for text in written]
+    return pd.DataFrame(rows, columns=[ITEM_ID, "text"])
+
+
+# --------------------------------------------------------------------------------------------
+# Review
+
+
+def read_catalog(workspace: Workspace) -> pd.DataFrame:
+    """The workspace's cleaned catalogue; raises QueryGenerationError when there is none."""
+    if not workspace.table_exists(CATALOG_TABLE):
+        raise QueryGenerationError(
+            f"no catalogue in workspace {workspace.name!r}: load a dataset and clean it first"
+        )
+    catalog = workspace.read_table(CATALOG_TABLE)
+    return catalog.assign(**{ITEM_ID: catalog[ITEM_ID].astype(str)})
+
+
+def real_queries(workspace: Workspace) -> set[str]:
+    """Every distinct search query of the workspace's events, normalised."""
+    if not workspace.table_exists(EVENTS_TABLE):
+        return set()
+    with workspace.connect() as con:
+        rows = con.execute(
+            f"SELECT DISTINCT query FROM {EVENTS_TABLE} WHERE event = ? AND query IS NOT NULL",
+            [SEARCH],
+        ).fetchall()
+    return {normalise_text(row[0]) for row in rows} - {""}
+
+
+def round_trip(
+    texts: Sequence[str],
+    item_ids: Sequence[str],
+    catalog: pd.DataFrame,
+    encoder: TextEncoder,
+    *,
+    k: int = 10,
+    cache: EmbeddingCache | None = None,
+    batch_size: int = 128,
+    callback: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    r"""Rank of each text's own product when the whole catalogue is ranked for the text.
+
+    Products are embedded from :func:`core.text.product_text.product_texts` (through ``cache``
+    when given; products without text get a zero vector), each distinct text once. With
+    :math:`s_j` the cosine similarity of the text to product :math:`j` and :math:`p` its own
+    product, ``score`` is :math:`s_p` and ``rank`` is :math:`|\{j : s_j \ge s_p\}|` (ties
+    count against the text).
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Synthetic queries.
+    item_ids : sequence of str
+        The product each query was written for (all in ``catalog``).
+    catalog : pandas.DataFrame
+        The catalogue: every product in it is a candidate.
+    encoder : TextEncoder
+        Sentence encoder (e.g. :func:`core.text.encoders.load_encoder`).
+    k : int
+        A text is consistent when ``rank <= k``.
+    cache : EmbeddingCache, optional
+        Cache of the product embeddings.
+    batch_size : int
+        Texts per encoder batch.
+    callback : callable, optional
+        ``callback(done, total, info)`` while products, then queries, are embedded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``rank`` (int), ``score`` (float) and ``consistent`` (bool), in input order.
+    """
+    if k < 1:
+        raise QueryGenerationError(f"k must be at least 1, got {k}")
+    if len(texts) != len(item_ids):
+        raise QueryGenerationError(f"{len(texts)} texts for {len(item_ids)} products")
+    corpus_ids = pd.unique(catalog[ITEM_ID].astype(str))
+    position = pd.Series(np.arange(len(corpus_ids)), index=corpus_ids)
+    targets = position.reindex([str(item) for item in item_ids])
+    if targets.isna().any():
+        missing = targets.index[targets.isna()][0]
+        raise QueryGenerationError(f"product {missing!r} is not in the catalogue")
+    targets = targets.to_numpy(dtype=np.int64)
+    product_text = product_texts(catalog, corpus_ids)
+    with_text = np.flatnonzero([bool(text) for text in product_text])
+    chosen = [product_text[row] for row in with_text]
+
+    def stage(label: str) -> ProgressCallback | None:
+        if callback is None:
+            return None
+        return lambda done, total, info: callback(done, total, f"{label}: {info}")
+
+    products = np.zeros((len(corpus_ids), encoder.dim), dtype=np.float32)
+    if chosen:
+        products[with_text] = (
+            cache.encode(encoder, chosen, batch_size=batch_size, callback=stage("products"))
+            if cache is not None
+            else encoder.encode(chosen, batch_size=batch_size, callback=stage("products"))
+        )
+    unique, inverse = np.unique(np.asarray(list(texts), dtype=object), return_inverse=True)
+    vectors = encoder.encode(list(unique), batch_size=batch_size, callback=stage("queries"))
+    ranks = np.zeros(len(texts), dtype=np.int64)
+    scores = np.zeros(len(texts), dtype=np.float64)
+    inverse = inverse.ravel()
+    chunk = 2048
+    for start in range(0, len(texts), chunk):
+        rows = slice(start, start + chunk)
+        similarity = vectors[inverse[rows]] @ products.T
+        own = similarity[np.arange(similarity.shape[0]), targets[rows]]
+        # Ties count against the query: one that scores every product alike ranks last.
+        ranks[rows] = (similarity >= own[:, None]).sum(axis=1)
+        scores[rows] = own
+    return pd.DataFrame({"rank": ranks, "score": scores, "consistent": ranks <= k})
+
+
+def query_flags(
+    texts: Sequence[str],
+    *,
+    copies: set[str] = frozenset(),
+    consistent: Sequence[bool] | None = None,
+    min_chars: int = 3,
+    max_words: int = 8,
+) -> list[list[str]]:
+    """Reviewer flags of each query.
+
+    ``copy_of_real``: its normalised text is in ``copies`` (real queries, the LM's training
+    queries); ``too_short``: fewer than ``min_chars`` characters; ``too_long``: more than
+    ``max_words`` words; ``not_round_trip``: ``consistent`` is False.
+    """
+    if consistent is not None and len(consistent) != len(texts):
+        raise QueryGenerationError(f"{len(consistent)} round-trip results for {len(texts)} texts")
+    flags = []
+    for row, text in enumerate(texts):
+        norm = normalise_text(text)
+        row_flags = []
+        if norm in copies:
+            row_flags.append(COPY_OF_REAL)
+        if len(norm) < min_chars:
+            row_flags.append(TOO_SHORT)
+        if len(norm.split()) > max_words:
+            row_flags.append(TOO_LONG)
+        if consistent is not None and not consistent[row]:
+            row_flags.append(NOT_ROUND_TRIP)
+        flags.append(row_flags)
+    return flags
+
+
+def flag_shares(flags: Sequence[Sequence[str]], names: Sequence[str]) -> dict[str, float]:
+    """Share of the samples carrying each flag of ``names`` (key ``<flag>_rate``)."""
+    n = max(1, len(flags))
+    return {f"{name}_rate": sum(name in row for row in flags) / n for name in names}
+
+
+def staged_callback(
+    callback: ProgressCallback | None, should_stop: StopCheck | None, label: str
+) -> Callable[[int, int, str], None]:
+    """A callback that first checks ``should_stop``, then reports ``"<label>: <info>"``."""
+
+    def report(done: int, total: int, info: str) -> None:
+        check_stop(should_stop)
+        if callback is not None:
+            callback(done, total, f"{label}: {info}")
+
+    return report
+
+
+def synthesize_queries(
+    workspace: Workspace,
+    generator: str = TEMPLATE,
+    *,
+    n_per_product: int = 3,
+    item_ids: Sequence[str] | None = None,
+    k: int = 10,
+    encoder: str | TextEncoder | None = None,
+    temperature: float = 1.0,
+    top_p: float = 0.9,
+    batch_size: int = 64,
+    min_chars: int = 3,
+    max_words: int = 8,
+    random_state: int = 0,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> SynthesisRun:
+    """Generate queries, filter them by round trip, flag them and store them as pending.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Workspace with a cleaned catalogue (and events, for the real-query check).
+    generator : str
+        ``"template"`` or ``"lm:<name>"`` (a model trained by :func:`train_query_lm`).
+    n_per_product : int
+        Queries written per product (duplicates of a product's queries are dropped).
+    item_ids : sequence of str, optional
+        Products to write for; every catalogue product if omitted.
+    k : int
+        Round-trip threshold: the product must rank in the top ``k`` for its query.
+    encoder : str or TextEncoder, optional
+        Encoder of the round trip, or its spec for :func:`core.text.encoders.load_encoder`.
+    temperature, top_p, batch_size : optional
+        LM sampling settings (see :meth:`TextLM.generate`).
+    min_chars, max_words : int
+        Length limits of the flags.
+    random_state : int
+        Seed of the generator.
+    callback : callable, optional
+        ``callback(step, total, info)`` through generation, then filtering.
+    should_stop : callable, optional
+        Checked throughout; True raises TrainingCancelled and nothing is stored.
+
+    Returns
+    -------
+    SynthesisRun
+        The stored samples and the run's metrics: ``n_generated``, ``n_samples`` (after
+        dropping empty and repeated texts), ``keep_rate`` (share consistent), ``k``,
+        ``copy_rate`` and one ``<flag>_rate`` per flag, ``mean_score``,
+        ``generation_seconds``, ``filter_seconds``.
+    """
+    catalog = read_catalog(workspace)
+    started = time.perf_counter()
+    copies = real_queries(workspace)
+    generate_progress = staged_callback(callback, should_stop, "generating")
+    if generator == TEMPLATE:
+        check_stop(should_stop)
+        raw = template_queries(
+            catalog, n_per_product=n_per_product, item_ids=item_ids, random_state=random_state
+        )
+        generate_progress(len(raw), len(raw), "templates filled")
+    elif generator.startswith(LM_PREFIX):
+        lm = load_lm(workspace, generator[len(LM_PREFIX) :])
+        if lm.metadata.get("task") != QUERY_LM_TASK:
+            raise QueryGenerationError(f"{generator!r} is not a query model")
+        copies |= {normalise_text(text) for text in lm.training_targets or []}
+        raw = lm_queries(
+            lm, catalog, n_per_product=n_per_product, item_ids=item_ids,
+            temperature=temperature, top_p=top_p, batch_size=batch_size,
+            random_state=random_state, callback=generate_progress,
+        )  # fmt: skip
+    else:
+        raise QueryGenerationError(
+            f"unknown generator {generator!r}: use {TEMPLATE!r} or 'lm:<model name>'"
+        )
+    generated = time.perf_counter()
+    samples = raw.assign(text=[normalise_text(text) for text in raw["text"]])
+    samples = samples[samples["text"] != ""].drop_duplicates(ignore_index=True)
+    if samples.empty:
+        raise QueryGenerationError("the generator wrote no query: train the model longer")
+    if encoder is None or isinstance(encoder, str):
+        from core.text.encoders import load_encoder
+
+        encoder = load_encoder(encoder)
+    trip = round_trip(
+        samples["text"].tolist(), samples[ITEM_ID].tolist(), catalog, encoder, k=k,
+        cache=EmbeddingCache.for_workspace(workspace),
+        callback=staged_callback(callback, should_stop, "filtering"),
+    )  # fmt: skip
+    samples = samples.assign(rank=trip["rank"], score=trip["score"])
+    samples["flags"] = query_flags(
+        samples["text"].tolist(), copies=copies, consistent=trip["consistent"].tolist(),
+        min_chars=min_chars, max_words=max_words,
+    )  # fmt: skip
+    check_stop(should_stop)
+    finished = time.perf_counter()
+    metrics: dict[str, Any] = {
+        "n_generated": len(raw),
+        "n_samples": len(samples),
+        "n_products": int(samples[ITEM_ID].nunique()),
+        "keep_rate": float(trip["consistent"].mean()),
+        "k": k,
+        "mean_score": float(trip["score"].mean()),
+        "copy_rate": sum(COPY_OF_REAL in row for row in samples["flags"]) / len(samples),
+        **flag_shares(samples["flags"], (TOO_SHORT, TOO_LONG, NOT_ROUND_TRIP)),
+        "generation_seconds": generated - started,
+        "filter_seconds": finished - generated,
+    }
+    params = {
+        "generator": generator, "n_per_product": n_per_product, "k": k,
+        "encoder": getattr(encoder, "model_id", str(encoder)), "temperature": temperature,
+        "top_p": top_p, "min_chars": min_chars, "max_words": max_words,
+        "random_state": random_state, "n_items": len(item_ids) if item_ids is not None else None,
+    }  # fmt: skip
+    run_id = workspace.add_run("synthetic_queries", generator, params, metrics)
+    ids = add_samples(workspace, samples, kind=QUERY_KIND, generator=generator, run_id=run_id)
+    stored = samples.assign(sample_id=ids)[["sample_id", ITEM_ID, "text", "score", "rank", "flags"]]
+    return SynthesisRun(run_id, QUERY_KIND, generator, stored, metrics)

@@ -1,0 +1,77 @@
+"""Synthetic Data page: generate queries and interactions, review them, train with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.synth import store
+from core.synth.interactions import ACCEPTED, list_interactions
+from core.training import list_models, run_info
+from core.workspace import Workspace
+from ui import state
+
+SYNTH_PAGE = "pages/3_Synthetic_Data.py"
+MODELS_PAGE = "pages/2_Models.py"
+
+
+def test_without_data_the_page_says_what_to_do(app_test: AppTest) -> None:
+    at = app_test.switch_page(SYNTH_PAGE).run()
+    assert not at.exception
+    assert any("Load and clean a dataset first" in info.value for info in at.info)
+
+
+@pytest.mark.slow
+def test_generate_review_and_train_with_synthetic_data(
+    app_test: AppTest, loaded_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPSYNTH_ENCODER", "tiny")
+    ws = Workspace.open(home=loaded_home)
+    at = app_test.switch_page(SYNTH_PAGE).run()
+    assert not at.exception and not at.error
+
+    # Template queries for a sample of 20 products.
+    at.number_input(key=state.SYNTH_SAMPLE).set_value(20)
+    at.number_input(key=state.SYNTH_N).set_value(2)
+    at.button(key=f"FormSubmitter:{state.SYNTH_QUERY_FORM}-Generate queries").click().run()
+    assert not at.exception and not at.error
+    samples = store.list_samples(ws, kind=store.QUERY_KIND)
+    assert 20 <= len(samples) <= 40
+    assert set(samples["status"]) == {store.PENDING}
+    assert any("query samples stored as pending" in s.value for s in at.success)
+
+    # Review: accept the unflagged ones shown, reject the flagged ones.
+    at.button(key=state.SYNTH_ACCEPT_CLEAN).click().run()
+    at.button(key=state.SYNTH_REJECT_FLAGGED).click().run()
+    assert not at.exception
+    after = store.list_samples(ws, kind=store.QUERY_KIND)
+    unflagged = after["flags"].map(len) == 0
+    assert (after.loc[unflagged, "status"] == store.ACCEPTED).all()
+    assert (after.loc[~unflagged, "status"] == store.REJECTED).all()
+
+    # Interactions for the cold-start products with the content-neighbour baseline.
+    at.number_input(key=state.SYNTH_I_N).set_value(5)
+    at.button(key=f"FormSubmitter:{state.SYNTH_I_FORM}-Generate interactions").click().run()
+    assert not at.exception and not at.error
+    rows = list_interactions(ws)
+    assert len(rows) > 0 and set(rows["generator"]) == {"neighbours"}
+    at.button(key=state.SYNTH_I_ACCEPT).click().run()
+    assert (list_interactions(ws)["status"] == ACCEPTED).all()
+
+    # The quality tab reads the real and synthetic data without error.
+    assert not at.exception
+    assert any("Measures" in m.value for m in at.markdown)
+
+    # The Models page trains item-kNN with the accepted interactions.
+    models = AppTest.from_file(app_test._script_path, default_timeout=180)
+    models = models.switch_page(MODELS_PAGE).run()
+    models.selectbox(key=state.MODELS_CHOICE).set_value("item_knn").run()
+    models.checkbox(key=state.MODELS_SYNTHETIC).check()
+    models.button(key=state.MODELS_TRAIN).click().run()
+    assert not models.exception and not models.error
+    trained = list_models(ws)
+    assert trained["name"].tolist() == ["item_knn+synthetic"]
+    used = run_info(ws, trained["run_id"].iloc[0])["params"]["synthetic"]
+    assert used["n_pairs"] > 0
