@@ -41,6 +41,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/bench_encoders.py
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/bench_fusion.py
+	$(BIN)/python benchmarks/bench_fusion_page.py
 	$(BIN)/python benchmarks/bench_synth.py
 
 clean-workspace:
