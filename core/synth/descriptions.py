@@ -47,6 +47,7 @@ from core.synth.queries import (
     LM_PREFIX,
     TEMPLATE,
     aligned_catalog,
+    attribute_mismatches,
     catalog_column,
     flag_shares,
     price_words,
@@ -60,6 +61,7 @@ from core.synth.store import (
     REPETITIVE,
     TOO_LONG,
     TOO_SHORT,
+    WRONG_ATTRIBUTE,
     SynthesisRun,
     add_samples,
 )
@@ -90,6 +92,7 @@ _COLOUR = (
 )
 _MATERIAL = ("It is made with {material}.", "Made with {material}.")
 _SIZE = ("Size: {size}.", "It comes in size {size}.")
+_FEATURE = ("It is {feature}.", "{A_feature} design.")
 _PRICE = {
     "low": ("A budget-friendly choice.", "Good value for money."),
     "high": ("A premium choice.", "A high-end pick for those who want the best."),
@@ -132,7 +135,9 @@ def template_descriptions(
 
     Sentences: an introduction (type, brand, feature), then colour, material, size and a price
     remark (when the product is cheap or dear for its type) in random order, each in one of a
-    few phrasings; a sentence whose value the existing description already names is left out.
+    few phrasings. An existing description is extended without an introduction, by the feature,
+    colour, material and size sentences whose value it does not name yet (and the price
+    remark); a product with nothing left to add gets no sample.
 
     Parameters
     ----------
@@ -185,9 +190,11 @@ def template_descriptions(
             intro = _INTRO_NO_BRAND
         else:
             intro = ("{A_type}.",)
+        # The introduction names the feature; an extension says it in a sentence of its own.
         slots = [phrasings for name, phrasings in
-                 (("colour", _COLOUR), ("material", _MATERIAL), ("size", _SIZE))
-                 if values[name] and values[name].casefold() not in said]  # fmt: skip
+                 (("feature", _FEATURE if said else ()), ("colour", _COLOUR),
+                  ("material", _MATERIAL), ("size", _SIZE))
+                 if phrasings and values[name] and values[name].casefold() not in said]  # fmt: skip
         written: set[str] = set()
         for _ in range(4 * n_per_product):
             sentences = [] if said else [str(rng.choice(intro)).format(**values)]
@@ -195,8 +202,10 @@ def template_descriptions(
                 sentences.append(str(rng.choice(slots[index])).format(**values))
             if levels[row]:
                 sentences.append(str(rng.choice(_PRICE[levels[row]])))
+            if not sentences:
+                break  # an existing description that already says everything
             text = " ".join([existing[row], *sentences]).strip()
-            if text and text not in written:
+            if text not in written:
                 written.add(text)
                 rows.append((item_id, text))
             if len(written) == n_per_product:
@@ -290,6 +299,7 @@ def description_flags(
     texts: Sequence[str],
     *,
     copies: set[str] = frozenset(),
+    mismatches: Sequence[Sequence[str]] | None = None,
     min_words: int = DEFAULT_MIN_WORDS,
     max_words: int = DEFAULT_MAX_WORDS,
 ) -> list[list[str]]:
@@ -297,10 +307,14 @@ def description_flags(
 
     ``copy_of_real``: its normalised text is in ``copies`` (the catalogue's descriptions, the
     LM's training descriptions); ``too_short``: fewer than ``min_words`` words (still short);
-    ``too_long``: more than ``max_words``; ``repetitive``: see :func:`is_repetitive`.
+    ``too_long``: more than ``max_words``; ``repetitive``: see :func:`is_repetitive`;
+    ``wrong_attribute``: its ``mismatches`` (see
+    :func:`core.synth.queries.attribute_mismatches`) are not empty.
     """
+    if mismatches is not None and len(mismatches) != len(texts):
+        raise DescriptionGenerationError(f"{len(mismatches)} mismatch lists for {len(texts)}")
     flags = []
-    for text in texts:
+    for position, text in enumerate(texts):
         n_words = word_count(text)
         row = [COPY_OF_REAL] if normalise_text(text) in copies else []
         if n_words < min_words:
@@ -309,6 +323,8 @@ def description_flags(
             row.append(TOO_LONG)
         if is_repetitive(text):
             row.append(REPETITIVE)
+        if mismatches is not None and len(mismatches[position]):
+            row.append(WRONG_ATTRIBUTE)
         flags.append(row)
     return flags
 
@@ -391,16 +407,18 @@ def synthesize_descriptions(
     samples = samples[samples["text"] != ""].drop_duplicates(ignore_index=True)
     if samples.empty:
         raise DescriptionGenerationError("the generator wrote no description")
+    mismatches = attribute_mismatches(samples["text"].tolist(), samples[ITEM_ID].tolist(), catalog)
     samples["flags"] = description_flags(
-        samples["text"].tolist(), copies=copies, min_words=min_words, max_words=max_words
-    )
+        samples["text"].tolist(), copies=copies, mismatches=mismatches, min_words=min_words,
+        max_words=max_words,
+    )  # fmt: skip
     check_stop(should_stop)
     metrics: dict[str, Any] = {
         "n_targets": len(ids),
         "n_generated": len(raw),
         "n_samples": len(samples),
         "copy_rate": sum(COPY_OF_REAL in row for row in samples["flags"]) / len(samples),
-        **flag_shares(samples["flags"], (TOO_SHORT, TOO_LONG, REPETITIVE)),
+        **flag_shares(samples["flags"], (TOO_SHORT, TOO_LONG, REPETITIVE, WRONG_ATTRIBUTE)),
         "mean_words": float(np.mean([word_count(text) for text in samples["text"]])),
         "generation_seconds": time.perf_counter() - started,
     }

@@ -66,6 +66,7 @@ from core.synth.store import (
     QUERY_KIND,
     TOO_LONG,
     TOO_SHORT,
+    WRONG_ATTRIBUTE,
     SynthesisRun,
     add_samples,
 )
@@ -537,11 +538,55 @@ def round_trip(
     return pd.DataFrame({"rank": ranks, "score": scores, "consistent": ranks <= k})
 
 
+def attribute_mismatches(
+    texts: Sequence[str], item_ids: Sequence[str], catalog: pd.DataFrame
+) -> list[list[str]]:
+    """Brands, colours and materials of the catalogue that each text names but its product
+    does not have.
+
+    A value counts when it appears as whole words (case-insensitive) in the text and nowhere
+    in the product's own prompt (:func:`core.synth.lm.product_prompts`: title, type, brand,
+    attributes); values under three characters are ignored.
+
+    Examples
+    --------
+    >>> catalog = pd.DataFrame({"item_id": ["a", "b"], "title": ["Red Mug", "Blue Cup"],
+    ...                         "colour": ["red", "blue"]})
+    >>> attribute_mismatches(["blue mug", "red mug"], ["a", "a"], catalog)
+    [['blue'], []]
+    """
+    if len(texts) != len(item_ids):
+        raise QueryGenerationError(f"{len(texts)} texts for {len(item_ids)} products")
+    vocabulary = {
+        value.lower()
+        for column in (BRAND, "colour", "color", "material")
+        for value in catalog_column(catalog, column)
+        if len(value) >= 3
+    }
+    if not vocabulary:
+        return [[] for _ in texts]
+    pattern = re.compile(
+        r"(?<!\w)(?:"
+        + "|".join(re.escape(value) for value in sorted(vocabulary, key=len, reverse=True))
+        + r")(?!\w)"
+    )
+    unique_ids = list(dict.fromkeys(str(item) for item in item_ids))
+    prompts = product_prompts(catalog, unique_ids)
+    own = {item: prompt.lower() for item, prompt in zip(unique_ids, prompts, strict=True)}
+    found = []
+    for text, item in zip(texts, item_ids, strict=True):
+        prompt = own[str(item)]
+        named = dict.fromkeys(pattern.findall(str(text).lower()))
+        found.append([value for value in named if value not in prompt])
+    return found
+
+
 def query_flags(
     texts: Sequence[str],
     *,
     copies: set[str] = frozenset(),
     consistent: Sequence[bool] | None = None,
+    mismatches: Sequence[Sequence[str]] | None = None,
     min_chars: int = 3,
     max_words: int = 8,
 ) -> list[list[str]]:
@@ -549,10 +594,12 @@ def query_flags(
 
     ``copy_of_real``: its normalised text is in ``copies`` (real queries, the LM's training
     queries); ``too_short``: fewer than ``min_chars`` characters; ``too_long``: more than
-    ``max_words`` words; ``not_round_trip``: ``consistent`` is False.
+    ``max_words`` words; ``not_round_trip``: ``consistent`` is False; ``wrong_attribute``: its
+    ``mismatches`` (see :func:`attribute_mismatches`) are not empty.
     """
-    if consistent is not None and len(consistent) != len(texts):
-        raise QueryGenerationError(f"{len(consistent)} round-trip results for {len(texts)} texts")
+    for name, values in (("round-trip results", consistent), ("mismatch lists", mismatches)):
+        if values is not None and len(values) != len(texts):
+            raise QueryGenerationError(f"{len(values)} {name} for {len(texts)} texts")
     flags = []
     for row, text in enumerate(texts):
         norm = normalise_text(text)
@@ -565,6 +612,8 @@ def query_flags(
             row_flags.append(TOO_LONG)
         if consistent is not None and not consistent[row]:
             row_flags.append(NOT_ROUND_TRIP)
+        if mismatches is not None and len(mismatches[row]):
+            row_flags.append(WRONG_ATTRIBUTE)
         flags.append(row_flags)
     return flags
 
@@ -679,9 +728,10 @@ def synthesize_queries(
         callback=staged_callback(callback, should_stop, "filtering"),
     )  # fmt: skip
     samples = samples.assign(rank=trip["rank"], score=trip["score"])
+    mismatches = attribute_mismatches(samples["text"].tolist(), samples[ITEM_ID].tolist(), catalog)
     samples["flags"] = query_flags(
         samples["text"].tolist(), copies=copies, consistent=trip["consistent"].tolist(),
-        min_chars=min_chars, max_words=max_words,
+        mismatches=mismatches, min_chars=min_chars, max_words=max_words,
     )  # fmt: skip
     check_stop(should_stop)
     finished = time.perf_counter()
@@ -693,7 +743,7 @@ def synthesize_queries(
         "k": k,
         "mean_score": float(trip["score"].mean()),
         "copy_rate": sum(COPY_OF_REAL in row for row in samples["flags"]) / len(samples),
-        **flag_shares(samples["flags"], (TOO_SHORT, TOO_LONG, NOT_ROUND_TRIP)),
+        **flag_shares(samples["flags"], (TOO_SHORT, TOO_LONG, NOT_ROUND_TRIP, WRONG_ATTRIBUTE)),
         "generation_seconds": generated - started,
         "filter_seconds": finished - generated,
     }

@@ -44,7 +44,10 @@ TOO_SHORT = "too_short"
 TOO_LONG = "too_long"
 NOT_ROUND_TRIP = "not_round_trip"  # its product is not among the top k retrieved for it
 REPETITIVE = "repetitive"  # a word sequence repeats (a degenerate sample)
-FLAGS: tuple[str, ...] = (COPY_OF_REAL, TOO_SHORT, TOO_LONG, NOT_ROUND_TRIP, REPETITIVE)
+WRONG_ATTRIBUTE = "wrong_attribute"  # names another product's brand, colour or material
+FLAGS: tuple[str, ...] = (
+    COPY_OF_REAL, TOO_SHORT, TOO_LONG, NOT_ROUND_TRIP, REPETITIVE, WRONG_ATTRIBUTE,
+)  # fmt: skip
 
 _DDL = f"""CREATE TABLE IF NOT EXISTS {SAMPLES_TABLE} (
     sample_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, generator VARCHAR NOT NULL,
