@@ -32,6 +32,8 @@ from core.schema import (
 )
 from core.workspace import Workspace
 
+# Run kinds of generated data (queries, descriptions, interactions).
+SYNTHETIC_RUN_KINDS = ("synthetic_queries", "synthetic_descriptions", "synthetic_interactions")
 _CATALOG_OF = {EVENTS_TABLE: CATALOG_TABLE, RAW_EVENTS_TABLE: RAW_CATALOG_TABLE}
 
 
@@ -112,11 +114,15 @@ def counts(ws: Workspace, table: str) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _dataset_status(path: str, data_fingerprint: str) -> dict[str, Any]:
     ws = Workspace(Path(path))
+    kinds = ws.list_runs()["kind"]
     return {
         "info": ws.dataset_info(),
         "loaded": ws.table_exists(RAW_EVENTS_TABLE),
         "cleaned": profile.is_cleaned(ws),
-        "n_models": len(ws.list_runs(kind=training.MODEL_KIND)),
+        "n_models": int((kinds == training.MODEL_KIND).sum()),
+        "n_synthetic": int(kinds.isin(SYNTHETIC_RUN_KINDS).sum()),
+        "n_fusions": int((kinds == "fusion").sum()),
+        "n_experiments": int((kinds == experiment.EXPERIMENT_KIND).sum()),
     }
 
 

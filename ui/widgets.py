@@ -361,10 +361,27 @@ def dataset_line(status: dict[str, Any]) -> None:
 
 
 # Steps after cleaning: (name, what it needs). They show as not started until their pages exist.
-LATER_STEPS: tuple[tuple[str, str], ...] = (
-    ("Synthetic data", "cleaned data and a catalogue; generates queries, descriptions, sessions"),
-    ("Fusion", "at least two trained models; tunes how their scores are combined"),
-    ("A/B comparison", "two or more models or fusions to compare with confidence intervals"),
+LATER_STEPS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "n_synthetic",
+        "Synthetic data",
+        "generation runs",
+        "needs cleaned data; generates queries, descriptions and cold-start interactions on "
+        "the Synthetic Data page",
+    ),
+    (
+        "n_fusions",
+        "Fusion",
+        "saved fused variants",
+        "needs two trained models; tunes how their scores combine on the Fusion page",
+    ),
+    (
+        "n_experiments",
+        "A/B comparison",
+        "saved comparisons",
+        "needs trained models or fusions; compares them with confidence intervals on the "
+        "A/B Compare page",
+    ),
 )
 
 
@@ -389,12 +406,15 @@ def pipeline_checklist(status: dict[str, Any]) -> None:
             "BERT models on the Models page"
         )
     )
-    lines += [f"{todo} **{name}** — not started; needs {needs}" for name, needs in LATER_STEPS]
+    for key, name, unit, needs in LATER_STEPS:
+        count = int(status.get(key, 0))
+        lines.append(
+            f"{done if count else todo} **{name}** — "
+            + (f"{count:,} {unit}" if count else f"not started; {needs}")
+        )
     st.markdown("  \n".join(lines))
-    st.page_link("pages/1_Data.py", label="Open the Data page", icon=":material/database:")
-    st.page_link(
-        "pages/2_Models.py", label="Open the Models page", icon=":material/model_training:"
-    )
+    for script, label, icon in PAGES[1:]:
+        st.page_link(script, label=f"Open the {label} page", icon=icon)
 
 
 # Loading ------------------------------------------------------------------------------------------

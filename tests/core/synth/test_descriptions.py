@@ -43,21 +43,28 @@ def test_template_descriptions(catalog: pd.DataFrame) -> None:
     assert text["P07"].startswith("Non-slip yoga mat. ")
     assert "purple" in text["P07"] and "rubber" in text["P07"] and "183 cm" in text["P07"]
     assert text["P07"].lower().count("non-slip") == 1
+    assert "non-stick" in text["P02"]  # the feature gets a sentence of its own
     # A missing one is written anew from the attributes.
     assert "Briarco" in text["P03"] and "t-shirt" in text["P03"] and "cotton" in text["P03"]
     assert template_descriptions(catalog, random_state=1).equals(written)
     several = template_descriptions(catalog, item_ids=["P05"], n_per_product=3, random_state=0)
     assert len(several) == 3 and several["text"].is_unique
+    # A description that already names every attribute gets nothing.
+    said = catalog.assign(description="A red, organic, mesh thing. Size: EU 42. Lightweight.")
+    assert template_descriptions(said, item_ids=["P01"]).empty
 
 
 def test_flags() -> None:
     flags = description_flags(
         ["A frying pan.", "word " * 20, "It is red. It is red. It is red and blue."],
         copies={"a frying pan."},
+        mismatches=[[], [], ["blue"]],
         min_words=5,
         max_words=15,
     )
-    assert flags == [["copy_of_real", "too_short"], ["too_long", "repetitive"], ["repetitive"]]
+    assert flags == [
+        ["copy_of_real", "too_short"], ["too_long", "repetitive"], ["repetitive", "wrong_attribute"]
+    ]  # fmt: skip
     assert not is_repetitive("a b c d a b c e")
     assert is_repetitive("A b c d. a B c d")
 

@@ -10,6 +10,7 @@ from core.progress import TrainingCancelled
 from core.synth.queries import (
     QUERY_PATTERNS,
     QueryGenerationError,
+    attribute_mismatches,
     price_words,
     pseudo_queries,
     query_flags,
@@ -151,11 +152,26 @@ def test_query_flags() -> None:
         ["red shoes", "ab", "one two three four five six seven eight nine", "Red  Shoes"],
         copies={"red shoes"},
         consistent=[True, True, False, True],
+        mismatches=[[], [], [], ["lumta"]],
         max_words=8,
     )
     assert flags == [["copy_of_real"], ["too_short"], ["too_long", "not_round_trip"],
-                     ["copy_of_real"]]  # fmt: skip
+                     ["copy_of_real", "wrong_attribute"]]  # fmt: skip
     assert query_flags(["abc"]) == [[]]
+    with pytest.raises(QueryGenerationError, match="1 round-trip results for 2 texts"):
+        query_flags(["a", "b"], consistent=[True])
+
+
+def test_attribute_mismatches(catalog: pd.DataFrame) -> None:
+    found = attribute_mismatches(
+        ["lumta running shoes", "red running shoes in mesh", "blue leather pan", "bluetooth pan",
+         "Norvik Frying Pan, BLACK"],
+        ["P01", "P01", "P02", "P02", "P02"],
+        catalog,
+    )  # fmt: skip
+    # Lumta is another brand; blue and leather belong to other products; "bluetooth" is no
+    # colour; what the product's own title or attributes say is never a mismatch.
+    assert found == [["lumta"], [], ["blue", "leather"], [], []]
 
 
 def test_real_queries(shop: Workspace) -> None:
