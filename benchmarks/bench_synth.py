@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> Results:
                 "mean_score": metrics["mean_score"],
                 "too_short_rate": metrics["too_short_rate"],
                 "too_long_rate": metrics["too_long_rate"],
+                "wrong_attribute_rate": metrics["wrong_attribute_rate"],
                 "examples": _examples(run, catalog, 12),
             }
         )
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> Results:
                 "n_samples": baseline.metrics["n_samples"],
                 "keep_rate": baseline.metrics["keep_rate"],
                 "copy_rate": baseline.metrics["copy_rate"],
+                "wrong_attribute_rate": baseline.metrics["wrong_attribute_rate"],
                 "mean_score": baseline.metrics["mean_score"],
                 "examples": _examples(baseline, catalog, 4),
             }

@@ -22,6 +22,7 @@ FLAG_LABELS = {
     store.TOO_LONG: "too long",
     store.NOT_ROUND_TRIP: "product not retrieved",
     store.REPETITIVE: "repetitive",
+    store.WRONG_ATTRIBUTE: "names another product's attribute",
 }
 
 

@@ -77,7 +77,7 @@ DESCRIPTION_LM_CONFIG = LMConfig(
 # A sample is repetitive when a sequence of this many words occurs twice in it.
 REPEAT_NGRAM = 4
 
-# Phrasings of each sentence; {a_feature} is the feature with its article ("a waterproof").
+# Phrasings of each sentence; {A_feature} is the feature with its article ("A waterproof").
 _INTRO = (
     "{A_feature} {type} from {brand}.",
     "This {type} by {brand} is {feature}.",

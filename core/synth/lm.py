@@ -8,7 +8,9 @@ byte-level BPE trained on the same texts (nothing is downloaded), lower-casing t
 same tokens, so the model can copy words from the product into the query).
 
 :func:`train_lm` trains a :class:`TextLM`; :meth:`TextLM.generate` samples ``n`` targets per
-source with temperature and nucleus (top-p) sampling, batched, prompts sorted by length.
+source with temperature and nucleus (top-p) sampling: prompts sorted by length, batches decoded
+with an attention cache, each batch with its own seed, several batches at once on one torch
+thread each (on a busy machine that beats threads inside one batch by far).
 Training and generation call ``callback(step, total, info)`` and stop when ``should_stop()``
 returns True or the callback raises :class:`core.progress.TrainingCancelled`; the model is saved
 (:func:`save_lm`: safetensors, tokenizer and ``lm.json``, written into a temporary folder that is

@@ -19,7 +19,8 @@ Review
 catalogue by cosine similarity (product embeddings come from the workspace's embedding cache)
 and records the rank and the score of the query's own product: a query is consistent when its
 product is in the top ``k``. :func:`query_flags` marks what a reviewer should look at: a copy of
-a real query or of the LM's training text (memorisation), too short, too long, not consistent.
+a real query or of the LM's training text (memorisation), too short, too long, not consistent,
+naming another product's brand, colour or material (:func:`attribute_mismatches`).
 :func:`synthesize_queries` runs the whole step and stores the samples as pending (see
 :mod:`core.synth.store`).
 """
@@ -162,8 +163,8 @@ def aligned_catalog(catalog: pd.DataFrame, item_ids: Sequence[str] | None) -> pd
 
 
 def price_words(catalog: pd.DataFrame) -> list[str]:
-    """``cheap`` or ``premium`` (the first word of each list) per product, by its price against
-    the median price of its product type; empty when neither or unknown."""
+    """``"low"``, ``"high"`` or ``""`` per product: its price against the median price of its
+    category (below LOW_PRICE_RATIO or above HIGH_PRICE_RATIO times it); ``""`` when unknown."""
     if PRICE not in catalog.columns:
         return [""] * len(catalog)
     types = pd.Series(catalog_column(catalog, CATEGORY), index=catalog.index)
@@ -544,9 +545,9 @@ def attribute_mismatches(
     """Brands, colours and materials of the catalogue that each text names but its product
     does not have.
 
-    A value counts when it appears as whole words (case-insensitive) in the text and nowhere
-    in the product's own prompt (:func:`core.synth.lm.product_prompts`: title, type, brand,
-    attributes); values under three characters are ignored.
+    A value counts when it appears as whole words (case-insensitive; a hyphen joins words) in
+    the text and nowhere in the product's own prompt (:func:`core.synth.lm.product_prompts`:
+    title, type, brand, attributes); values under three characters are ignored.
 
     Examples
     --------
@@ -565,10 +566,11 @@ def attribute_mismatches(
     }
     if not vocabulary:
         return [[] for _ in texts]
+    # A hyphen joins words: "button-down" names no material "down".
     pattern = re.compile(
-        r"(?<!\w)(?:"
+        r"(?<![\w-])(?:"
         + "|".join(re.escape(value) for value in sorted(vocabulary, key=len, reverse=True))
-        + r")(?!\w)"
+        + r")(?![\w-])"
     )
     unique_ids = list(dict.fromkeys(str(item) for item in item_ids))
     prompts = product_prompts(catalog, unique_ids)

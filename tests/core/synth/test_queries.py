@@ -165,13 +165,14 @@ def test_query_flags() -> None:
 def test_attribute_mismatches(catalog: pd.DataFrame) -> None:
     found = attribute_mismatches(
         ["lumta running shoes", "red running shoes in mesh", "blue leather pan", "bluetooth pan",
-         "Norvik Frying Pan, BLACK"],
-        ["P01", "P01", "P02", "P02", "P02"],
+         "Norvik Frying Pan, BLACK", "blue-ish pan"],
+        ["P01", "P01", "P02", "P02", "P02", "P02"],
         catalog,
     )  # fmt: skip
-    # Lumta is another brand; blue and leather belong to other products; "bluetooth" is no
-    # colour; what the product's own title or attributes say is never a mismatch.
-    assert found == [["lumta"], [], ["blue", "leather"], [], []]
+    # Lumta is another brand; blue and leather belong to other products; "bluetooth" and
+    # "blue-ish" name no colour; what the product's own title or attributes say is never a
+    # mismatch.
+    assert found == [["lumta"], [], ["blue", "leather"], [], [], []]
 
 
 def test_real_queries(shop: Workspace) -> None:
