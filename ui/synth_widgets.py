@@ -110,7 +110,14 @@ def review_table(ws: Workspace, flag_labels: dict[str, str]) -> None:
     )
     min_score = last.number_input("Score at least", -1.0, 1.0, -1.0, 0.05,
                                   key=state.SYNTH_REVIEW_SCORE)  # fmt: skip
-    filters: dict[str, Any] = {"kind": kind, "status": status}
+    generators = store.sample_summary(ws)["generator"].drop_duplicates().tolist()
+    generator = st.selectbox(
+        "Generator",
+        [None, *generators],
+        format_func=lambda v: v or "all",
+        key=state.SYNTH_REVIEW_GENERATOR,
+    )
+    filters: dict[str, Any] = {"kind": kind, "status": status, "generator": generator}
     if flag == "any":
         filters["flagged"] = True
     elif flag == "none":
@@ -302,6 +309,21 @@ def quality_tab(ws: Workspace) -> None:
             ),
             width="stretch",
         )  # fmt: skip
+    if not synthetic_rows.empty:
+        from core.synth.quality import nearest_jaccard_distance
+
+        real_sets = real_rows.groupby("item_id")["user_id"].agg(set)
+        synthetic_sets = synthetic_rows.groupby("item_id")["user_id"].agg(set)
+        distances = nearest_jaccard_distance(list(synthetic_sets), list(real_sets))
+        st.plotly_chart(
+            charts.overlaid_histogram(
+                {"synthetic products": distances.tolist()},
+                "Memorisation: each synthetic product's audience against the nearest real "
+                "product's (Jaccard distance; 0 = a copied audience)",
+                "nearest Jaccard distance",
+            ),
+            width="stretch",
+        )
     st.markdown("##### Utility: does training with the accepted interactions help?")
     if synthetic_rows.empty or not (synthetic_rows["status"] == synth.ACCEPTED).any():
         st.caption("Accept synthetic interactions to measure their utility.")
