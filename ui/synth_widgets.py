@@ -64,18 +64,22 @@ def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> Non
             hide_index=True,
             width="stretch",
         )
-    with st.form(f"synth_lm_form_{task}"):
-        left, middle, right = st.columns(3)
-        name = left.text_input("Model name", value=f"{task}-lm", key=f"{state.SYNTH_LM_NAME}{task}")
-        epochs = int(middle.number_input("Epochs", 1, 100, 6, key=f"{state.SYNTH_LM_EPOCHS}{task}"))
-        layers = int(right.number_input("Layers", 1, 12, 2, key=f"{state.SYNTH_LM_LAYERS}{task}"))
-        submitted = st.form_submit_button("Train", icon=":material/play_arrow:")
-    if not submitted:
-        return
     from core.synth.descriptions import DESCRIPTION_LM_CONFIG
     from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK
 
     base = QUERY_LM_CONFIG if task == QUERY_LM_TASK else DESCRIPTION_LM_CONFIG
+    with st.form(f"synth_lm_form_{task}"):
+        left, middle, right = st.columns(3)
+        name = left.text_input("Model name", value=f"{task}-lm", key=f"{state.SYNTH_LM_NAME}{task}")
+        epochs = int(
+            middle.number_input("Epochs", 1, 100, base.epochs, key=f"{state.SYNTH_LM_EPOCHS}{task}")
+        )
+        layers = int(
+            right.number_input("Layers", 1, 12, base.n_layer, key=f"{state.SYNTH_LM_LAYERS}{task}")
+        )
+        submitted = st.form_submit_button("Train", icon=":material/play_arrow:")
+    if not submitted:
+        return
     config = dataclasses.replace(base, epochs=epochs, n_layer=layers)
     with widgets.show_errors():
         with widgets.training_run(
