@@ -19,11 +19,12 @@ a :class:`CleaningReport` (rows before, after, removed, its parameter as text):
    fewer than ``min_item_interactions`` distinct users, removed repeatedly until none is left.
 
 Everything happens in DuckDB SQL inside one workspace transaction, so no row passes through
-pandas and a failure leaves the workspace exactly as it was. Rules do not copy the rows they
-keep: each adds the row numbers it removes to a temporary table, the next rule reads the raw
-rows minus those, and the kept rows are written to ``events`` once, at the end (in no
-particular order). The catalogue keeps every item with an id, including items no event
-mentions: cold-start items belong to it.
+pandas and a failure leaves the workspace exactly as it was. Rules never copy the rows they
+keep: the raw table carries one flag column, ``_removed``, that each rule sets on the rows it
+removes, the next rule reads the rows not flagged, and ``events`` is a view of the unflagged
+raw rows. The raw values themselves are never modified, so cleaning again with other
+parameters starts from the log as loaded. The catalogue keeps every item with an id, including
+items no event mentions: cold-start items belong to it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from core.schema import (
     RATING,
     RAW_CATALOG_TABLE,
     RAW_EVENTS_TABLE,
+    REMOVED_FLAG,
     SEARCH,
     TITLE,
     ShopSynthError,
@@ -102,9 +104,9 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 # Temporary tables and views of one cleaning run; the prefix keeps them apart from the
 # workspace tables.
-_BASE = "_clean_base"
-_REMOVED = "_clean_removed"
 _CURRENT = "_clean_current"
+_BATCH = "_clean_batch"
+_REPEATED = "_clean_repeated"
 _CATALOG_STAGE = "_clean_catalog"
 _PAIRS = "_clean_pairs"
 _KCORE_ITEMS = "_clean_kcore_items"
@@ -354,35 +356,42 @@ def catalog_was_given(con: duckdb.DuckDBPyConnection) -> tuple[bool, str]:
 
 
 class _Stages:
-    """The rows kept so far: the raw events minus the rows each rule removed.
+    """The rows kept so far: the raw events whose ``_removed`` flag is not set.
 
-    Rules add the row numbers they remove to one table instead of copying the kept rows, so a
-    rule reads only the columns it needs and the full rows are written once, at the end.
+    A rule flags the rows it removes instead of copying the rows it keeps, so it reads only the
+    columns it needs, and filtering on the flag costs next to nothing in every later query
+    (far less than subtracting a table of removed row numbers).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, base_sql: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {_BASE} AS {base_sql}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_REMOVED} (_row BIGINT)")
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {_CURRENT} AS "
-            f"SELECT * FROM {_BASE} ANTI JOIN {_REMOVED} USING (_row)"
-        )
+        if REMOVED_FLAG not in _columns(con, RAW_EVENTS_TABLE):
+            con.execute(
+                f"ALTER TABLE {RAW_EVENTS_TABLE} ADD COLUMN {REMOVED_FLAG} BOOLEAN DEFAULT false"
+            )
+        # Start from the log as loaded: the flags of an earlier cleaning are cleared.
+        con.execute(f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = false WHERE {REMOVED_FLAG}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {_CURRENT} AS {_base_events_sql(con)}")
         self.current = _CURRENT
-        self.rows = _count(con, _BASE)
+        self.rows = _count(con, _CURRENT)
 
     def remove(self, rows_sql: str) -> int:
         """Remove the rows whose ``_row`` the query returns (``{src}``: rows kept so far)."""
-        inserted = self.con.execute(
-            f"INSERT INTO {_REMOVED} SELECT DISTINCT _row FROM ({rows_sql.format(src=_CURRENT)})"
+        con = self.con
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_BATCH} AS "
+            f"SELECT DISTINCT _row FROM ({rows_sql.format(src=_CURRENT)})"
+        )
+        updated = con.execute(
+            f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = true "
+            f"WHERE rowid IN (SELECT _row FROM {_BATCH})"
         ).fetchall()[0][0]
-        self.rows -= int(inserted)
-        return int(inserted)
+        con.execute(f"DROP TABLE {_BATCH}")
+        self.rows -= int(updated)
+        return int(updated)
 
     def drop(self) -> None:
         self.con.execute(f"DROP VIEW {_CURRENT}")
-        self.con.execute(f"DROP VIEW {_BASE}")
-        self.con.execute(f"DROP TABLE {_REMOVED}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,28 +413,38 @@ def _rule_duplicates(stages: _Stages, config: CleaningConfig) -> tuple[str, int]
         return "off", 0
     window = float(config.duplicate_window_seconds)
     query = f"CASE WHEN event = '{SEARCH}' THEN query END"
-    key = ["user_id", "item_id", "event", "_query"] + (["_ts"] if window <= 0 else [])
-    # Hashing the key finds the few groups with repeats cheaply; the exact key then decides,
-    # so a hash collision cannot remove a row.
+    key = ["user_id", "item_id", "event", query] + (["ts"] if window <= 0 else [])
+    label = "exact (user, item, event, ts)" if window <= 0 else f"repeats within {window:g} s"
+    # One pass hashing the key finds the few groups with repeats (none, often: then the rule
+    # ends here); the exact key then decides, so a hash collision cannot remove a row.
+    con = stages.con
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_REPEATED} AS SELECT hash({', '.join(key)}) AS _hash "
+        f"FROM {stages.current} GROUP BY _hash HAVING count(*) > 1"
+    )
+    if _count(con, _REPEATED) == 0:
+        con.execute(f"DROP TABLE {_REPEATED}")
+        return label, 0
     keyed = (
         f"WITH keyed AS (SELECT _row, user_id, item_id, event, {query} AS _query, ts AS _ts "
-        f"FROM {{src}}), hashed AS (SELECT *, hash({', '.join(key)}) AS _hash FROM keyed), "
-        "repeated AS (SELECT _hash FROM hashed GROUP BY _hash HAVING count(*) > 1) "
-        "SELECT _row FROM hashed SEMI JOIN repeated USING (_hash) "
+        f"FROM {{src}} WHERE hash({', '.join(key)}) IN (SELECT _hash FROM {_REPEATED})) "
+        "SELECT _row FROM keyed "
     )
-    partition = ", ".join(key)
+    exact = ["user_id", "item_id", "event", "_query"] + (["_ts"] if window <= 0 else [])
+    partition = ", ".join(exact)
     if window <= 0:
         removed = stages.remove(
             keyed + f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _row) > 1"
         )
-        return "exact (user, item, event, ts)", removed
-    window_us = round(window * 1_000_000)
-    removed = stages.remove(
-        keyed + f"WINDOW w AS (PARTITION BY {partition} ORDER BY _ts NULLS LAST, _row) "
-        "QUALIFY row_number() OVER w > 1 AND (_ts IS NOT DISTINCT FROM lag(_ts) OVER w "
-        f"OR epoch_us(_ts) - epoch_us(lag(_ts) OVER w) <= {window_us})"
-    )
-    return f"repeats within {window:g} s", removed
+    else:
+        window_us = round(window * 1_000_000)
+        removed = stages.remove(
+            keyed + f"WINDOW w AS (PARTITION BY {partition} ORDER BY _ts NULLS LAST, _row) "
+            "QUALIFY row_number() OVER w > 1 AND (_ts IS NOT DISTINCT FROM lag(_ts) OVER w "
+            f"OR epoch_us(_ts) - epoch_us(lag(_ts) OVER w) <= {window_us})"
+        )
+    con.execute(f"DROP TABLE {_REPEATED}")
+    return label, removed
 
 
 def _rule_timestamps(stages: _Stages, config: CleaningConfig, now: datetime) -> tuple[str, int]:
@@ -544,9 +563,17 @@ def _rule_k_core(stages: _Stages, config: CleaningConfig) -> tuple[str, int]:
         # Without an item threshold nothing cascades: one pass over the users is the k-core.
         if min_user == 0:
             return _k_core_label(min_user, min_item, 1), 0
+        # Two distinct items means a smallest and a largest that differ: far cheaper to find
+        # than a distinct count.
+        enough = (
+            "min(item_id) < max(item_id)"
+            if min_user == 2
+            else f"count(DISTINCT item_id) >= {min_user}"
+        )
         removed = stages.remove(
-            f"SELECT _row FROM {{src}} ANTI JOIN (SELECT user_id FROM ({pairs_sql}) "
-            f"GROUP BY user_id HAVING count(*) >= {min_user}) k USING (user_id) "
+            f"SELECT _row FROM {{src}} ANTI JOIN (SELECT user_id FROM {{src}} "
+            f"WHERE item_id IS NOT NULL AND event <> '{SEARCH}' "
+            f"GROUP BY user_id HAVING {enough}) k USING (user_id) "
             "WHERE user_id IS NOT NULL"
         )
         return _k_core_label(min_user, min_item, 1), removed
@@ -633,7 +660,8 @@ def _distinct_counts(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, i
 
 
 def _base_events_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """The raw events with a row number, blank item ids as NULL and every optional column."""
+    """The raw events not flagged removed, with a row number, blank item ids as NULL and every
+    optional column."""
     columns = _columns(con, RAW_EVENTS_TABLE)
     missing = [c for c in ("user_id", "item_id", "event") if c not in columns]
     if missing:
@@ -647,8 +675,9 @@ def _base_events_sql(con: duckdb.DuckDBPyConnection) -> str:
     )
     # A blank item id is no id: searches keep it as NULL, other events lose the row.
     return (
-        "SELECT rowid AS _row, * REPLACE (CASE WHEN trim(item_id) = '' THEN NULL "
-        f"ELSE item_id END AS item_id){added} FROM {RAW_EVENTS_TABLE}"
+        f"SELECT rowid AS _row, * EXCLUDE ({REMOVED_FLAG}) REPLACE (CASE WHEN trim(item_id) = '' "
+        f"THEN NULL ELSE item_id END AS item_id){added} FROM {RAW_EVENTS_TABLE} "
+        f"WHERE NOT {REMOVED_FLAG}"
     )
 
 
@@ -736,7 +765,7 @@ def clean_dataset(
             raise WorkspaceError(
                 f"no raw events in workspace {ws.name!r}: load a dataset before cleaning"
             )
-        stages = _Stages(con, _base_events_sql(con))
+        stages = _Stages(con)
         n_before = stages.rows
         if n_before == 0:
             raise CleaningError(f"{RAW_EVENTS_TABLE} is empty: load a dataset with events")
@@ -777,16 +806,12 @@ def clean_dataset(
                 f"({last.parameter}) removed the last {last.removed:,}; loosen that rule"
             )
 
-        # Only the removed row ids are written; events is a view of the raw rows without them,
-        # so a clean never copies the whole log (raw_events is never modified after a load).
+        # Only the removal flags are written; events is a view of the raw rows not flagged, so
+        # a clean never copies the whole log.
         drop_relation(con, EVENTS_TABLE)
+        drop_relation(con, CLEANING_REMOVED_TABLE)
         con.execute(
-            f"CREATE OR REPLACE TABLE {CLEANING_REMOVED_TABLE} AS "
-            f"SELECT _row FROM {_REMOVED} ORDER BY _row"
-        )
-        con.execute(
-            f"CREATE VIEW {EVENTS_TABLE} AS SELECT * EXCLUDE (_row) FROM "
-            f"({_base_events_sql(con)}) ANTI JOIN {CLEANING_REMOVED_TABLE} USING (_row)"
+            f"CREATE VIEW {EVENTS_TABLE} AS SELECT * EXCLUDE (_row) FROM ({_base_events_sql(con)})"
         )
         stages.drop()
         users_after, items_after = _distinct_counts(con, EVENTS_TABLE)

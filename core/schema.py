@@ -53,7 +53,10 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 RAW_EVENTS_TABLE = "raw_events"
 RAW_CATALOG_TABLE = "raw_catalog"
 EVENTS_TABLE = "events"
-# Raw-event row ids the cleaning removed; ``events`` is a view of the raw events without them.
+# Column of ``raw_events`` set on the rows the cleaning removed; ``events`` is a view of the
+# raw events without them.
+REMOVED_FLAG = "_removed"
+# Where earlier versions kept the removed row ids; dropped when a dataset is cleaned or loaded.
 CLEANING_REMOVED_TABLE = "cleaning_removed_rows"
 CATALOG_TABLE = "catalog"
 DATASET_TABLE = "dataset"

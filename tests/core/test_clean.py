@@ -16,7 +16,7 @@ from core.clean import (
     clean_dataset,
     latest_report,
 )
-from core.schema import WorkspaceError
+from core.schema import REMOVED_FLAG, WorkspaceError
 from core.workspace import DatasetInfo, Workspace
 
 EVENT_DDL = (
@@ -317,6 +317,42 @@ def test_k_core_cascade(workspace: Workspace) -> None:
     assert sorted(workspace.read_table("catalog")["item_id"]) == [f"i{k}" for k in range(1, 6)]
 
 
+# u1 has 3 distinct items, u2 has 2 (one of them twice), u3 has 1 (seen twice).
+USER_CORE_ROWS = [
+    event("u1", "i1"),
+    event("u1", "i2"),
+    event("u1", "i3"),
+    event("u2", "i1"),
+    event("u2", "i2"),
+    event("u2", "i2", "purchase"),
+    event("u3", "i1"),
+    event("u3", "i1", "click"),
+]
+
+
+@pytest.mark.parametrize(
+    ("min_user", "kept_users", "removed"), [(2, {"u1", "u2"}, 2), (3, {"u1"}, 5)]
+)
+def test_k_core_on_users_counts_distinct_items(
+    workspace: Workspace, min_user: int, kept_users: set[str], removed: int
+) -> None:
+    load(workspace, USER_CORE_ROWS)
+    report = clean_dataset(workspace, only(min_user_interactions=min_user))
+    assert report.rule("k_core").removed == removed
+    assert set(events_of(workspace)["user_id"]) == kept_users
+
+
+def test_cleaning_again_starts_from_the_loaded_log(workspace: Workspace) -> None:
+    load(workspace, USER_CORE_ROWS)
+    clean_dataset(workspace, only(min_user_interactions=3))
+    assert set(events_of(workspace)["user_id"]) == {"u1"}
+    # Rows an earlier, stricter cleaning removed come back under looser rules.
+    report = clean_dataset(workspace, only(min_user_interactions=2))
+    assert report.n_events_before == len(USER_CORE_ROWS)
+    assert len(events_of(workspace)) == 6
+    assert set(events_of(workspace)["user_id"]) == {"u1", "u2"}
+
+
 def test_k_core_on_users_only_keeps_searches_of_kept_users(workspace: Workspace) -> None:
     rows = [
         event("u1", "i1"),
@@ -394,7 +430,9 @@ def test_events_keep_the_raw_columns_and_catalogue_extras(workspace: Workspace) 
     with workspace.connect() as con:
         raw = con.execute("DESCRIBE raw_events").fetchall()
         cleaned = con.execute("DESCRIBE events").fetchall()
-    assert [(c[0], c[1]) for c in cleaned] == [(c[0], c[1]) for c in raw]
+    # The raw table also carries the cleaning's removal flag, which events leaves out.
+    assert [(c[0], c[1]) for c in raw if c[0] == REMOVED_FLAG] == [(REMOVED_FLAG, "BOOLEAN")]
+    assert [(c[0], c[1]) for c in cleaned] == [(c[0], c[1]) for c in raw if c[0] != REMOVED_FLAG]
     kept = workspace.read_table("catalog")
     assert list(kept.columns) == ["item_id", "title", "colour"]
     assert kept["title"].tolist() == ["Mug", "Cup"]
