@@ -172,13 +172,46 @@ def _row_membership(items: np.ndarray, lists: np.ndarray, n_items: int) -> np.nd
     return np.isin(rows * width + items, listed) & (items >= 0)
 
 
-def _gather_scores(model: Recommender, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """``(n, c)`` float32 scores of ``model`` for the candidate matrix ``items``."""
+def _retrieve(
+    model: Recommender, users: np.ndarray, depth: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's top ``depth`` per user (``-1`` where it cannot rank the user).
+
+    A model ranked by the dense path of :meth:`Recommender.recommend` scores every item for
+    the users anyway: those scores come back too (rows of the known users), so the candidates
+    are not scored a second time. Models with their own ranking (e.g. implicit's top-k for
+    ALS) return None there.
+    """
+    top = np.full((len(users), depth), -1, dtype=np.int64)
+    known = users < model.n_users
+    if not known.any():
+        return top, None
+    if type(model).recommend is not Recommender.recommend:
+        top[known], _ = model.recommend(users[known], depth, exclude_seen=True)
+        return top, None
+    scores = np.asarray(model.score(users[known]), dtype=np.float32)
+    top[known], _ = model.rank_scores(scores, model.train_[users[known]], depth)
+    return top, scores
+
+
+def _gather_scores(
+    model: Recommender, users: np.ndarray, items: np.ndarray, dense: np.ndarray | None = None
+) -> np.ndarray:
+    """``(n, c)`` float32 scores of ``model`` for the candidate matrix ``items``.
+
+    ``dense`` holds the model's scores of every item for the known users, when
+    :func:`_retrieve` kept them.
+    """
     out = np.full(items.shape, np.nan, dtype=np.float32)
     known = users < model.n_users
     valid = items >= 0
     columns = np.unique(items[valid])
     if not known.any() or columns.size == 0:
+        return out
+    if dense is not None:
+        gathered = np.take_along_axis(dense, np.where(valid[known], items[known], 0), axis=1)
+        gathered[~valid[known] | ~np.isfinite(gathered)] = np.nan
+        out[known] = gathered
         return out
     scores = np.asarray(model.score(users[known], columns), dtype=np.float32)
     position = np.searchsorted(columns, np.where(valid[known], items[known], columns[0]))
@@ -208,7 +241,8 @@ def build_candidates(
     depth : int
         Items each model retrieves per user (seen items excluded).
     batch_size : int
-        Users handled at once; memory grows with ``batch_size x n_items``.
+        Users handled at once; memory grows with ``batch_size x n_items`` per model that
+        ranks by dense scores (their scores are kept until the candidates are scored).
     callback : callable, optional
         ``callback(step, total, info)`` after each batch.
 
@@ -228,15 +262,16 @@ def build_candidates(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for batch in range(n_batches):
         chunk = users[batch * batch_size : (batch + 1) * batch_size]
-        lists = []
-        for model in models.values():
-            top = np.full((len(chunk), depth), -1, dtype=np.int64)
-            known = chunk < model.n_users
-            if known.any():
-                top[known], _ = model.recommend(chunk[known], depth, exclude_seen=True)
-            lists.append(top)
+        retrieved_lists = [_retrieve(model, chunk, depth) for model in models.values()]
+        lists = [top for top, _ in retrieved_lists]
         items = _union(np.concatenate(lists, axis=1), n_items)
-        scores = np.stack([_gather_scores(model, chunk, items) for model in models.values()])
+        scores = np.stack(
+            [
+                _gather_scores(model, chunk, items, dense)
+                for model, (_, dense) in zip(models.values(), retrieved_lists, strict=True)
+            ]
+        )
+        del retrieved_lists
         retrieved = np.stack([_row_membership(items, top, n_items) for top in lists])
         parts.append((items, scores, retrieved))
         if callback is not None:

@@ -217,16 +217,40 @@ class Recommender(ABC):
             else:
                 rows = history[start:stop]
                 scores = self.score_history(rows)
-            scores = np.array(scores, dtype=np.float32, copy=True)
-            if not self.ranks_without_history:
-                scores[np.diff(rows.indptr) == 0] = -np.inf
-            if exclude_seen:
-                row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-                scores[row_of_entry, rows.indices] = -np.inf
-            idx, top = top_k(scores, k)
-            out_idx[start:stop] = idx
-            out_scores[start:stop] = top
+            out_idx[start:stop], out_scores[start:stop] = self.rank_scores(
+                scores, rows, k, exclude_seen
+            )
         return out_idx, out_scores
+
+    def rank_scores(
+        self, scores: np.ndarray, rows: sp.csr_matrix, k: int, exclude_seen: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` of a dense score matrix, as :meth:`recommend` ranks it.
+
+        Parameters
+        ----------
+        scores : numpy.ndarray
+            ``(n, n_items)`` scores from :meth:`score` or :meth:`score_history`; not modified.
+        rows : scipy.sparse.csr_matrix
+            ``(n, n_items)`` histories of the same users, for ``exclude_seen`` and for users
+            without history.
+        k : int
+            Length of each list.
+        exclude_seen : bool
+            Drop items in the history.
+
+        Returns
+        -------
+        item_idx, scores : numpy.ndarray
+            As :meth:`recommend` returns them.
+        """
+        scores = np.array(scores, dtype=np.float32, copy=True)
+        if not self.ranks_without_history:
+            scores[np.diff(rows.indptr) == 0] = -np.inf
+        if exclude_seen:
+            row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+            scores[row_of_entry, rows.indices] = -np.inf
+        return top_k(scores, k)
 
     # Persistence ---------------------------------------------------------------------------
 

@@ -78,12 +78,12 @@ class FixedScores(Recommender):
         callback: ProgressCallback | None,
     ) -> None:
         self.table_ = np.asarray(self.table, dtype=np.float32)
-        self.score_calls_: list[np.ndarray] = []
+        # The items of each score() call; None where every item was scored.
+        self.score_calls_: list[np.ndarray | None] = []
 
     def score(self, user_idx: np.ndarray | int, item_idx: np.ndarray | None = None) -> np.ndarray:
         users = self._user_array(user_idx)
-        if item_idx is not None:
-            self.score_calls_.append(np.asarray(item_idx))
+        self.score_calls_.append(None if item_idx is None else np.asarray(item_idx))
         rows = self.table_[users]
         return rows if item_idx is None else rows[:, item_idx]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from core.fusion import FusionError, build_candidates
-from tests.core.fusion.conftest import fixed_model, relevance_matrix
+from tests.core.fusion.conftest import FixedScores, fixed_model, interactions, relevance_matrix
 
 SEEN = [[0], [3]]
 # Model A ranks items by descending index for user 0, ascending for user 1; B the reverse.
@@ -33,8 +35,26 @@ def test_union_of_top_lists_scored_by_every_model() -> None:
     )
     assert candidates.signal_names == ("A", "B")
     assert (candidates.n_items, candidates.depth, candidates.n_candidates) == (6, 2, 4)
-    # Scores of the non-retrieved candidates came from score(user, items) calls.
-    assert any({4, 5} <= set(call.tolist()) for call in models["A"].score_calls_)
+    # A model ranked from dense scores is scored once: its candidates' scores are read from
+    # the scores it ranked by.
+    assert [call is None for call in models["A"].score_calls_] == [True]
+
+
+class OwnRanking(FixedScores):
+    """Ranks through its own recommend(), as models with a dedicated top-k do."""
+
+    def recommend(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        return super().recommend(*args, **kwargs)
+
+
+def test_a_model_with_its_own_ranking_is_asked_for_the_other_candidates() -> None:
+    own = OwnRanking(TABLE_A).fit(interactions(SEEN, 6))
+    models = {"A": own, "B": fixed_model(TABLE_B, SEEN)}
+    candidates = build_candidates(models, np.array([0, 1]), depth=2)
+    np.testing.assert_array_equal(candidates.scores[0], [[4, 3, 1, 0], [5, 6, np.nan, np.nan]])
+    # Scores of B's candidates 4 and 5 came from a score(user, items) call.
+    calls = [call for call in own.score_calls_ if call is not None]
+    assert any({4, 5} <= set(call.tolist()) for call in calls)
 
 
 def test_a_model_without_the_user_gives_nan_and_no_candidates() -> None:
