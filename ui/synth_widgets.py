@@ -212,6 +212,11 @@ def interactions_tab(ws: Workspace) -> None:
         "run, and used for training only once accepted."
     )
     labels = {synth.NEIGHBOURS: "Content neighbours (baseline)", synth.GRU: "Session model (GRU)"}
+    saved = synth.saved_generators(ws)
+    trained = {
+        run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"
+        for run in saved.itertuples(index=False)
+    }
     with st.form(state.SYNTH_I_FORM):
         left, middle, right, last = st.columns(4)
         generator = left.selectbox(
@@ -223,6 +228,14 @@ def interactions_tab(ws: Workspace) -> None:
             last.number_input("Neighbours", 1, 200, 10, key=state.SYNTH_I_K,
                               help="Content neighbours only: similar products to draw from.")
         )  # fmt: skip
+        reuse = left.selectbox(
+            "Session model",
+            [None, *trained],
+            format_func=lambda run_id: "Train a new one" if run_id is None else trained[run_id],
+            key=state.SYNTH_I_REUSE,
+            help="Session model only: every GRU run keeps its trained model; generate again "
+            "with one instead of training (it must come from the current split).",
+        )
         submitted = st.form_submit_button(
             "Generate interactions", type="primary", icon=":material/play_arrow:"
         )
@@ -237,6 +250,7 @@ def interactions_tab(ws: Workspace) -> None:
                 run = synth.synthesize_interactions(
                     ws, split, vectors, generator=generator, n_per_item=n_per_item,
                     temperature=temperature, k=neighbours, callback=callback,
+                    reuse_run=reuse if generator == synth.GRU else None,
                 )  # fmt: skip
             state.flash(
                 "success",

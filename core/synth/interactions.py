@@ -23,16 +23,20 @@ Every synthetic row carries the time of its user's latest training interaction, 
 the training period and never after the split's cut-off. Rows are kept apart from the real data
 in the workspace table ``synthetic_interactions`` (user_id, item_id, event, ts, weight,
 generator, run_id, status, created_at), added as ``pending`` in one transaction with a run
-record of kind :data:`RUN_KIND`. A reviewer accepts or rejects them in bulk
+record of kind :data:`RUN_KIND`; a GRU run also keeps its trained generator in the run's folder
+(:meth:`GRUGenerator.save`), so it can generate again without training
+(:func:`load_generator`, ``reuse_run`` of :func:`synthesize_interactions`). A reviewer accepts
+or rejects them in bulk
 (:func:`set_interaction_status`), and :func:`augment` / :func:`augmented_train` add the accepted
 ones to a split's training interactions so that any model trains on them.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,7 +51,7 @@ from core.interactions import Interactions, Split
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
 from core.schema import DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, SEARCH, ShopSynthError
 from core.text.product_text import product_texts
-from core.workspace import Workspace
+from core.workspace import Workspace, atomic_write_json
 
 INTERACTIONS_TABLE = "synthetic_interactions"
 RUN_KIND = "synthetic_interactions"
@@ -68,6 +72,10 @@ _DDL = f"""CREATE TABLE IF NOT EXISTS {INTERACTIONS_TABLE} (
     run_id VARCHAR NOT NULL, status VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL)"""
 
 RandomState = int | np.random.Generator | None
+
+# Files of a saved GRU generator, in its run's folder.
+GENERATOR_WEIGHTS = "generator.safetensors"
+GENERATOR_META = "generator.json"
 
 
 class SyntheticInteractionsError(ShopSynthError, ValueError):
@@ -552,6 +560,7 @@ class GRUGenerator:
         self.item_vectors_ = vectors
         self.losses_ = losses
         self.n_items_ = train.n_items
+        self.item_ids_ = np.asarray(train.item_ids, dtype=object)
         return self
 
     def _check_fitted(self, train: Interactions) -> None:
@@ -561,6 +570,65 @@ class GRUGenerator:
             raise SyntheticInteractionsError(
                 f"the generator was fitted on {self.n_items_} items, not {train.n_items}"
             )
+        item_ids = getattr(self, "item_ids_", None)
+        if item_ids is not None and not np.array_equal(item_ids, train.item_ids):
+            raise SyntheticInteractionsError(
+                "the generator was fitted on another item index than these interactions: "
+                "train a new one on this split"
+            )
+
+    def save(self, folder: Path) -> None:
+        """Write the fitted network, its product vectors and item ids, and its parameters.
+
+        ``generator.safetensors`` holds the network's weights and the ``(n_items, d)`` product
+        vectors it projects; ``generator.json`` the hyperparameters, the epoch losses and the
+        item ids, in index order.
+        """
+        from safetensors.torch import save_file
+
+        if not hasattr(self, "module_"):
+            raise SyntheticInteractionsError("the GRU generator is not fitted; call fit() first")
+        import torch
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tensors = {f"module.{k}": v.contiguous() for k, v in self.module_.state_dict().items()}
+        tensors["item_vectors"] = torch.from_numpy(np.ascontiguousarray(self.item_vectors_))
+        save_file(tensors, str(folder / GENERATOR_WEIGHTS))
+        atomic_write_json(
+            folder / GENERATOR_META,
+            {
+                "params": self.get_params(),
+                "losses": list(self.losses_),
+                "n_items": int(self.n_items_),
+                "item_ids": [str(i) for i in getattr(self, "item_ids_", [])],
+            },
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> GRUGenerator:
+        """A generator written by :meth:`save`, ready to generate."""
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        if not (folder / GENERATOR_WEIGHTS).is_file() or not (folder / GENERATOR_META).is_file():
+            raise SyntheticInteractionsError(
+                f"no saved GRU generator in {folder}: only GRU runs keep one"
+            )
+        meta = json.loads((folder / GENERATOR_META).read_text())
+        tensors = load_file(str(folder / GENERATOR_WEIGHTS))
+        model = cls(**meta["params"])
+        vectors = tensors.pop("item_vectors").numpy()
+        module = _session_module(vectors.shape[1], int(model.hidden_size))
+        module.load_state_dict({k.removeprefix("module."): v for k, v in tensors.items()})
+        module.eval()
+        model.module_ = module
+        model.item_vectors_ = vectors
+        model.losses_ = list(meta["losses"])
+        model.n_items_ = int(meta["n_items"])
+        if meta.get("item_ids"):
+            model.item_ids_ = np.asarray(meta["item_ids"], dtype=object)
+        return model
 
     def next_item_log_probs(self, train: Interactions, user_idx: np.ndarray) -> np.ndarray:
         """``(len(user_idx), n_items)`` log-probabilities of each user's next item, after
@@ -705,6 +773,7 @@ def add_interactions(
     params: Mapping[str, Any],
     before: datetime | None = None,
     metrics: Mapping[str, Any] | None = None,
+    write_files: Callable[[Path], None] | None = None,
 ) -> str:
     """Store generated ``rows`` as pending synthetic interactions of a new run; return its id.
 
@@ -722,6 +791,9 @@ def add_interactions(
         Every ``ts`` must be earlier (the split's :func:`train_end`).
     metrics : mapping, optional
         Counts and timings for the run record.
+    write_files : callable, optional
+        ``write_files(folder)`` writes files kept with the run (e.g. its generator); the run
+        is recorded only when it succeeds.
     """
     missing = set(ROW_COLUMNS) - set(rows.columns)
     if missing:
@@ -739,11 +811,12 @@ def add_interactions(
             f"synthetic rows must fall before {before} (the end of the training period)"
         )
     frame = frame.astype({"user_id": str, "item_id": str, "event": str, "weight": float})
-    run_id = ws.add_run(
+    run_id = ws.record_run(
         kind=RUN_KIND,
         name=generator,
         params={"generator": generator, **dict(params)},
         metrics={"n_rows": len(frame), **dict(metrics or {})},
+        write_files=write_files or (lambda folder: None),
     )
     try:
         with ws.transaction() as con:
@@ -864,6 +937,26 @@ def delete_interaction_run(ws: Workspace, run_id: str) -> int:
 # Generation runs
 
 
+def load_generator(ws: Workspace, run_id: str) -> GRUGenerator:
+    """The GRU generator trained in run ``run_id`` (see :meth:`GRUGenerator.save`)."""
+    row = ws.run_row(run_id, kind=RUN_KIND)
+    if row is None:
+        raise SyntheticInteractionsError(f"no synthetic interaction run {run_id!r}")
+    return GRUGenerator.load(ws.runs_dir / run_id)
+
+
+def saved_generators(ws: Workspace) -> pd.DataFrame:
+    """GRU runs whose trained generator is saved: run_id, created_at, final training loss."""
+    runs = ws.list_runs(kind=RUN_KIND)
+    rows = []
+    for run in runs.itertuples(index=False):
+        folder = ws.runs_dir / run.run_id
+        if (folder / GENERATOR_WEIGHTS).is_file() and (folder / GENERATOR_META).is_file():
+            losses = json.loads((folder / GENERATOR_META).read_text()).get("losses") or [None]
+            rows.append((run.run_id, run.created_at, losses[-1]))
+    return pd.DataFrame(rows, columns=["run_id", "created_at", "train_loss"])
+
+
 @dataclass(frozen=True)
 class InteractionRun:
     """A stored batch of synthetic interactions: its run id, rows and metrics."""
@@ -885,6 +978,7 @@ def synthesize_interactions(
     temperature: float = 1.0,
     k: int = 10,
     gru_params: Mapping[str, Any] | None = None,
+    reuse_run: str | None = None,
     random_state: int = 0,
     callback: ProgressCallback | None = None,
 ) -> InteractionRun:
@@ -893,7 +987,9 @@ def synthesize_interactions(
     ``target_items`` defaults to the items without training interactions
     (:func:`sparse_items`). ``k`` is the neighbour count of the ``neighbours`` generator,
     ``gru_params`` the hyperparameters of :class:`GRUGenerator`; ``callback`` reports the GRU's
-    training and may cancel it (nothing is stored then).
+    training and may cancel it (nothing is stored then). The trained GRU is saved with the
+    run; ``reuse_run`` names an earlier GRU run whose generator generates instead of a new
+    one (it must have been trained on the same item index).
     """
     if generator not in GENERATORS:
         raise SyntheticInteractionsError(
@@ -909,6 +1005,7 @@ def synthesize_interactions(
         "split": {"method": split.method, **split.params},
     }
     metrics: dict[str, Any] = {}
+    write_files: Callable[[Path], None] | None = None
     if generator == NEIGHBOURS:
         params["k"] = k
         rows = neighbour_interactions(
@@ -921,10 +1018,16 @@ def synthesize_interactions(
             random_state=random_state,
         )
     else:
-        model = GRUGenerator(**{"random_state": random_state, **dict(gru_params or {})})
-        model.fit(split.train, item_vectors, callback=callback)
+        if reuse_run is not None:
+            model = load_generator(ws, reuse_run)
+            model._check_fitted(split.train)
+            params["reused_generator"] = reuse_run
+        else:
+            model = GRUGenerator(**{"random_state": random_state, **dict(gru_params or {})})
+            model.fit(split.train, item_vectors, callback=callback)
         params["gru"] = model.get_params()
         metrics["train_loss"] = model.losses_
+        write_files = model.save
         rows = model.generate_for_items(
             split.train,
             targets,
@@ -938,7 +1041,13 @@ def synthesize_interactions(
         n_users=int(rows["user_id"].nunique()),
     )
     run_id = add_interactions(
-        ws, rows, generator=generator, params=params, before=train_end(split), metrics=metrics
+        ws,
+        rows,
+        generator=generator,
+        params=params,
+        before=train_end(split),
+        metrics=metrics,
+        write_files=write_files,
     )
     return InteractionRun(run_id, generator, rows, metrics)
 

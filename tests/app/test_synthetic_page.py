@@ -8,8 +8,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.synth import store
-from core.synth.interactions import ACCEPTED, list_interactions
-from core.training import list_models, run_info
+from core.synth.interactions import (
+    ACCEPTED,
+    GRU,
+    RUN_KIND,
+    list_interactions,
+    product_vectors,
+    synthesize_interactions,
+)
+from core.training import list_models, make_split, run_info
 from core.workspace import Workspace
 from ui import state
 
@@ -75,3 +82,33 @@ def test_generate_review_and_train_with_synthetic_data(
     assert trained["name"].tolist() == ["item_knn+synthetic"]
     used = run_info(ws, trained["run_id"].iloc[0])["params"]["synthetic"]
     assert used["n_pairs"] > 0
+
+
+@pytest.mark.slow
+def test_a_saved_session_model_generates_again(
+    app_test: AppTest, loaded_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPSYNTH_ENCODER", "tiny")
+    ws = Workspace.open(home=loaded_home)
+    split = make_split(ws)
+    vectors = product_vectors(ws.read_table("catalog"), split.train.item_ids)
+    first = synthesize_interactions(
+        ws, split, vectors, generator=GRU, n_per_item=2, gru_params={"epochs": 1, "hidden_size": 8}
+    )
+    at = app_test.switch_page(SYNTH_PAGE).run()
+    at.selectbox(key=state.SYNTH_I_GENERATOR).set_value(GRU)
+    at.selectbox(key=state.SYNTH_I_REUSE).set_value(first.run_id)
+    at.number_input(key=state.SYNTH_I_N).set_value(2)
+    at.button(key=f"FormSubmitter:{state.SYNTH_I_FORM}-Generate interactions").click().run()
+    assert not at.exception and not at.error
+    runs = ws.list_runs(kind=RUN_KIND)
+    assert len(runs) == 2
+    again = runs.loc[runs["run_id"] != first.run_id, "run_id"].iloc[0]
+    assert ws.run_row(again)["params"]["reused_generator"] == first.run_id
+    rows = list_interactions(ws)
+    # The same generator and seed draw the same users for the same cold-start products.
+    pairs = {
+        run_id: set(zip(part["user_id"], part["item_id"], strict=True))
+        for run_id, part in rows.groupby("run_id")
+    }
+    assert pairs[again] == pairs[first.run_id] and len(pairs[again]) > 0

@@ -3,6 +3,8 @@ augmented training data and its utility, on a five-item world with hand-made pro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,9 @@ from core.synth.interactions import (
     delete_interaction_run,
     interaction_summary,
     list_interactions,
+    load_generator,
     neighbour_interactions,
+    saved_generators,
     set_interaction_status,
     sparse_items,
     synthesize_interactions,
@@ -243,6 +247,67 @@ def test_cancelled_gru_run_stores_nothing(world: Workspace, split: Split) -> Non
         )
     assert world.row_count(INTERACTIONS_TABLE) == 0
     assert world.list_runs(kind=RUN_KIND).empty
+
+
+def test_saved_gru_generates_like_the_fitted_one(split: Split, tmp_path: Path) -> None:
+    model = GRUGenerator(hidden_size=8, epochs=2, num_threads=1).fit(split.train, VECTORS)
+    model.save(tmp_path / "gru")
+    loaded = GRUGenerator.load(tmp_path / "gru")
+    assert loaded.get_params() == model.get_params()
+    assert loaded.losses_ == model.losses_
+    users = np.arange(split.train.n_users)
+    np.testing.assert_allclose(
+        loaded.next_item_log_probs(split.train, users),
+        model.next_item_log_probs(split.train, users),
+        rtol=1e-6,
+    )
+    pd.testing.assert_frame_equal(
+        loaded.generate_for_items(split.train, ["T"], n_per_item=3, random_state=4),
+        model.generate_for_items(split.train, ["T"], n_per_item=3, random_state=4),
+    )
+
+
+def test_gru_run_keeps_its_generator_for_reuse(world: Workspace, split: Split) -> None:
+    first = synthesize_interactions(
+        world, split, VECTORS, generator=GRU, gru_params={"epochs": 2, "hidden_size": 8}
+    )
+    assert list(saved_generators(world)["run_id"]) == [first.run_id]
+    steps: list[int] = []
+    again = synthesize_interactions(
+        world,
+        split,
+        VECTORS,
+        generator=GRU,
+        reuse_run=first.run_id,
+        callback=lambda step, total, info: steps.append(step),
+    )
+    # No training: no progress reported, and the same generator draws the same rows.
+    assert steps == []
+    pd.testing.assert_frame_equal(again.rows, first.rows)
+    assert world.run_row(again.run_id)["params"]["reused_generator"] == first.run_id
+    # A neighbour run keeps no generator, and deleting a run deletes its generator.
+    plain = synthesize_interactions(world, split, VECTORS, generator=NEIGHBOURS, k=1)
+    with pytest.raises(SyntheticInteractionsError, match="only GRU runs keep one"):
+        load_generator(world, plain.run_id)
+    delete_interaction_run(world, first.run_id)
+    assert list(saved_generators(world)["run_id"]) == [again.run_id]
+    with pytest.raises(SyntheticInteractionsError, match="no synthetic interaction run"):
+        load_generator(world, first.run_id)
+
+
+def test_a_generator_of_another_item_index_is_refused(world: Workspace, split: Split) -> None:
+    run = synthesize_interactions(
+        world, split, VECTORS, generator=GRU, gru_params={"epochs": 1, "hidden_size": 8}
+    )
+    other = Interactions.from_arrays(
+        split.train.user_ids,
+        ["A", "B", "C", "D", "X"],
+        *split.train.entries(),
+        split.train.matrix.data,
+        split.train.last_ts,
+    )
+    with pytest.raises(SyntheticInteractionsError, match="another item index"):
+        load_generator(world, run.run_id).generate_for_items(other, ["X"])
 
 
 # Storage, review and augmented training data --------------------------------------------------
