@@ -152,14 +152,18 @@ with widgets.show_errors():
         )
         st.page_link("pages/1_Data.py", label="Open the Data page", icon=":material/database:")
     else:
-        tabs = st.tabs(["Queries", "Descriptions", "Interactions", "Review", "Quality"])
-        with tabs[0], widgets.show_errors():
-            query_tab(ws)
-        with tabs[1], widgets.show_errors():
-            description_tab(ws)
-        with tabs[2], widgets.show_errors():
-            synth_widgets.interactions_tab(ws)
-        with tabs[3], widgets.show_errors():
-            review_tab(ws)
-        with tabs[4], widgets.show_errors():
-            synth_widgets.quality_tab(ws)
+        # Only the open tab runs (the quality figures are not recomputed behind another tab),
+        # and the open tab survives the rerun after an action.
+        contents = {
+            "Queries": query_tab,
+            "Descriptions": description_tab,
+            "Interactions": synth_widgets.interactions_tab,
+            "Review": review_tab,
+            "Quality": synth_widgets.quality_tab,
+        }
+        tabs = st.tabs(list(contents), key=state.SYNTH_TABS, on_change="rerun")
+        for tab, show in zip(tabs, contents.values(), strict=True):
+            with tab:
+                if tab.open:
+                    with widgets.show_errors():
+                        show(ws)

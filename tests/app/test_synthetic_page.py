@@ -24,6 +24,11 @@ SYNTH_PAGE = "pages/3_Synthetic_Data.py"
 MODELS_PAGE = "pages/2_Models.py"
 
 
+def _open_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state[state.SYNTH_TABS] = tab
+    return at.run()
+
+
 def test_without_data_the_page_says_what_to_do(app_test: AppTest) -> None:
     at = app_test.switch_page(SYNTH_PAGE).run()
     assert not at.exception
@@ -50,6 +55,7 @@ def test_generate_review_and_train_with_synthetic_data(
     assert any("query samples stored as pending" in s.value for s in at.success)
 
     # Review: accept the unflagged ones shown, reject the flagged ones.
+    at = _open_tab(at, "Review")
     at.button(key=state.SYNTH_ACCEPT_CLEAN).click().run()
     at.button(key=state.SYNTH_REJECT_FLAGGED).click().run()
     assert not at.exception
@@ -59,6 +65,7 @@ def test_generate_review_and_train_with_synthetic_data(
     assert (after.loc[~unflagged, "status"] == store.REJECTED).all()
 
     # Interactions for the cold-start products with the content-neighbour baseline.
+    at = _open_tab(at, "Interactions")
     at.number_input(key=state.SYNTH_I_N).set_value(5)
     at.button(key=f"FormSubmitter:{state.SYNTH_I_FORM}-Generate interactions").click().run()
     assert not at.exception and not at.error
@@ -67,7 +74,11 @@ def test_generate_review_and_train_with_synthetic_data(
     at.button(key=state.SYNTH_I_ACCEPT).click().run()
     assert (list_interactions(ws)["status"] == ACCEPTED).all()
 
-    # The quality tab reads the real and synthetic data without error.
+    # The interactions tab stays open after the action; the quality tab reads the real and
+    # synthetic data without error.
+    assert at.session_state[state.SYNTH_TABS] == "Interactions"
+    assert not any("Measures" in m.value for m in at.markdown)
+    at = _open_tab(at, "Quality")
     assert not at.exception
     assert any("Measures" in m.value for m in at.markdown)
 
@@ -95,7 +106,7 @@ def test_a_saved_session_model_generates_again(
     first = synthesize_interactions(
         ws, split, vectors, generator=GRU, n_per_item=2, gru_params={"epochs": 1, "hidden_size": 8}
     )
-    at = app_test.switch_page(SYNTH_PAGE).run()
+    at = _open_tab(app_test.switch_page(SYNTH_PAGE).run(), "Interactions")
     at.selectbox(key=state.SYNTH_I_GENERATOR).set_value(GRU)
     at.selectbox(key=state.SYNTH_I_REUSE).set_value(first.run_id)
     at.number_input(key=state.SYNTH_I_N).set_value(2)
