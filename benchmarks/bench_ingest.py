@@ -52,11 +52,18 @@ def run_shopsynth(csv_path: Path) -> dict:
         start = time.perf_counter()
         workspace = Workspace.open("bench", home=Path(home))
         load_dataset(workspace, csv_path, catalog_path=csv_path.parent / "catalog.csv")
+        loaded = time.perf_counter()
         report = clean_dataset(workspace)
+        cleaned = time.perf_counter()
         interactions = build_interactions(workspace)
         seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
+        "stage_seconds": {
+            "load": round(loaded - start, 3),
+            "clean": round(cleaned - loaded, 3),
+            "csr": round(start + seconds - cleaned, 3),
+        },
         "events_after_cleaning": int(report.n_events_after),
         "shape": list(interactions.matrix.shape),
         "nnz": int(interactions.matrix.nnz),
