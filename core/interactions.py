@@ -427,18 +427,19 @@ def _entry_order(side: np.ndarray, user_idx: np.ndarray, item_idx: np.ndarray) -
     """The permutation sorting distinct (side, user, item) entries.
 
     A CSR conversion does it in linear time: rows (side, user) are placed by a counting sort,
-    and scipy sorts the few columns of each row, carrying each entry's position as its value.
+    and scipy sorts the few columns of each row, carrying each entry's position (plus one, so
+    that no stored value is zero) as its value.
     """
     if len(side) == 0:
         return np.zeros(0, dtype=np.int64)
     n_users = int(user_idx.max()) + 1
     rows = side.astype(np.int64) * n_users + user_idx
     positions = sp.csr_matrix(
-        (np.arange(len(side), dtype=np.int64), (rows, item_idx)),
+        (np.arange(1, len(side) + 1, dtype=np.int64), (rows, item_idx)),
         shape=(int(rows.max()) + 1, int(item_idx.max()) + 1),
     )
     positions.sort_indices()
-    return positions.data
+    return positions.data - 1
 
 
 def _side_parts(

@@ -13,6 +13,7 @@ from core.interactions import (
     Interactions,
     InteractionsError,
     Split,
+    _entry_order,
     build_interactions,
     leave_last_n_split,
     random_split,
@@ -373,3 +374,12 @@ def test_split_arguments(workspace: Workspace) -> None:
         random_split(full, 0.6, valid_fraction=0.4)
     with pytest.raises(InteractionsError, match="Workspace or an Interactions"):
         leave_last_n_split("events")  # type: ignore[arg-type]
+
+
+def test_entries_are_ordered_by_side_user_and_item() -> None:
+    rng = np.random.default_rng(7)
+    keys = rng.choice(3 * 40 * 30, size=900, replace=False)
+    side, user, item = keys // 1200, keys // 30 % 40, keys % 30
+    order = _entry_order(side.astype(np.int8), user.astype(np.int32), item.astype(np.int32))
+    np.testing.assert_array_equal(order, np.lexsort((item, user, side)))
+    assert _entry_order(*(np.zeros(0, dtype=np.int32),) * 3).size == 0
