@@ -31,20 +31,20 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn.functional as F  # noqa: N812
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from core.progress import ProgressCallback, ProgressInfo, TrainingCancelled
 from core.schema import BRAND, CATEGORY, ITEM_ID, TITLE, ShopSynthError
 from core.workspace import Workspace, check_name
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
 StopCheck = Callable[[], bool]
 
@@ -208,6 +208,9 @@ def train_tokenizer(
 
     Byte-level: any text, misspellings and unseen characters included, has a tokenization.
     """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
     tokenizer = Tokenizer(models.BPE())
     if lowercase:
         tokenizer.normalizer = normalizers.Lowercase()
@@ -235,6 +238,8 @@ def train_tokenizer(
 @contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run the body with torch limited to ``n`` CPU threads (unchanged when None)."""
+    import torch
+
     if n is None:
         yield
         return
@@ -299,6 +304,9 @@ class TextLM:
     @classmethod
     def new(cls, tokenizer: PreTrainedTokenizerFast, config: LMConfig) -> TextLM:
         """A randomly initialised model for ``tokenizer`` (seeded by ``config.random_state``)."""
+        import torch
+        from transformers import GPT2Config, GPT2LMHeadModel
+
         gpt_config = GPT2Config(
             vocab_size=len(tokenizer),
             n_positions=config.context_length,
@@ -357,6 +365,8 @@ class TextLM:
         return sequences
 
     def _batch(self, sequences: Sequence[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
+        import torch
+
         width = max(len(ids) for ids, _ in sequences)
         input_ids = torch.full((len(sequences), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(sequences), width), dtype=torch.long)
@@ -373,6 +383,8 @@ class TextLM:
         The output layer runs on the positions that predict a scored token only (about a third
         of a query sequence), which saves a good share of the training time.
         """
+        import torch.nn.functional as F  # noqa: N812
+
         hidden = self.model.transformer(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
         ).last_hidden_state
@@ -386,6 +398,8 @@ class TextLM:
         return self._loss(self.training_sequences(sources, targets), batch_size)
 
     def _loss(self, sequences: Sequence[tuple[list[int], int]], batch_size: int) -> float:
+        import torch
+
         total, count = 0.0, 0
         was_training = self.model.training
         self.model.eval()
@@ -460,6 +474,8 @@ class TextLM:
         list of list of str
             ``n`` texts per source, in input order, single-spaced; special tokens removed.
         """
+        import torch
+
         if n < 1 or batch_size < 1:
             raise LMError(f"n and batch_size must be at least 1 (got {n}, {batch_size})")
         if temperature < 0 or not 0 < top_p <= 1:
@@ -532,6 +548,8 @@ class TextLM:
         Prompts are left-padded; positions count from each prompt's first real token, and the
         attention cache makes every new token cost one position.
         """
+        import torch
+
         generator = torch.Generator().manual_seed(seed)
         width = max(len(prompt) for prompt in prompts)
         input_ids = torch.full((len(prompts) * n, width), self.pad_id, dtype=torch.long)
@@ -597,6 +615,8 @@ class TextLM:
     @classmethod
     def load(cls, folder: Path) -> TextLM:
         """A model written by :meth:`save`."""
+        from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+
         folder = Path(folder)
         meta_path = folder / LM_META_FILE
         if not meta_path.is_file():
@@ -615,6 +635,8 @@ def _pick(
 ) -> torch.Tensor:
     """One token per row: the most likely (temperature 0), else drawn from the tokens of the
     smallest set whose probability reaches ``top_p``, at the given temperature."""
+    import torch
+
     if temperature == 0:
         return logits.argmax(dim=-1)
     probabilities = torch.softmax(logits / temperature, dim=-1)
@@ -639,6 +661,8 @@ def _nucleus(
 ) -> torch.Tensor:
     """Draw from probabilities sorted in decreasing order, keeping each while the ones before
     it sum to less than ``top_p``."""
+    import torch
+
     ranked = ranked.clone()
     ranked[ranked.cumsum(dim=-1) - ranked >= top_p] = 0
     chosen = torch.multinomial(ranked, 1, generator=generator)
@@ -713,6 +737,8 @@ def train_lm(
         ``train_loss``, ``valid_loss``, ``seconds``), ``metadata["n_train"]`` and
         ``metadata["n_valid"]`` the pair counts.
     """
+    import torch
+
     config = config or LMConfig()
     if len(sources) != len(targets):
         raise LMError(f"{len(sources)} sources for {len(targets)} targets")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
@@ -161,3 +165,17 @@ def test_nucleus_sampling_keeps_the_smallest_set_reaching_top_p() -> None:
     assert (drawn == 1).float().mean().item() == pytest.approx(0.6 / 0.9, abs=0.04)
     assert set(_pick(logits, 1.0, 1.0, generator).tolist()) == {0, 1, 2}
     assert _pick(logits[:1], 0.0, 0.5, generator).tolist() == [1]
+
+
+def test_the_synthesis_modules_load_without_torch() -> None:
+    # The Synthetic Data page opens on these modules; torch and transformers (seconds to
+    # import) load only when a language model is trained, sampled or read.
+    code = (
+        "import sys; import core.synth.lm, core.synth.queries, core.synth.descriptions; "
+        "print(sorted({'torch', 'transformers', 'tokenizers'} & set(sys.modules)))"
+    )
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
