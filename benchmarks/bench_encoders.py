@@ -61,10 +61,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from core.data.workspace import atomic_write_json  # noqa: E402
 from core.text.cache import EmbeddingCache  # noqa: E402
 from core.text.encoders import BertEncoder, load_encoder, minilm_path  # noqa: E402
 from core.text.product_text import product_texts  # noqa: E402
-from core.workspace import atomic_write_json  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "models.json"
 SAMPLE_DIR = ROOT / "sample_data"
@@ -151,10 +151,10 @@ def measure_cached_encode(
 
 def measure_finetune(*, threads: int, max_pairs: int = 2000, epochs: int = 1) -> Results:
     """Fine-tune MiniLM on the sample world's search-then-click pairs; metrics before/after."""
-    from core.clean import clean_dataset
-    from core.ingest import load_sample_world
+    from core.data.clean import clean_dataset
+    from core.data.ingest.load import load_sample_world
+    from core.data.workspace import Workspace
     from core.text.finetune import FinetuneConfig, finetune_encoder, search_click_pairs
-    from core.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as home:
         workspace = Workspace.open("bench", home=Path(home))

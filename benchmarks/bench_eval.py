@@ -63,9 +63,9 @@ sys.path.insert(0, str(ROOT))
 import numba  # noqa: E402
 from ranx import Qrels, Run, evaluate  # noqa: E402
 
-from core.evaluation.metrics import METRICS, MetricContext, evaluate_lists  # noqa: E402
+from core.data.workspace import atomic_write_json  # noqa: E402
 from core.evaluation.stats import paired_bootstrap  # noqa: E402
-from core.workspace import atomic_write_json  # noqa: E402
+from core.metrics import METRICS, MetricContext, evaluate_lists  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "eval.json"
 WIDTH = 100

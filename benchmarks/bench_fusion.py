@@ -47,9 +47,9 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.evaluation.metrics import MetricContext  # noqa: E402
+from core.data.workspace import atomic_write_json  # noqa: E402
 from core.fusion import CandidateSet, PreparedFusion  # noqa: E402
-from core.workspace import atomic_write_json  # noqa: E402
+from core.metrics import MetricContext  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "fusion.json"
 METRICS = ("ndcg@10", "recall@10", "coverage@10", "category_diversity@10")

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core.clean import clean_dataset  # noqa: E402
-from core.ingest import load_sample_world  # noqa: E402
-from core.training import train_model  # noqa: E402
-from core.workspace import HOME_ENV_VAR, Workspace, atomic_write_json  # noqa: E402
+from core.data.clean import clean_dataset  # noqa: E402
+from core.data.ingest.load import load_sample_world  # noqa: E402
+from core.data.workspace import HOME_ENV_VAR, Workspace, atomic_write_json  # noqa: E402
+from core.models.training import train_model  # noqa: E402
 from ui import state  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "fusion.json"

@@ -43,10 +43,10 @@ BOT_MAX_EVENTS_PER_DAY = 500
 
 def run_shopsynth(csv_path: Path) -> dict:
     sys.path.insert(0, str(ROOT))
-    from core.clean import clean_dataset
-    from core.ingest import load_dataset
-    from core.interactions import build_interactions
-    from core.workspace import Workspace
+    from core.data.clean import clean_dataset
+    from core.data.ingest.load import load_dataset
+    from core.data.interactions import build_interactions
+    from core.data.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as home:
         start = time.perf_counter()

@@ -50,8 +50,9 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from core.clean import clean_dataset  # noqa: E402
-from core.ingest import load_sample_world  # noqa: E402
+from core.data.clean import clean_dataset  # noqa: E402
+from core.data.ingest.load import load_sample_world  # noqa: E402
+from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.synth.queries import (  # noqa: E402
     QUERY_LM_CONFIG,
     read_catalog,
@@ -62,7 +63,6 @@ from core.synth.store import SynthesisRun  # noqa: E402
 from core.text.cache import EmbeddingCache  # noqa: E402
 from core.text.encoders import load_encoder  # noqa: E402
 from core.text.product_text import product_texts  # noqa: E402
-from core.workspace import Workspace, atomic_write_json  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "synth.json"
 SAMPLE_DIR = ROOT / "sample_data"

@@ -18,7 +18,7 @@ Protocol
    NDCG@10 on all users, on cold-start items (only test items without training interactions
    count) and on the long tail, with paired bootstrap intervals
    (1,000 resamples) against the real-only model
-   (:func:`core.synth.utility.synthetic_utility`).
+   (:func:`core.evaluation.synthetic_utility.synthetic_utility`).
 5. Fidelity and memorisation of each generator's rows against the real training
    interactions (:func:`core.synth.quality.quality_report`).
 
@@ -40,8 +40,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.clean import clean_dataset  # noqa: E402
-from core.ingest import load_sample_world  # noqa: E402
+from core.data.clean import clean_dataset  # noqa: E402
+from core.data.ingest.load import load_sample_world  # noqa: E402
+from core.data.interactions import make_split  # noqa: E402
+from core.data.workspace import Workspace  # noqa: E402
+from core.evaluation.synthetic_utility import synthetic_utility  # noqa: E402
 from core.synth.interactions import (  # noqa: E402
     ACCEPTED,
     GRU,
@@ -53,9 +56,6 @@ from core.synth.interactions import (  # noqa: E402
     synthesize_interactions,
 )
 from core.synth.quality import quality_report  # noqa: E402
-from core.synth.utility import synthetic_utility  # noqa: E402
-from core.training import make_split  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "synth_evidence.json"
 # Kept between runs (ignored by git): the catalogue is encoded once.

@@ -32,12 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.clean import clean_dataset  # noqa: E402
-from core.ingest import load_sample_world  # noqa: E402
+from core.data.clean import clean_dataset  # noqa: E402
+from core.data.ingest.load import load_sample_world  # noqa: E402
+from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.synth.queries import synthesize_queries  # noqa: E402
 from core.synth.store import ACCEPTED, accepted_query_pairs, set_status  # noqa: E402
 from core.text.finetune import FinetuneConfig, finetune_encoder  # noqa: E402
-from core.workspace import Workspace, atomic_write_json  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "synth_finetune_evidence.json"
 

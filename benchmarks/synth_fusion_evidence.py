@@ -10,7 +10,7 @@ Protocol
    content-neighbour generator (all-MiniLM-L6-v2 product vectors, 20 users per item) and are
    all accepted.
 3. Signals: popularity, TF-IDF content, and ALS trained on real data ("without") or on real +
-   synthetic data ("with"; :func:`core.training.train_model` with ``synthetic=True``).
+   synthetic data ("with"; :func:`core.pipeline.train` with ``synthetic=True``).
 4. For each of the two signal sets, fusion weights (weighted sum, min-max) are searched on the
    validation users over a grid of step 0.1 and the best NDCG@10 is kept
    (:func:`core.fusion.search_weights`); both fused variants are saved.
@@ -35,7 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.clean import clean_dataset  # noqa: E402
+from core import pipeline  # noqa: E402
+from core.data.clean import clean_dataset  # noqa: E402
+from core.data.ingest.load import load_sample_world  # noqa: E402
+from core.data.interactions import make_split  # noqa: E402
+from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.compare import compare_models, metric_context  # noqa: E402
 from core.fusion import PreparedFusion, search_weights  # noqa: E402
 from core.fusion.runs import (  # noqa: E402
@@ -44,7 +48,7 @@ from core.fusion.runs import (  # noqa: E402
     save_fusion,
     validation_candidates,
 )
-from core.ingest import load_sample_world  # noqa: E402
+from core.models.training import train_model  # noqa: E402
 from core.synth.interactions import (  # noqa: E402
     ACCEPTED,
     NEIGHBOURS,
@@ -52,8 +56,6 @@ from core.synth.interactions import (  # noqa: E402
     set_interaction_status,
     synthesize_interactions,
 )
-from core.training import make_split, train_model  # noqa: E402
-from core.workspace import Workspace, atomic_write_json  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "synth_fusion_evidence.json"
 EMBEDDINGS = ROOT / "benchmarks" / "data" / "embeddings"
@@ -95,7 +97,7 @@ def main() -> None:
         popularity = train_model(ws, "popularity").run_id
         content = train_model(ws, "content_tfidf").run_id
         als = train_model(ws, "als", name="als").run_id
-        als_synthetic = train_model(ws, "als", name="als+synthetic", synthetic=True).run_id
+        als_synthetic = pipeline.train(ws, "als", name="als+synthetic", synthetic=True).run_id
         without, without_info = tuned_fusion(ws, [popularity, content, als], "fused without")
         with_, with_info = tuned_fusion(ws, [popularity, content, als_synthetic], "fused with")
         result = compare_models(

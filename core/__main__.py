@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
-from core.schema import ShopSynthError
-from core.workspace import DEFAULT_NAME, Workspace
+from core.data.workspace import DEFAULT_NAME, Workspace
+from core.errors import ShopSynthError
 
 
 def tqdm_callback(description: str) -> tuple[Callable[[int, int, str], None], tqdm]:
@@ -44,8 +44,8 @@ def _print_report(report) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from core.clean import clean_dataset
-    from core.ingest import load_sample_world
+    from core.data.clean import clean_dataset
+    from core.data.ingest.load import load_sample_world
 
     workspace = _workspace(args)
     if args.if_empty and workspace.dataset_info() is not None:
@@ -76,7 +76,7 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str] | None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from core.ingest import load_dataset
+    from core.data.ingest.load import load_dataset
 
     workspace = _workspace(args)
     callback, bar = tqdm_callback("ingest")
@@ -97,7 +97,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from core.clean import CleaningConfig, clean_dataset
+    from core.data.clean import CleaningConfig, clean_dataset
 
     workspace = _workspace(args)
     overrides = {}

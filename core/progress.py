@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from core.schema import ShopSynthError
-
 ProgressCallback = Callable[[int, int, str], None]
 
 # Key of the x value of every curve point: passes over the training data, a float so that
@@ -24,10 +22,6 @@ EPOCH = "epoch"
 # like ``ndcg@10``, are measured on held-out data.
 TRAIN_PREFIX = "train_"
 TRAIN_LOSS = "train_loss"
-
-
-class TrainingCancelled(ShopSynthError):  # noqa: N818 (a stop, not a failure)
-    """Raised by a progress callback to stop a training run; nothing of the run is kept."""
 
 
 class ProgressInfo(str):

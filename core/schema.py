@@ -1,4 +1,4 @@
-"""Canonical column names, event types and the typed errors every ShopSynth module raises."""
+"""Canonical column names, event types and workspace table names."""
 
 from __future__ import annotations
 
@@ -62,19 +62,3 @@ CATALOG_TABLE = "catalog"
 DATASET_TABLE = "dataset"
 CLEANING_REPORTS_TABLE = "cleaning_reports"
 RUNS_TABLE = "runs"
-
-
-class ShopSynthError(Exception):
-    """Base class of every error ShopSynth raises on purpose; its message says what to do."""
-
-
-class IngestError(ShopSynthError, ValueError):
-    """A file cannot be read as a behaviour log or catalogue."""
-
-
-class SchemaError(IngestError):
-    """Columns are missing, duplicated or of the wrong kind for the canonical schema."""
-
-
-class WorkspaceError(ShopSynthError):
-    """The workspace is missing something a step needs, or cannot be written."""

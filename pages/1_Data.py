@@ -6,10 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from core.profile import FREQUENCIES
+from core.data.profile import FREQUENCIES
+from core.data.workspace import Workspace
+from core.figures import charts
 from core.schema import DEFAULT_EVENT_WEIGHTS, EVENTS_TABLE
-from core.workspace import Workspace
-from ui import cache, charts, state, widgets
+from ui import cache, state, widgets
 
 st.set_page_config(page_title="Data · ShopSynth", page_icon=":material/database:", layout="wide")
 state.init()

@@ -8,10 +8,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import training
+from core import pipeline
+from core.data.workspace import Workspace
+from core.figures import charts
+from core.models import training
 from core.models.registry import available_models
-from core.workspace import Workspace
-from ui import cache, charts, state, widgets
+from ui import cache, state, widgets
 
 st.set_page_config(
     page_title="Models · ShopSynth", page_icon=":material/model_training:", layout="wide"
@@ -173,7 +175,7 @@ def train_section(ws: Workspace) -> None:
             curve_key=state.MODELS_CURVE,
             curve_title=f"{label}: training curve",
         ) as callback:
-            trained = training.train_model(
+            trained = pipeline.train(
                 ws,
                 model_name,
                 params,
@@ -330,7 +332,8 @@ def finetune_form(ws: Workspace) -> None:
     """Settings of a fine-tuning run; runs it, with its live curve, when submitted."""
     # Imported here: fine-tuning loads torch and transformers (seconds), so only once the
     # section is opened.
-    from core.text.finetune import FinetuneConfig, FinetuneError, finetune_encoder
+    from core.errors import FinetuneError
+    from core.text.finetune import FinetuneConfig, finetune_encoder
 
     counts = cache.search_click_counts(ws)
     if counts["n_queries"] < 2:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.data.workspace import Workspace
 from core.synth import store
 from core.synth.descriptions import DEFAULT_MIN_WORDS, synthesize_descriptions
 from core.synth.lm import list_lms
 from core.synth.queries import QUERY_LM_TASK, TEMPLATE, synthesize_queries, train_query_lm
-from core.workspace import Workspace
 from ui import cache, state, synth_widgets, widgets
 
 st.set_page_config(

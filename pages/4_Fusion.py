@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.data.workspace import Workspace
 from core.fusion import NORMALISATIONS, pareto_front
 from core.fusion.methods import rank_candidates
 from core.fusion.runs import (
@@ -20,7 +21,6 @@ from core.fusion.runs import (
     save_fusion,
 )
 from core.fusion.search import WEIGHT_PREFIX
-from core.workspace import Workspace
 from ui import cache, state, widgets
 
 st.set_page_config(page_title="Fusion · ShopSynth", page_icon=":material/tune:", layout="wide")

@@ -7,7 +7,8 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core.evaluation import compare, figures
+from core.data.workspace import Workspace
+from core.evaluation import compare
 from core.evaluation.experiment import (
     METRIC_BASES,
     SEGMENTS,
@@ -16,8 +17,8 @@ from core.evaluation.experiment import (
     export_csv,
     metric_table,
 )
-from core.report import experiment_report_html
-from core.workspace import Workspace
+from core.figures import evaluation as figures
+from core.figures.report import experiment_report_html
 from ui import cache, state, widgets
 
 st.set_page_config(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.workspace import Workspace
+from core.data.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import profile, training
-from core.clean import CleaningReport
-from core.clean import latest_report as _core_latest_report
+from core.data import profile
+from core.data.clean import CleaningReport
+from core.data.clean import latest_report as _core_latest_report
+from core.data.interactions import build_interactions, make_split
+from core.data.workspace import Workspace
 from core.evaluation import experiment
-from core.interactions import build_interactions
+from core.models import training
 from core.models.base import Recommender
 from core.schema import (
     CATALOG_TABLE,
@@ -30,7 +32,6 @@ from core.schema import (
     RAW_EVENTS_TABLE,
     RUNS_TABLE,
 )
-from core.workspace import Workspace
 
 # Run kinds of generated data (queries, descriptions, interactions).
 SYNTHETIC_RUN_KINDS = ("synthetic_queries", "synthetic_descriptions", "synthetic_interactions")
@@ -82,7 +83,7 @@ def data_profile(ws: Workspace) -> dict[str, Any]:
     """Profile of the cleaned data, or of the raw data before cleaning.
 
     Keys: ``table`` (which events table was read) and the results of ``counts``
-    (:func:`core.profile.dataset_counts`), ``funnel``, ``popularity``, ``concentration``,
+    (:func:`core.data.profile.dataset_counts`), ``funnel``, ``popularity``, ``concentration``,
     ``activity`` and ``categories``. Raises WorkspaceError when nothing is loaded.
     """
     table = profile.profile_table(ws)
@@ -96,7 +97,7 @@ def _events_over_time(path: str, table: str, data_fingerprint: str, freq: str) -
 
 
 def events_over_time(ws: Workspace, table: str, freq: str) -> pd.DataFrame:
-    """:func:`core.profile.events_over_time` of ``table`` in buckets of ``freq``."""
+    """:func:`core.data.profile.events_over_time` of ``table`` in buckets of ``freq``."""
     key = fingerprint(ws, table)
     return _events_over_time(str(ws.path), table, key, freq)
 
@@ -107,7 +108,7 @@ def _counts(path: str, table: str, data_fingerprint: str) -> dict[str, Any]:
 
 
 def counts(ws: Workspace, table: str) -> dict[str, Any]:
-    """:func:`core.profile.dataset_counts` of ``table`` (raw_events or events)."""
+    """:func:`core.data.profile.dataset_counts` of ``table`` (raw_events or events)."""
     return _counts(str(ws.path), table, fingerprint(ws, table, _CATALOG_OF[table]))
 
 
@@ -127,8 +128,9 @@ def _dataset_status(path: str, data_fingerprint: str) -> dict[str, Any]:
 
 
 def dataset_status(ws: Workspace) -> dict[str, Any]:
-    """``info`` (DatasetInfo or None), ``loaded`` and ``cleaned`` (:func:`core.profile.is_cleaned`)
-    flags of the workspace, and ``n_models``, the number of trained models."""
+    """``info`` (DatasetInfo or None), ``loaded`` and ``cleaned``
+    (:func:`core.data.profile.is_cleaned`) flags of the workspace, and ``n_models``, the number
+    of trained models."""
     key = fingerprint(
         ws, DATASET_TABLE, CLEANING_REPORTS_TABLE, RAW_EVENTS_TABLE, EVENTS_TABLE, RUNS_TABLE
     )
@@ -147,13 +149,13 @@ def latest_report(ws: Workspace) -> CleaningReport | None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _sniff(path: str, signature: tuple) -> Any:
-    from core.ingest import sniff
+    from core.data.ingest.load import sniff
 
     return sniff(Path(path))
 
 
 def sniff(path: Path) -> Any:
-    """:func:`core.ingest.sniff` of a file, recomputed when the file changes."""
+    """:func:`core.data.ingest.load.sniff` of a file, recomputed when the file changes."""
     return _sniff(str(path), _file_signature(Path(path)))
 
 
@@ -183,7 +185,7 @@ def interaction_summary(
     ws: Workspace, weights: dict[str, float], half_life_days: float | None
 ) -> dict[str, float]:
     """Shape, entries, density and weight statistics of the user x item matrix that
-    :func:`core.interactions.build_interactions` makes with these weights and half-life."""
+    :func:`core.data.interactions.build_interactions` makes with these weights and half-life."""
     key = fingerprint(ws, EVENTS_TABLE, CATALOG_TABLE)
     return _interaction_summary(str(ws.path), key, tuple(sorted(weights.items())), half_life_days)
 
@@ -194,7 +196,7 @@ def _model_list(path: str, runs_fingerprint: str) -> pd.DataFrame:
 
 
 def model_list(ws: Workspace) -> pd.DataFrame:
-    """:func:`core.training.list_models`, recomputed when the ``runs`` table changes."""
+    """:func:`core.models.training.list_models`, recomputed when the ``runs`` table changes."""
     return _model_list(str(ws.path), fingerprint(ws, RUNS_TABLE))
 
 
@@ -216,7 +218,7 @@ def _item_titles(path: str, catalog_fingerprint: str) -> dict[str, str]:
 
 
 def item_titles(ws: Workspace) -> dict[str, str]:
-    """Item id -> title of the cleaned catalogue (:func:`core.training.item_titles`)."""
+    """Item id -> title of the cleaned catalogue (:func:`core.models.training.item_titles`)."""
     return _item_titles(str(ws.path), fingerprint(ws, CATALOG_TABLE))
 
 
@@ -246,7 +248,7 @@ def _run_curve(path: str, run_id: str) -> pd.DataFrame:
 
 
 def run_curve(ws: Workspace, run_id: str) -> pd.DataFrame:
-    """:func:`core.training.run_curve` (a run never changes once recorded)."""
+    """:func:`core.models.training.run_curve` (a run never changes once recorded)."""
     return _run_curve(str(ws.path), run_id)
 
 
@@ -406,11 +408,11 @@ def cold_start_items(ws: Workspace) -> list[str]:
 
 @st.cache_data(show_spinner="Building the default split…", max_entries=2)
 def _default_split(path: str, events_fingerprint: str) -> Any:
-    return training.make_split(Workspace(Path(path)))
+    return make_split(Workspace(Path(path)))
 
 
 def default_split(ws: Workspace) -> Any:
-    """The temporal split the Models page trains on (:func:`core.training.make_split`)."""
+    """The temporal split the Models page trains on (:func:`core.data.interactions.make_split`)."""
     return _default_split(str(ws.path), fingerprint(ws, EVENTS_TABLE))
 
 

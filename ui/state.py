@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.workspace import DEFAULT_NAME, Workspace
+from core.data.workspace import DEFAULT_NAME, Workspace
 
 # Values kept across pages and reruns.
 WORKSPACE_NAME = "workspace_name"  # name of the active workspace under $SHOPSYNTH_HOME

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.data.workspace import Workspace
+from core.figures import charts
 from core.synth import store
-from core.workspace import Workspace
-from ui import cache, charts, state, widgets
+from ui import cache, state, widgets
 
 REVIEW_LIMIT = 500
 LM_COLUMNS = ["name", "created_at", "n_train", "n_parameters", "epochs", "train_loss", "valid_loss"]
@@ -347,7 +348,7 @@ def quality_tab(ws: Workspace) -> None:
         st.caption("Accept synthetic interactions to measure their utility.")
         return
     if st.button("Measure utility", icon=":material/science:", key=state.SYNTH_UTILITY):
-        from core.synth.utility import synthetic_utility
+        from core.evaluation.synthetic_utility import synthetic_utility
 
         with widgets.show_errors():
             with widgets.long_step("Training with and without…", "Measured") as progress:

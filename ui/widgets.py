@@ -21,9 +21,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.clean import RULE_DESCRIPTIONS, CleaningConfig, CleaningReport, clean_dataset
-from core.ingest import LoadResult, load_dataset, load_sample_world
-from core.ingest_presets import CATALOG_KIND, EVENTS_KIND, PRESETS, TARGETS
+from core.data.clean import RULE_DESCRIPTIONS, CleaningConfig, CleaningReport, clean_dataset
+from core.data.ingest.load import LoadResult, load_dataset, load_sample_world
+from core.data.ingest.presets import CATALOG_KIND, EVENTS_KIND, PRESETS, TARGETS
+from core.data.workspace import Workspace, list_workspaces
+from core.errors import ShopSynthError
+from core.figures import charts
 from core.progress import EPOCH, point_of
 from core.schema import (
     DEFAULT_EVENT_WEIGHTS,
@@ -37,10 +40,8 @@ from core.schema import (
     TS,
     USER_ID,
     VALUE,
-    ShopSynthError,
 )
-from core.workspace import Workspace, list_workspaces
-from ui import cache, charts, state
+from ui import cache, state
 
 Callback = Callable[[int, int, str], None]
 
@@ -910,7 +911,7 @@ def interaction_summary(
 
 
 def sparsity_metrics(numbers: dict[str, Any]) -> None:
-    """Counts and sparsity of the profiled events (``core.profile.dataset_counts``)."""
+    """Counts and sparsity of the profiled events (``core.data.profile.dataset_counts``)."""
     columns = st.columns(6)
     columns[0].metric("Events", format_count(numbers["n_events"]))
     columns[1].metric("Users", format_count(numbers["n_users"]))

@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.interactions import Split
+from core.data.workspace import Workspace
+from core.errors import ComparisonError, ModelError
 from core.evaluation import online
 from core.evaluation.experiment import (
     DEFAULT_METRICS,
@@ -22,14 +25,11 @@ from core.evaluation.experiment import (
     run_experiment,
     save_experiment,
 )
-from core.evaluation.metrics import MetricContext
-from core.evaluation.stats import ComparisonError
-from core.interactions import Split
-from core.models.base import ModelError, Recommender
+from core.metrics import MetricContext
+from core.models.base import Recommender
+from core.models.training import split_signature, trained_models
 from core.progress import ProgressCallback
 from core.schema import CATALOG_TABLE, CATEGORY, ITEM_ID
-from core.training import split_signature, trained_models
-from core.workspace import Workspace
 
 
 def model_variant(model: Recommender, name: str, run_id: str | None = None) -> Variant:

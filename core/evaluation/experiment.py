@@ -1,7 +1,7 @@
 """Compare recommender variants on one split: metrics per segment, paired bootstrap, lift.
 
 An experiment serves every variant's top-``k`` lists to the split's test users, scores them
-with :mod:`core.evaluation.metrics` and compares them with :func:`core.evaluation.stats.
+with :mod:`core.metrics` and compares them with :func:`core.evaluation.stats.
 paired_bootstrap`: all variants see the same users, so each user's difference between two
 variants is one paired observation.
 
@@ -43,26 +43,26 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.evaluation.metrics import (
-    METRICS,
-    MetricContext,
-    evaluate_lists,
-    long_tail_items,
-    parse_metric,
-)
+from core.data.interactions import Split
+from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
+from core.errors import ComparisonError
 from core.evaluation.stats import (
     BOOTSTRAP_COLUMNS,
     MEAN,
     P_HOLM,
     P_VALUE,
     VARIANT,
-    ComparisonError,
     holm,
     paired_bootstrap,
 )
-from core.interactions import Split
+from core.metrics import (
+    METRICS,
+    MetricContext,
+    evaluate_lists,
+    long_tail_items,
+    parse_metric,
+)
 from core.progress import ProgressCallback
-from core.workspace import Workspace, atomic_write_bytes, atomic_write_json
 
 EXPERIMENT_KIND = "experiment"
 SEGMENT = "segment"

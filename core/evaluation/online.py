@@ -51,15 +51,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from core.evaluation.stats import (
-    BOOTSTRAP_COLUMNS,
-    P_HOLM,
-    P_VALUE,
-    ComparisonError,
-    holm,
-    paired_bootstrap,
-)
-from core.ingest import SAMPLE_DIR
+from core.data.ingest.load import SAMPLE_DIR
+from core.errors import ComparisonError
+from core.evaluation.stats import BOOTSTRAP_COLUMNS, P_HOLM, P_VALUE, holm, paired_bootstrap
 from core.schema import BRAND, CATEGORY, ITEM_ID, PRICE, USER_ID
 from core.simulate import BRAND_WEIGHT, P_EXPLORE, PRICE_WEIGHT, _slug
 

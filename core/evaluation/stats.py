@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from core.schema import ShopSynthError
+from core.errors import ComparisonError
 
 # Columns of the table paired_bootstrap returns, one row per variant.
 VARIANT = "variant"
@@ -32,10 +32,6 @@ BOOTSTRAP_COLUMNS: tuple[str, ...] = (
 
 # Resample-by-user count entries held in memory at once (float64: 32 MB).
 CHUNK_ENTRIES = 1 << 22
-
-
-class ComparisonError(ShopSynthError, ValueError):
-    """Inputs to a comparison of variants are inconsistent (lengths, names, shapes, settings)."""
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@
   here).
 """
 
+from core.errors import FusionError
 from core.fusion.candidates import DEFAULT_DEPTH, CandidateSet, build_candidates
-from core.fusion.errors import FusionError
 from core.fusion.methods import METHODS, RRF_K, FusedRanking, fuse
 from core.fusion.normalise import NORMALISATIONS, normalise
 from core.fusion.prepared import DEFAULT_METRICS, PreparedFusion, list_metrics

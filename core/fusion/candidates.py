@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from core.fusion.errors import FusionError
+from core.errors import FusionError
 from core.models.base import Recommender
 
 ProgressCallback = Callable[[int, int, str], None]

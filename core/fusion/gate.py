@@ -32,11 +32,11 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from core.fusion.errors import FusionError
+from core.data.interactions import Interactions
+from core.data.workspace import atomic_write_bytes, atomic_write_json
+from core.errors import FusionError
 from core.fusion.prepared import PreparedFusion
-from core.interactions import Interactions
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
-from core.workspace import atomic_write_bytes, atomic_write_json
 
 FEATURE_NAMES = ("log_activity", "log_days_since_last", "cold_item_share", "has_query")
 WEIGHTS_FILE = "gate.safetensors"

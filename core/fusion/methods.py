@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import FusionError
 from core.fusion.candidates import CandidateSet
-from core.fusion.errors import FusionError
 from core.fusion.normalise import normalise, tie_counts
 
 METHODS = ("weighted", "rrf", "combmnz")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.fusion.errors import FusionError
+from core.errors import FusionError
 
 NORMALISATIONS = ("minmax", "zscore", "rank")
 

@@ -6,10 +6,10 @@ every candidate and each user's number of relevant items. Re-weighting is then o
 product over the candidates, ``k`` passes of ``argmax`` for the lists, and gathers for the
 metrics (no set lookups).
 
-Metrics are those of :mod:`core.evaluation.metrics`, by name (``ndcg@10``, ``recall@20``,
+Metrics are those of :mod:`core.metrics`, by name (``ndcg@10``, ``recall@20``,
 ``coverage@10``, ``category_diversity@10``, ...). Accuracy metrics run on the hit matrix
 gathered from the candidates' relevance; the others (coverage, diversity, novelty, ...) on the
-lists, with the catalogue data of a :class:`~core.evaluation.metrics.MetricContext`. Relevant
+lists, with the catalogue data of a :class:`~core.metrics.MetricContext`. Relevant
 items outside the candidates still count in each user's number of relevant items (the ideal
 DCG, the recall denominator), so the candidates' recall limits the scores. Per-user metrics are
 averaged over every user of the candidates; a user without relevant items scores 0 in the
@@ -25,10 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from core.evaluation import metrics as metrics_module
-from core.evaluation.metrics import MetricContext
+from core import metrics as metrics_module
+from core.errors import FusionError, MetricError
 from core.fusion.candidates import CandidateSet, relevant_rows
-from core.fusion.errors import FusionError
 from core.fusion.methods import (
     RRF_K,
     FusedRanking,
@@ -40,6 +39,7 @@ from core.fusion.methods import (
     top_columns,
 )
 from core.fusion.normalise import NORMALISATIONS
+from core.metrics import MetricContext
 
 DEFAULT_METRICS = ("ndcg@10", "recall@10", "coverage@10")
 # Users fused and ranked at once on the slider path: 512 x 300 float32 scores (600 kB) stay in
@@ -66,7 +66,7 @@ def parse_metric(metric: str) -> tuple[str, int]:
     """``("ndcg", 10)`` for ``"ndcg@10"``; :class:`FusionError` for a name fusion cannot use."""
     try:
         name, k = metrics_module.parse_metric(metric)
-    except metrics_module.MetricError as error:
+    except MetricError as error:
         raise FusionError(str(error)) from error
     if name == "graded_ndcg":
         raise FusionError("graded_ndcg needs relevance values; fusion uses binary relevance")
@@ -85,8 +85,8 @@ def list_metrics(
     """Metrics of top-k lists, from their hit matrix where a metric only needs hits.
 
     The one place fusion computes metrics: accuracy through the hit-matrix kernels of
-    :mod:`core.evaluation.metrics`, everything else through its
-    :func:`~core.evaluation.metrics.evaluate_lists`.
+    :mod:`core.metrics`, everything else through its
+    :func:`~core.metrics.evaluate_lists`.
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ def list_metrics(
         empty = sp.csr_matrix((len(items), n_items), dtype=np.float32)
         try:
             out.update(metrics_module.evaluate_lists(items, empty, others, context))
-        except metrics_module.MetricError as error:
+        except MetricError as error:
             raise FusionError(str(error)) from error
     return {metric: out[metric] for metric in metrics}
 

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from core.data.interactions import Split
+from core.data.workspace import Workspace, atomic_write_json
+from core.errors import FusionError, ModelError
 from core.fusion.candidates import DEFAULT_DEPTH, CandidateSet, build_candidates
-from core.fusion.errors import FusionError
 from core.fusion.methods import METHODS, fuse
 from core.fusion.normalise import NORMALISATIONS
-from core.interactions import Split
-from core.models.base import ModelError, Recommender
+from core.models.base import Recommender
+from core.models.training import trained_models
 from core.progress import ProgressCallback
-from core.training import trained_models
-from core.workspace import Workspace, atomic_write_json
 
 if TYPE_CHECKING:
     from core.fusion.gate import SoftmaxGate

@@ -17,7 +17,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from core.fusion.errors import FusionError
+from core.errors import FusionError
 from core.fusion.methods import check_method
 from core.fusion.prepared import PreparedFusion, parse_metric
 from core.progress import ProgressCallback

@@ -29,8 +29,10 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from core.interactions import Interactions
-from core.models.base import ModelError, ProgressCallback, Recommender, top_k
+from core.data.interactions import Interactions
+from core.errors import ModelError
+from core.metrics.ranking import top_k
+from core.models.base import ProgressCallback, Recommender
 from core.progress import EPOCH, TRAIN_LOSS, ProgressInfo
 
 # implicit's top-k gives items it filtered out (already seen) this score.

@@ -22,17 +22,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.interactions import Interactions
+from core.data.interactions import Interactions
+from core.data.workspace import atomic_write_bytes, atomic_write_json
+from core.errors import ModelError
+from core.metrics.ranking import top_k
 from core.progress import ProgressCallback
-from core.schema import ShopSynthError
-from core.workspace import atomic_write_bytes, atomic_write_json
 
 # Every concrete Recommender registers itself here under its ``name`` (see __init_subclass__).
 MODEL_CLASSES: dict[str, type[Recommender]] = {}
-
-
-class ModelError(ShopSynthError, ValueError):
-    """A model was used before fitting, with bad hyperparameters, or loaded from a bad folder."""
 
 
 class Recommender(ABC):
@@ -92,7 +89,7 @@ class Recommender(ABC):
         callback : callable, optional
             ``callback(step, total, info)`` reporting progress; iterative models pass a
             :class:`core.progress.ProgressInfo` whose ``point`` holds the epoch and its
-            training measures. A :class:`core.progress.TrainingCancelled` (or any error)
+            training measures. A :class:`core.errors.TrainingCancelled` (or any error)
             raised by the callback stops the fit.
 
         Returns
@@ -311,36 +308,3 @@ class Recommender(ABC):
         model.fit_seconds_ = float(meta.pop("fit_seconds", 0.0))
         model._set_state(arrays, meta)
         return model
-
-
-def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``k`` best scores per row, best first.
-
-    Ties are broken by the lower column index, so a row ranks the same alone or in a batch.
-    ``-inf`` (and NaN) entries are never returned as items: their positions hold index ``-1``
-    and score ``-inf``, as do the positions past the number of columns when ``k`` exceeds it.
-    """
-    scores = np.where(np.isnan(scores), -np.inf, scores)
-    n_rows, n_cols = scores.shape
-    take = min(k, n_cols)
-    idx = np.full((n_rows, k), -1, dtype=np.int64)
-    values = np.full((n_rows, k), -np.inf, dtype=np.float32)
-    if take == 0 or n_rows == 0:
-        return idx, values
-    columns = np.broadcast_to(np.arange(n_cols), scores.shape)
-    if take < n_cols:
-        part = np.argpartition(-scores, take - 1, axis=1)[:, :take]
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-        # A tie straddling the cut: argpartition picks among the tied columns arbitrarily.
-        if ((scores >= kth).sum(axis=1) > take).any():
-            part = np.lexsort((columns, -scores), axis=1)[:, :take]
-    else:
-        part = columns
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    chosen = np.take_along_axis(part, order, axis=1)
-    chosen_scores = np.take_along_axis(scores, chosen, axis=1).astype(np.float32)
-    valid = chosen_scores > -np.inf
-    idx[:, :take] = np.where(valid, chosen, -1)
-    values[:, :take] = np.where(valid, chosen_scores, -np.inf)
-    return idx, values

@@ -29,8 +29,8 @@ import implicit.gpu.bpr
 import numpy as np
 import scipy.sparse as sp
 
+from core.errors import ModelError
 from core.models.als import MatrixFactorization, check_positive
-from core.models.base import ModelError
 from core.progress import EPOCH, TRAIN_PREFIX, ProgressInfo
 
 # Curve value of an epoch: the share of its sampled (user, positive, negative) triples in which

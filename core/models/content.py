@@ -22,8 +22,10 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from core.interactions import Interactions
-from core.models.base import ModelError, ProgressCallback, Recommender, top_k
+from core.data.interactions import Interactions
+from core.errors import ModelError
+from core.metrics.ranking import top_k
+from core.models.base import ProgressCallback, Recommender
 from core.text.product_text import product_texts
 
 _SECONDS_PER_DAY = 86_400.0

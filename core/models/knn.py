@@ -19,9 +19,10 @@ import pandas as pd
 import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, TFIDFRecommender
 
-from core.interactions import Interactions
+from core.data.interactions import Interactions
+from core.errors import ModelError
 from core.models.als import check_positive, check_whole
-from core.models.base import ModelError, ProgressCallback, Recommender
+from core.models.base import ProgressCallback, Recommender
 
 SIMILARITIES: tuple[str, ...] = ("cosine", "bm25", "tfidf")
 

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.interactions import Interactions
-from core.models.base import ModelError, ProgressCallback, Recommender
+from core.data.interactions import Interactions
+from core.errors import ModelError
+from core.models.base import ProgressCallback, Recommender
 
 _SECONDS_PER_DAY = 86_400
 

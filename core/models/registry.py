@@ -13,7 +13,8 @@ import pkgutil
 from typing import Any
 
 import core.models
-from core.models.base import MODEL_CLASSES, ModelError, Recommender
+from core.errors import ModelError
+from core.models.base import MODEL_CLASSES, Recommender
 
 
 def _import_model_modules() -> None:

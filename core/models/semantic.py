@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.interactions import Interactions
-from core.models.base import ModelError, ProgressCallback
+from core.data.interactions import Interactions
+from core.errors import ModelError
+from core.models.base import ProgressCallback
 from core.models.content import (
     ProfileRecommender,
     check_half_life,

@@ -30,8 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.workspace import Workspace
+from core.errors import DescriptionGenerationError
 from core.progress import ProgressCallback
-from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE, ShopSynthError
+from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE
 from core.synth.lm import (
     LMConfig,
     StopCheck,
@@ -65,7 +67,6 @@ from core.synth.store import (
     SynthesisRun,
     add_samples,
 )
-from core.workspace import Workspace
 
 DESCRIPTION_LM_TASK = "description"
 DEFAULT_MIN_WORDS = 15
@@ -97,10 +98,6 @@ _PRICE = {
     "low": ("A budget-friendly choice.", "Good value for money."),
     "high": ("A premium choice.", "A high-end pick for those who want the best."),
 }
-
-
-class DescriptionGenerationError(ShopSynthError, ValueError):
-    """Descriptions cannot be generated with the given input."""
 
 
 def word_count(text: str) -> int:

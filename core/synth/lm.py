@@ -12,7 +12,7 @@ source with temperature and nucleus (top-p) sampling: prompts sorted by length, 
 with an attention cache, each batch with its own seed, several batches at once on one torch
 thread each (on a busy machine that beats threads inside one batch by far).
 Training and generation call ``callback(step, total, info)`` and stop when ``should_stop()``
-returns True or the callback raises :class:`core.progress.TrainingCancelled`; the model is saved
+returns True or the callback raises :class:`core.errors.TrainingCancelled`; the model is saved
 (:func:`save_lm`: safetensors, tokenizer and ``lm.json``, written into a temporary folder that is
 then renamed) only after training finishes, so a stopped run leaves nothing behind.
 """
@@ -25,9 +25,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,9 +37,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import pandas as pd
 
-from core.progress import ProgressCallback, ProgressInfo, TrainingCancelled
-from core.schema import BRAND, CATEGORY, ITEM_ID, TITLE, ShopSynthError
-from core.workspace import Workspace, check_name
+from core.data.workspace import Workspace, check_name, replace_folder
+from core.errors import LMError, TrainingCancelled
+from core.progress import ProgressCallback, ProgressInfo
+from core.schema import BRAND, CATEGORY, ITEM_ID, TITLE
+from core.text.runtime import torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -61,10 +62,6 @@ ATTRIBUTE_COLUMNS: tuple[str, ...] = ("colour", "color", "material", "size", "fe
 PROMPT_SEPARATOR = " | "
 # Tokens considered first by nucleus sampling (see _pick).
 _NUCLEUS_CANDIDATES = 64
-
-
-class LMError(ShopSynthError, ValueError):
-    """A language model cannot be trained, loaded or used with the given input."""
 
 
 @dataclass(frozen=True)
@@ -233,22 +230,6 @@ def train_tokenizer(
 
 # --------------------------------------------------------------------------------------------
 # Model
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the body with torch limited to ``n`` CPU threads (unchanged when None)."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def check_stop(should_stop: StopCheck | None) -> None:
@@ -607,7 +588,7 @@ class TextLM:
             if self.training_targets is not None:
                 targets = pd.DataFrame({"text": pd.Series(self.training_targets, dtype="string")})
                 targets.to_parquet(staging / TARGETS_FILE, index=False)
-            _replace_folder(staging, folder)
+            replace_folder(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return folder
@@ -667,21 +648,6 @@ def _nucleus(
     ranked[ranked.cumsum(dim=-1) - ranked >= top_p] = 0
     chosen = torch.multinomial(ranked, 1, generator=generator)
     return tokens.gather(-1, chosen).squeeze(-1)
-
-
-def _replace_folder(source: Path, target: Path) -> None:
-    """Move ``source`` to ``target``, removing an existing ``target`` only once ``source`` is in."""
-    if not target.exists():
-        os.replace(source, target)
-        return
-    retired = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
-    os.replace(target, retired)
-    try:
-        os.replace(source, target)
-    except BaseException:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------

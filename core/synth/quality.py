@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from core.schema import ShopSynthError
+from core.errors import QualityError
 
 MEASURE = "measure"
 VALUE = "value"
@@ -40,10 +40,6 @@ DETAIL = "detail"
 REPORT_COLUMNS: tuple[str, ...] = (MEASURE, VALUE, DETAIL)
 
 _TOKEN = re.compile(r"\w+(?:['-]\w+)*")
-
-
-class QualityError(ShopSynthError, ValueError):
-    """Inputs a quality measure cannot be computed from."""
 
 
 # Distributions --------------------------------------------------------------------------------

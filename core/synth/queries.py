@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.workspace import Workspace
+from core.errors import QueryGenerationError
 from core.progress import ProgressCallback
 from core.schema import (
     BRAND,
@@ -48,7 +50,6 @@ from core.schema import (
     PRICE,
     SEARCH,
     TITLE,
-    ShopSynthError,
 )
 from core.synth.lm import (
     LMConfig,
@@ -73,7 +74,6 @@ from core.synth.store import (
 )
 from core.text.cache import EmbeddingCache, TextEncoder
 from core.text.product_text import product_texts
-from core.workspace import Workspace
 
 TEMPLATE = "template"
 LM_PREFIX = "lm:"
@@ -111,10 +111,6 @@ QUERY_PATTERNS: tuple[tuple[str, ...], ...] = (
     ("brand",),
 )
 _WORD = re.compile(r"[\w][\w'+.-]*")
-
-
-class QueryGenerationError(ShopSynthError, ValueError):
-    """Queries cannot be generated or filtered with the given input."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,7 +358,7 @@ def train_query_lm(
     as ``name`` and record the run.
 
     The model is saved only when training finishes: a stop (``should_stop`` or a callback
-    raising :class:`core.progress.TrainingCancelled`) leaves no model and no run behind.
+    raising :class:`core.errors.TrainingCancelled`) leaves no model and no run behind.
     """
     training, origin = query_training_pairs(
         workspace, pairs=pairs, random_state=config.random_state

@@ -24,8 +24,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from core.schema import ITEM_ID, ShopSynthError
-from core.workspace import Workspace
+from core.data.workspace import Workspace
+from core.errors import SampleStoreError
+from core.schema import ITEM_ID
 
 SAMPLES_TABLE = "synthetic_samples"
 
@@ -58,10 +59,6 @@ COLUMNS: tuple[str, ...] = (
     "sample_id", "kind", "generator", "run_id", "item_id", "text", "score", "rank", "flags",
     "status", "edited_text", "created_at", "reviewed_at",
 )  # fmt: skip
-
-
-class SampleStoreError(ShopSynthError, ValueError):
-    """Samples cannot be added, found or changed as asked."""
 
 
 @dataclass(frozen=True)

@@ -26,18 +26,14 @@ from typing import Protocol
 
 import numpy as np
 
-from core.schema import ShopSynthError
-from core.workspace import Workspace, atomic_write_bytes, atomic_write_json
+from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
+from core.errors import EmbeddingCacheError
 
 ProgressCallback = Callable[[int, int, str], None]
 
 CACHE_FOLDER = "embeddings"
 MAX_SHARDS = 16
 _KEY_DTYPE = "<U32"  # 128-bit BLAKE2b digests in hex
-
-
-class EmbeddingCacheError(ShopSynthError, ValueError):
-    """Stored embeddings do not fit the encoder asking for them."""
 
 
 class TextEncoder(Protocol):

@@ -36,6 +36,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.data.workspace import replace_folder
+from core.errors import EncoderError
+from core.text.runtime import torch_threads
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
@@ -43,8 +47,6 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
-
-from core.schema import ShopSynthError
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -64,10 +66,6 @@ _TINY_TOKENS = (
     + ["##" + char for char in string.ascii_lowercase + string.digits]
     + list(string.punctuation)
 )
-
-
-class EncoderError(ShopSynthError, ValueError):
-    """An encoder spec names nothing loadable, or an encoder was given bad input."""
 
 
 class BertEncoder:
@@ -127,7 +125,7 @@ class BertEncoder:
         if self.num_threads is None:
             yield
             return
-        with _torch_threads(self.num_threads):
+        with torch_threads(self.num_threads):
             yield
 
     # Encoding ------------------------------------------------------------------------------
@@ -235,7 +233,7 @@ class BertEncoder:
                         done += run(rows)
                         _report(callback, done, len(order))
             else:
-                with _torch_threads(1):
+                with torch_threads(1):
                     pool = ThreadPoolExecutor(workers)
                     try:
                         for finished in as_completed([pool.submit(run, rows) for rows in batches]):
@@ -286,7 +284,7 @@ class BertEncoder:
                 "weights_sha256": digest,
             }
             (staging / ENCODER_META_FILE).write_text(json.dumps(meta, indent=2, default=str))
-            _replace_folder(staging, folder)
+            replace_folder(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return folder
@@ -297,16 +295,6 @@ def _report(callback: ProgressCallback | None, done: int, total: int) -> None:
         callback(done, total, f"encoded {done:,} of {total:,} texts")
 
 
-@contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _check_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise EncoderError("texts must be a sequence of strings, not one string")
@@ -315,21 +303,6 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
         if not isinstance(text, str):
             raise EncoderError(f"text {position} is {type(text).__name__}, not str")
     return texts
-
-
-def _replace_folder(source: Path, target: Path) -> None:
-    """Move ``source`` to ``target``, removing an existing ``target`` only once ``source`` is in."""
-    if not target.exists():
-        os.replace(source, target)
-        return
-    retired = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
-    os.replace(target, retired)
-    try:
-        os.replace(source, target)
-    except BaseException:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def file_digest(path: Path) -> str:

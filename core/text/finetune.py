@@ -33,7 +33,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from core.models.base import top_k
+from core.data.workspace import Workspace, check_name
+from core.errors import FinetuneError
+from core.metrics.ranking import top_k
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
 from core.schema import (
     ADD_TO_CART,
@@ -43,19 +45,13 @@ from core.schema import (
     EVENTS_TABLE,
     PURCHASE,
     SEARCH,
-    ShopSynthError,
 )
 from core.text.encoders import ENCODER_META_FILE, BertEncoder, load_encoder
 from core.text.product_text import product_texts
-from core.workspace import Workspace, check_name
 
 ENCODERS_FOLDER = "encoders"
 POSITIVE_EVENTS: tuple[str, ...] = (CLICK, ADD_TO_CART, PURCHASE)
 METRIC_NAMES: tuple[str, ...] = ("recall", "mrr", "ndcg")
-
-
-class FinetuneError(ShopSynthError, ValueError):
-    """Fine-tuning cannot run: no pairs, bad settings, or an unknown encoder name."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -539,7 +535,7 @@ def finetune_encoder(
     callback : callable, optional
         ``callback(step, total, info)`` after each training step and each evaluation; ``info``
         is a :class:`core.progress.ProgressInfo` whose point is a point of the curve (see
-        :func:`encoder_curve`). It may raise :class:`core.progress.TrainingCancelled` to
+        :func:`encoder_curve`). It may raise :class:`core.errors.TrainingCancelled` to
         stop: nothing is then saved.
 
     Returns

@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.workspace import HOME_ENV_VAR, Workspace
+from core.data.workspace import HOME_ENV_VAR, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -40,8 +40,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace home whose default workspace holds the sample world, loaded and cleaned
     once per test session with core (independently of the dashboard)."""
-    from core.clean import clean_dataset
-    from core.ingest import load_sample_world
+    from core.data.clean import clean_dataset
+    from core.data.ingest.load import load_sample_world
 
     folder = tmp_path_factory.mktemp("sample_home")
     workspace = Workspace.open(home=folder)

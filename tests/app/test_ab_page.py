@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.data.workspace import Workspace
 from core.evaluation.experiment import list_experiments, load_experiment, metric_table
-from core.training import train_model
-from core.workspace import Workspace
+from core.models.training import train_model
 from ui import state
 
 AB_PAGE = "pages/5_AB_Compare.py"

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.clean import CleaningConfig, clean_dataset
-from core.ingest import load_dataset
-from core.profile import dataset_counts
+from core.data.clean import CleaningConfig, clean_dataset
+from core.data.ingest.load import load_dataset
+from core.data.profile import dataset_counts
+from core.data.workspace import Workspace
 from core.schema import (
     CATALOG_TABLE,
     DATASET_TABLE,
@@ -19,7 +20,6 @@ from core.schema import (
     RAW_CATALOG_TABLE,
     RAW_EVENTS_TABLE,
 )
-from core.workspace import Workspace
 from tests.core.bad_files import BAD_FILES
 from ui import state
 

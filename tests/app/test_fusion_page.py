@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.data.workspace import Workspace
 from core.evaluation.compare import workspace_variants
 from core.fusion import PreparedFusion
 from core.fusion.runs import fusion_signals, list_fusions, load_fusion, validation_candidates
-from core.training import train_model
-from core.workspace import Workspace
+from core.models.training import train_model
 from ui import state
 
 FUSION_PAGE = "pages/4_Fusion.py"

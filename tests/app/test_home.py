@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.profile import dataset_counts
-from core.workspace import Workspace
+from core.data.profile import dataset_counts
+from core.data.workspace import Workspace
 from ui import state
 
 

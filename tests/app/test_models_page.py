@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.training import NDCG_KEY, RECALL_KEY, list_models, load_model, run_curve, run_info
-from core.workspace import Workspace
+from core.data.workspace import Workspace
+from core.models.training import NDCG_KEY, RECALL_KEY, list_models, load_model, run_curve, run_info
 from ui import state
 
 MODELS_PAGE = "pages/2_Models.py"
@@ -66,7 +66,7 @@ def test_train_explore_and_delete_popularity(app_test: AppTest, loaded_home: Pat
 
 
 def test_home_checklist_counts_trained_models(app_test: AppTest, loaded_home: Path) -> None:
-    from core.training import train_model
+    from core.models.training import train_model
 
     train_model(Workspace.open(home=loaded_home), "popularity")
     at = app_test.run()
@@ -78,7 +78,7 @@ def test_home_checklist_counts_trained_models(app_test: AppTest, loaded_home: Pa
 def test_bad_hyperparameter_shows_an_error_and_keeps_models(
     app_test: AppTest, loaded_home: Path
 ) -> None:
-    from core.training import train_model
+    from core.models.training import train_model
 
     ws = Workspace.open(home=loaded_home)
     kept = train_model(ws, "popularity")
@@ -129,7 +129,7 @@ def test_trained_als_shows_its_training_curve(app_test: AppTest, loaded_home: Pa
 
 
 def test_one_pass_model_has_no_curve_tab(app_test: AppTest, loaded_home: Path) -> None:
-    from core.training import train_model
+    from core.models.training import train_model
 
     train_model(Workspace.open(home=loaded_home), "popularity")
     at = _models_page(app_test)

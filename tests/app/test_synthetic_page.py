@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.data.interactions import make_split
+from core.data.workspace import Workspace
+from core.models.training import list_models, run_info
 from core.synth import store
 from core.synth.interactions import (
     ACCEPTED,
@@ -16,8 +19,6 @@ from core.synth.interactions import (
     product_vectors,
     synthesize_interactions,
 )
-from core.training import list_models, make_split, run_info
-from core.workspace import Workspace
 from ui import state
 
 SYNTH_PAGE = "pages/3_Synthetic_Data.py"

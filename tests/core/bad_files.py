@@ -18,8 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.schema import IngestError, SchemaError
-from core.workspace import Workspace
+from core.data.workspace import Workspace
+from core.errors import IngestError, SchemaError
 
 GOOD_CSV = (
     "user_id,item_id,event,ts\n"

@@ -8,16 +8,10 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.clean import (
-    RULES,
-    CleaningConfig,
-    CleaningError,
-    catalog_was_given,
-    clean_dataset,
-    latest_report,
-)
-from core.schema import REMOVED_FLAG, WorkspaceError
-from core.workspace import DatasetInfo, Workspace
+from core.data.clean import RULES, CleaningConfig, catalog_was_given, clean_dataset, latest_report
+from core.data.workspace import DatasetInfo, Workspace
+from core.errors import CleaningError, WorkspaceError
+from core.schema import REMOVED_FLAG
 
 EVENT_DDL = (
     "CREATE OR REPLACE TABLE raw_events (user_id VARCHAR, item_id VARCHAR, event VARCHAR, "

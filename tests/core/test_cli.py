@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.__main__ import main
-from core.workspace import HOME_ENV_VAR, Workspace
+from core.data.workspace import HOME_ENV_VAR, Workspace
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.ingest import (
+from core.data.ingest.load import (
     PRESETS,
     SAMPLE_DIR,
     load_dataset,
@@ -20,8 +20,8 @@ from core.ingest import (
     sniff,
     suggest_mapping,
 )
-from core.schema import IngestError, SchemaError
-from core.workspace import Workspace
+from core.data.workspace import Workspace
+from core.errors import IngestError, SchemaError
 
 RAW_EVENT_COLUMNS = [
     "user_id",

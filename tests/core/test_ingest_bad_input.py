@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.ingest import load_dataset, sniff
-from core.schema import IngestError
-from core.workspace import Workspace
+from core.data.ingest.load import load_dataset, sniff
+from core.data.workspace import Workspace
+from core.errors import IngestError
 from tests.core.bad_files import BAD_FILES, GOOD_CSV
 
 ALL_TABLES = (

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.ingest import load_dataset, sniff
-from core.schema import IngestError
-from core.workspace import Workspace
+from core.data.ingest.load import load_dataset, sniff
+from core.data.workspace import Workspace
+from core.errors import IngestError
 
 
 def _number(text: str) -> int:

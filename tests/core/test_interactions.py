@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.interactions import (
+from core.data.interactions import (
     Interactions,
-    InteractionsError,
     Split,
     _entry_order,
     build_interactions,
@@ -19,8 +18,9 @@ from core.interactions import (
     random_split,
     temporal_split,
 )
-from core.schema import DEFAULT_EVENT_WEIGHTS, WorkspaceError
-from core.workspace import Workspace
+from core.data.workspace import Workspace
+from core.errors import InteractionsError, WorkspaceError
+from core.schema import DEFAULT_EVENT_WEIGHTS
 
 T0 = datetime(2024, 5, 1)
 DAY = timedelta(days=1)

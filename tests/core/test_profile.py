@@ -7,9 +7,9 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from core import profile
-from core.schema import WorkspaceError
-from core.workspace import Workspace
+from core.data import profile
+from core.data.workspace import Workspace
+from core.errors import WorkspaceError
 
 # user, item, event, ts, session, query
 EVENTS = [

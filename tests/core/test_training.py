@@ -10,23 +10,22 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.models.base import ModelError
-from core.progress import TrainingCancelled, point_of
-from core.training import (
+from core.data.workspace import Workspace
+from core.errors import InteractionsError, ModelError, TrainingCancelled
+from core.metrics import hit_matrix, ndcg_at_k, recall_at_k, relevant_counts
+from core.models.training import (
     NDCG_KEY,
     RECALL_KEY,
     delete_model,
     list_models,
     load_model,
-    ndcg_at_k,
-    recall_at_k,
     run_curve,
     run_info,
     run_split,
     run_user_ids,
     train_model,
 )
-from core.workspace import Workspace
+from core.progress import point_of
 
 T0 = datetime(2024, 5, 1)
 COLUMNS = ["user_id", "item_id", "event", "ts", "session_id", "query", "value", "is_return"]
@@ -80,16 +79,19 @@ def slow_metrics(recommended: np.ndarray, relevant: list[set[int]]) -> tuple[flo
     return float(np.mean(recalls)), float(np.mean(ndcgs))
 
 
-def test_metric_functions_by_hand() -> None:
+def test_validation_metrics_by_hand() -> None:
+    """The metrics training scores validation with, on lists worked out by hand."""
     relevant = sp.csr_matrix(np.array([[1, 0, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]))
     recommended = np.array([[2, 1, -1], [0, 1, 3], [0, 1, 2]])
-    np.testing.assert_allclose(recall_at_k(recommended, relevant, 3), [0.5, 0.0, 0.0])
-    np.testing.assert_allclose(recall_at_k(recommended, relevant, 1), [0.5, 0.0, 0.0])
+    hits, counts = hit_matrix(recommended, relevant), relevant_counts(relevant)
+    np.testing.assert_allclose(recall_at_k(hits, counts, 3), [0.5, 0.0, 0.0])
+    np.testing.assert_allclose(recall_at_k(hits, counts, 1), [0.5, 0.0, 0.0])
     # User 0: hit at rank 1, two relevant items -> 1 / (1 + 1/log2(3)).
     expected = 1.0 / (1.0 + 1.0 / math.log2(3))
-    np.testing.assert_allclose(ndcg_at_k(recommended, relevant, 3), [expected, 0.0, 0.0])
+    np.testing.assert_allclose(ndcg_at_k(hits, counts, 3), [expected, 0.0, 0.0])
     # Hit at rank 2 with one relevant item (ideal DCG over min(|R|, k) = 1 position).
-    second = ndcg_at_k(np.array([[0, 4]]), sp.csr_matrix(np.array([[0, 0, 0, 0, 1]])), 2)
+    one = sp.csr_matrix(np.array([[0, 0, 0, 0, 1]]))
+    second = ndcg_at_k(hit_matrix(np.array([[0, 4]]), one), relevant_counts(one), 2)
     np.testing.assert_allclose(second, [1 / math.log2(3)])
 
 
@@ -175,7 +177,7 @@ def test_content_model_gets_the_catalogue(ws: Workspace) -> None:
 
 
 def test_split_needs_a_validation_part(ws: Workspace) -> None:
-    with pytest.raises(ModelError, match="valid_fraction"):
+    with pytest.raises(InteractionsError, match="valid_fraction"):
         train_model(ws, "popularity", split_params={"test_fraction": 0.2})
 
 

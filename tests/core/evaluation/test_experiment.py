@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.data.interactions import Interactions, Split
+from core.data.workspace import Workspace
+from core.errors import ComparisonError
 from core.evaluation.compare import compare_models, metric_context, model_variants
 from core.evaluation.experiment import (
     SEGMENTS,
@@ -21,12 +24,9 @@ from core.evaluation.experiment import (
     save_experiment,
     segment_masks,
 )
-from core.evaluation.metrics import MetricContext, long_tail_items
-from core.evaluation.stats import ComparisonError
-from core.interactions import Interactions, Split
-from core.report import experiment_report_html
-from core.training import train_model
-from core.workspace import Workspace
+from core.figures.report import experiment_report_html
+from core.metrics import MetricContext, long_tail_items
+from core.models.training import train_model
 from tests.core.test_training import write_log
 
 USERS = ["a", "b", "c", "d"]

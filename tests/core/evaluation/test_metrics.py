@@ -10,10 +10,10 @@ import scipy.sparse as sp
 from implicit.evaluation import ranking_metrics_at_k
 from sklearn.metrics import ndcg_score
 
-from core.evaluation.metrics import (
+from core.errors import MetricError, ShopSynthError
+from core.metrics import (
     METRICS,
     MetricContext,
-    MetricError,
     average_popularity,
     average_precision_at_k,
     catalog_coverage,
@@ -38,7 +38,6 @@ from core.evaluation.metrics import (
     relevant_counts,
     user_coverage,
 )
-from core.schema import ShopSynthError
 
 # The fixture: 4 users, 6 items, lists of width 4.
 #   user 0 lists 0 3 1 5 and finds 3 (gain 2) at rank 2 and 1 (gain 1) at rank 3; item 4

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import ComparisonError, ShopSynthError
 from core.evaluation.online import (
     CONVERSION_RATE,
     CTR,
@@ -20,8 +21,7 @@ from core.evaluation.online import (
     load_ground_truth,
     simulate_online_ab,
 )
-from core.evaluation.stats import ComparisonError, holm
-from core.schema import ShopSynthError
+from core.evaluation.stats import holm
 
 
 def _sigmoid(x: float) -> float:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import ComparisonError, ShopSynthError
 from core.evaluation import stats
-from core.evaluation.stats import BOOTSTRAP_COLUMNS, ComparisonError, holm, paired_bootstrap
-from core.schema import ShopSynthError
+from core.evaluation.stats import BOOTSTRAP_COLUMNS, holm, paired_bootstrap
 
 COMPARISON_COLUMNS = ["diff", "diff_ci_low", "diff_ci_high", "lift", "p_value", "p_holm"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.data.interactions import Interactions
 from core.fusion import CandidateSet
-from core.interactions import Interactions
 from core.models.base import Recommender
 from core.progress import ProgressCallback
 

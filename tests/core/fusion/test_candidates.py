@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.fusion import FusionError, build_candidates
+from core.errors import FusionError
+from core.fusion import build_candidates
 from tests.core.fusion.conftest import FixedScores, fixed_model, interactions, relevance_matrix
 
 SEEN = [[0], [3]]

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from core.fusion import FusionError, PreparedFusion, search_weights
+from core.data.interactions import Interactions
+from core.errors import FusionError
+from core.fusion import PreparedFusion, search_weights
 from core.fusion.gate import FEATURE_NAMES, SoftmaxGate, user_features
-from core.interactions import Interactions
 from tests.core.fusion.conftest import candidate_set
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.fusion import FusionError, fuse
+from core.errors import FusionError
+from core.fusion import fuse
 from core.fusion.methods import top_columns
 from tests.core.fusion.conftest import candidate_set
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from core.fusion import FusionError, normalise
+from core.errors import FusionError
+from core.fusion import normalise
 from core.fusion.normalise import tie_counts
 
 NAN = np.nan

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from core.evaluation.metrics import MetricContext
-from core.fusion import FusionError, PreparedFusion, fuse, list_metrics
+from core.errors import FusionError
+from core.fusion import PreparedFusion, fuse, list_metrics
 from core.fusion import prepared as prepared_module
-from core.training import ndcg_at_k, recall_at_k
+from core.metrics import MetricContext, hit_matrix, ndcg_at_k, recall_at_k, relevant_counts
 from tests.core.fusion.conftest import candidate_set, relevance_matrix
 
 
@@ -58,8 +58,9 @@ def test_list_metrics_match_the_training_metrics() -> None:
     hits = np.where(listed, dense[np.arange(n_users)[:, None], recommended], False)
     n_relevant = np.diff(relevant.indptr)
     values = list_metrics(recommended, hits, n_relevant, ["ndcg@10", "recall@5"], n_items=n_items)
-    np.testing.assert_allclose(values["ndcg@10"], ndcg_at_k(recommended, relevant, 10))
-    np.testing.assert_allclose(values["recall@5"], recall_at_k(recommended, relevant, 5))
+    sparse_hits, counts = hit_matrix(recommended, relevant), relevant_counts(relevant)
+    np.testing.assert_allclose(values["ndcg@10"], ndcg_at_k(sparse_hits, counts, 10))
+    np.testing.assert_allclose(values["recall@5"], recall_at_k(sparse_hits, counts, 5))
 
 
 @pytest.fixture

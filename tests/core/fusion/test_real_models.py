@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.data.interactions import Interactions
 from core.fusion import build_candidates, fuse
-from core.interactions import Interactions
 from core.models.registry import make_model
 
 N_USERS, N_ITEMS = 30, 40

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from core.errors import FusionError
 from core.fusion import (
-    FusionError,
     PreparedFusion,
     dirichlet_weights,
     pareto_front,

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.interactions import Interactions
+from core.data.interactions import Interactions
 from core.models.base import Recommender
 from core.models.registry import available_models
 

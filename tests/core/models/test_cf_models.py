@@ -8,9 +8,10 @@ import pytest
 import scipy.sparse as sp
 import threadpoolctl
 
-from core.interactions import Interactions
+from core.data.interactions import Interactions
+from core.errors import ModelError
 from core.models.als import ALS
-from core.models.base import ModelError, Recommender
+from core.models.base import Recommender
 from core.models.bpr import BPR
 from core.models.knn import ItemKNN
 from core.models.popularity import Popularity

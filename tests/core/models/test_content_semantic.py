@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.interactions import Interactions
-from core.models.base import ModelError, Recommender
+from core.data.interactions import Interactions
+from core.errors import ModelError
+from core.models.base import Recommender
 from core.models.content import ContentRecommender, recency_weights
 from core.models.semantic import SemanticRecommender
 from core.text.encoders import tiny_encoder

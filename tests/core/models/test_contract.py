@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.models.base import ModelError, Recommender, top_k
+from core.errors import ModelError
+from core.metrics.ranking import top_k
+from core.models.base import Recommender
 from core.models.registry import available_models
 
 from .conftest import N_ITEMS, N_USERS, CheckerBoard, new_model

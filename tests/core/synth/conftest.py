@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.data.workspace import Workspace
 from core.synth.lm import LMConfig
-from core.workspace import Workspace
 
 # item_id: (title, category, brand, price, colour, material, size, feature, description)
 PRODUCTS: dict[str, tuple] = {

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from core.progress import TrainingCancelled
+from core.data.workspace import Workspace
+from core.errors import DescriptionGenerationError, TrainingCancelled
 from core.synth.descriptions import (
-    DescriptionGenerationError,
     description_flags,
     description_targets,
     is_repetitive,
@@ -20,7 +20,6 @@ from core.synth.descriptions import (
 from core.synth.lm import list_lms
 from core.synth.queries import train_query_lm
 from core.synth.store import accepted_descriptions, list_samples, set_status
-from core.workspace import Workspace
 from tests.core.synth.conftest import TINY_LM, write_catalog
 
 # P02 ("A frying pan.", 3 words), P03 (none), P05 (empty) and P07 ("Non-slip yoga mat.") are

@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.interactions import Interactions, Split, temporal_split
-from core.progress import TrainingCancelled, point_of
+from core.data.interactions import Interactions, Split, temporal_split
+from core.data.workspace import Workspace
+from core.errors import SyntheticInteractionsError, TrainingCancelled
+from core.evaluation.synthetic_utility import REAL, synthetic_utility
+from core.progress import point_of
 from core.synth.interactions import (
     ACCEPTED,
     GRU,
@@ -20,7 +23,6 @@ from core.synth.interactions import (
     REJECTED,
     RUN_KIND,
     GRUGenerator,
-    SyntheticInteractionsError,
     add_interactions,
     augment,
     augmented_train,
@@ -36,8 +38,6 @@ from core.synth.interactions import (
     train_end,
     user_sequences,
 )
-from core.synth.utility import REAL, synthetic_utility
-from core.workspace import Workspace
 
 CUTOFF = "2025-01-20"
 # user, item, day of January: training before the cut-off, then the test events.

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from core.progress import TrainingCancelled
+from core.data.workspace import Workspace
+from core.errors import LMError, TrainingCancelled
 from core.synth.lm import (
     LMConfig,
-    LMError,
     TextLM,
     _pick,
     delete_lm,
@@ -26,7 +26,6 @@ from core.synth.lm import (
     train_tokenizer,
 )
 from core.synth.queries import train_query_lm
-from core.workspace import Workspace
 from tests.core.synth.conftest import QUERIES, TINY_LM
 
 

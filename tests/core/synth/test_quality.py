@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from core.errors import QualityError
 from core.synth.quality import (
     REPORT_COLUMNS,
-    QualityError,
     distinct_n,
     exact_copy_rate,
     fidelity,

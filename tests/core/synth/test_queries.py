@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.progress import TrainingCancelled
+from core.data.workspace import Workspace
+from core.errors import QueryGenerationError, TrainingCancelled
 from core.synth.queries import (
     QUERY_PATTERNS,
-    QueryGenerationError,
     attribute_mismatches,
     price_words,
     pseudo_queries,
@@ -23,7 +23,6 @@ from core.synth.queries import (
 )
 from core.synth.store import list_samples
 from core.text.cache import EmbeddingCache
-from core.workspace import Workspace
 from tests.core.synth.conftest import BagOfWordsEncoder
 
 

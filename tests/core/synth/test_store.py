@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.data.workspace import Workspace
+from core.errors import SampleStoreError
 from core.synth.store import (
     SAMPLES_TABLE,
-    SampleStoreError,
     accepted_descriptions,
     accepted_query_pairs,
     add_samples,
@@ -19,7 +20,6 @@ from core.synth.store import (
     sample_summary,
     set_status,
 )
-from core.workspace import Workspace
 
 
 def _queries() -> pd.DataFrame:

@@ -8,15 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.text.cache import (
-    MAX_SHARDS,
-    EmbeddingCache,
-    EmbeddingCacheError,
-    model_key,
-    text_keys,
-)
+from core.data.workspace import Workspace
+from core.errors import EmbeddingCacheError
+from core.text.cache import MAX_SHARDS, EmbeddingCache, model_key, text_keys
 from core.text.encoders import BertEncoder, tiny_encoder
-from core.workspace import Workspace
 
 TEXTS = ["red running shoes", "steel frying pan", "cotton t-shirt", "wireless headphones"]
 

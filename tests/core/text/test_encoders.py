@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.errors import EncoderError
 from core.text.encoders import (
     ENCODER_ENV_VAR,
     BertEncoder,
-    EncoderError,
     default_encoder_spec,
     load_encoder,
     minilm_path,

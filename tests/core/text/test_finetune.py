@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
+from core.data.workspace import Workspace
+from core.errors import FinetuneError, TrainingCancelled
 from core.models.semantic import SemanticRecommender
-from core.progress import TrainingCancelled, point_of
+from core.progress import point_of
 from core.text.encoders import load_encoder
 from core.text.finetune import (
     FinetuneConfig,
-    FinetuneError,
     _batches,
     delete_encoder,
     encoder_curve,
@@ -26,7 +27,6 @@ from core.text.finetune import (
     retrieval_metrics,
     search_click_pairs,
 )
-from core.workspace import Workspace
 
 EVENT_COLUMNS = "user_id, item_id, event, ts, session_id, query"
 
@@ -236,7 +236,7 @@ def test_finetune_lowers_loss_and_reloads_identically(workspace: Workspace) -> N
     assert runs["name"].tolist() == ["tiny-ft"]
     # The semantic model takes the checkpoint as its encoder.
     train_item_ids = list(PRODUCTS)
-    from core.interactions import Interactions
+    from core.data.interactions import Interactions
 
     train = Interactions.from_arrays(
         ["u1"], train_item_ids, np.array([0]), np.array([1]), np.array([1.0]),

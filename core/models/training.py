@@ -6,9 +6,9 @@ external ids of the model's user rows) and ``curve.json`` (the training curve: o
 epoch of an iterative model, see :func:`run_curve`). Nothing is written until the model is
 fitted and scored; the folder is then written completely in a staging folder before the run is
 recorded, so a failed or cancelled training (a callback raising
-:class:`core.progress.TrainingCancelled`) leaves the earlier runs as they were and no trace.
+:class:`core.errors.TrainingCancelled`) leaves the earlier runs as they were and no trace.
 
-The split is a :func:`core.interactions.temporal_split` (by default 70% train, 10% validation,
+The split is a :func:`core.data.interactions.temporal_split` (by default 70% train, 10% validation,
 20% test of the timed interaction events). It is deterministic: the same parameters on the
 same data give the same split, and :func:`run_split` rebuilds the split of a run from the
 cut-off times it recorded.
@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,19 +32,20 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.interactions import Split, temporal_split
-from core.models.base import ModelError, Recommender
+from core.data.interactions import Interactions, Split, split_kwargs, temporal_split
+from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json, relation_exists
+from core.errors import ModelError
+from core.metrics import hit_matrix, ndcg_at_k, recall_at_k, relevant_counts
+from core.models.base import Recommender
 from core.models.registry import make_model
 from core.progress import EPOCH, TRAIN_PREFIX, ProgressCallback, ProgressInfo, point_of, retext
 from core.schema import CATALOG_TABLE, EVENTS_TABLE, RUNS_TABLE
-from core.workspace import Workspace, atomic_write_bytes, atomic_write_json, relation_exists
 
 MODEL_KIND = "model"
 RECALL_K = 20
 NDCG_K = 10
 RECALL_KEY = f"recall@{RECALL_K}"
 NDCG_KEY = f"ndcg@{NDCG_K}"
-DEFAULT_SPLIT: dict[str, Any] = {"test_fraction": 0.2, "valid_fraction": 0.1}
 # Models whose fit reads the catalogue.
 CATALOG_MODELS = frozenset({"content_tfidf", "semantic_bert"})
 _MODEL_FOLDER = "model"
@@ -53,6 +54,8 @@ _CURVE_FILE = "curve.json"
 _STAGING_PREFIX = ".staging-"
 # Progress units of one training: split, fit, evaluation, saving.
 _PROGRESS_TOTAL = 100
+# Training interactions to fit on instead of a split's train part, and what to record of them.
+Augment = Callable[[Split], tuple[Interactions, dict[str, int]]]
 _STAGES = {"split": (0, 10), "fit": (10, 80), "evaluate": (80, 95), "save": (95, 100)}
 
 
@@ -89,61 +92,7 @@ class TrainedModel:
     curve: pd.DataFrame
 
 
-# Metrics --------------------------------------------------------------------------------------
-
-
-def _hits(recommended: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
-    """Bool ``(n, k)``: whether each recommended item is in the user's relevant row.
-
-    ``recommended`` holds item indices with ``-1`` padding; row ``u`` of ``recommended``
-    goes with row ``u`` of ``relevant``.
-    """
-    recommended = np.asarray(recommended, dtype=np.int64)
-    relevant = sp.csr_matrix(relevant)
-    relevant.eliminate_zeros()
-    n_items = relevant.shape[1]
-    rows = np.repeat(np.arange(relevant.shape[0], dtype=np.int64), np.diff(relevant.indptr))
-    relevant_keys = np.sort(rows * n_items + relevant.indices.astype(np.int64))
-    keys = np.arange(recommended.shape[0], dtype=np.int64)[:, None] * n_items + recommended
-    found = np.isin(keys, relevant_keys, assume_unique=False)
-    return found & (recommended >= 0)
-
-
-def recall_at_k(recommended: np.ndarray, relevant: sp.csr_matrix, k: int) -> np.ndarray:
-    """Per-user recall: relevant items in the top ``k`` over the number of relevant items.
-
-    Parameters
-    ----------
-    recommended : numpy.ndarray
-        ``(n, >= k)`` item indices, best first, ``-1`` for no item.
-    relevant : scipy.sparse.csr_matrix
-        ``(n, n_items)``; a stored non-zero marks a relevant item (binary relevance).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n,)`` float64; 0 for a user with no relevant item.
-    """
-    hits = _hits(np.asarray(recommended)[:, :k], relevant).sum(axis=1)
-    n_relevant = np.diff(sp.csr_matrix(relevant).indptr)
-    return np.divide(hits, n_relevant, out=np.zeros(len(hits)), where=n_relevant > 0)
-
-
-def ndcg_at_k(recommended: np.ndarray, relevant: sp.csr_matrix, k: int) -> np.ndarray:
-    r"""Per-user NDCG with binary relevance.
-
-    .. math:: \mathrm{DCG} = \sum_{j=1}^{k} \frac{\mathrm{rel}_j}{\log_2(j + 1)}, \qquad
-              \mathrm{IDCG} = \sum_{j=1}^{\min(|R|, k)} \frac{1}{\log_2(j + 1)}
-
-    and NDCG = DCG / IDCG (0 for a user with no relevant item). Arguments as in
-    :func:`recall_at_k`.
-    """
-    top = np.asarray(recommended)[:, :k]
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = (_hits(top, relevant) * discounts[: top.shape[1]]).sum(axis=1)
-    n_relevant = np.minimum(np.diff(sp.csr_matrix(relevant).indptr), k)
-    ideal = np.concatenate([[0.0], np.cumsum(discounts)])[n_relevant]
-    return np.divide(dcg, ideal, out=np.zeros(len(dcg)), where=ideal > 0)
+# Validation ---------------------------------------------------------------------------------
 
 
 def evaluate(model: Recommender, split: Split, batch_size: int = 2048) -> dict[str, float | None]:
@@ -166,8 +115,10 @@ def evaluate(model: Recommender, split: Split, batch_size: int = 2048) -> dict[s
         chunk = users[start : start + batch_size]
         recommended, _ = model.recommend(chunk, k, exclude_seen=True)
         relevant = matrix[chunk]
-        recall[start : start + chunk.size] = recall_at_k(recommended, relevant, RECALL_K)
-        ndcg[start : start + chunk.size] = ndcg_at_k(recommended, relevant, NDCG_K)
+        hits = hit_matrix(recommended, relevant)
+        n_relevant = relevant_counts(relevant)
+        recall[start : start + chunk.size] = recall_at_k(hits, n_relevant, RECALL_K)
+        ndcg[start : start + chunk.size] = ndcg_at_k(hits, n_relevant, NDCG_K)
     return {RECALL_KEY: float(recall.mean()), NDCG_KEY: float(ndcg.mean())}
 
 
@@ -186,31 +137,6 @@ def _stage(callback: ProgressCallback | None, stage: str) -> ProgressCallback:
         )
 
     return report
-
-
-def _split_kwargs(split_params: Mapping[str, Any] | None) -> dict[str, Any]:
-    kwargs = dict(DEFAULT_SPLIT if split_params is None else split_params)
-    allowed = {
-        "test_fraction",
-        "valid_fraction",
-        "cutoff",
-        "valid_cutoff",
-        "weights",
-        "half_life_days",
-    }
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise ModelError(
-            f"unknown split parameter {', '.join(map(repr, unknown))}; use {', '.join(allowed)}"
-        )
-    if not kwargs.get("valid_fraction") and kwargs.get("valid_cutoff") is None:
-        raise ModelError("models are scored on a validation part: set valid_fraction above 0")
-    return kwargs
-
-
-def make_split(ws: Workspace, split_params: Mapping[str, Any] | None = None) -> Split:
-    """The temporal split that :func:`train_model` uses for ``split_params``."""
-    return temporal_split(ws, **_split_kwargs(split_params))
 
 
 def _catalog(ws: Workspace) -> pd.DataFrame | None:
@@ -243,14 +169,15 @@ def train_model(
     split_params: Mapping[str, Any] | None = None,
     name: str | None = None,
     eval_every: int | None = None,
-    synthetic: bool = False,
+    augment: Augment | None = None,
     callback: ProgressCallback | None = None,
 ) -> TrainedModel:
     """Fit ``model_name`` on the training part of the workspace's events and record it.
 
-    With ``synthetic``, the accepted synthetic interactions (:mod:`core.synth.interactions`)
-    are added to the training part for the fit; the model still ranks from, and excludes,
-    each user's real history, and it is validated on real interactions only.
+    With ``augment``, the model is fitted on the training part it returns (real interactions
+    plus synthetic ones, see :func:`core.pipeline.train_with_synthetic`); the model still ranks
+    from, and excludes, each user's real history, and it is validated on real interactions
+    only.
 
     Parameters
     ----------
@@ -263,7 +190,7 @@ def train_model(
         out or None is recorded as the encoder it stands for
         (:func:`core.text.encoders.default_encoder_spec`).
     split_params : mapping, optional
-        Keyword arguments of :func:`core.interactions.temporal_split`; default
+        Keyword arguments of :func:`core.data.interactions.temporal_split`; default
         ``test_fraction=0.2, valid_fraction=0.1``. A validation part is required.
     name : str, optional
         Display name of the run; the model name by default.
@@ -271,11 +198,15 @@ def train_model(
         For a model that can be scored while it trains (ALS, BPR: ``scores_during_fit``),
         measure Recall@20 and NDCG@10 on validation every ``eval_every`` epochs and after the
         last one, as points of the training curve. None or 0: only the final scores.
+    augment : callable, optional
+        ``augment(split) -> (train, record)``: the training interactions to fit on instead of
+        ``split.train`` (same users and items), and what to record about them in the run's
+        parameters under ``"synthetic"``.
     callback : callable, optional
         ``callback(step, total, info)``; during the fit of an iterative model ``info`` is a
         :class:`core.progress.ProgressInfo` whose point is the curve point of the epoch
         (with the validation scores when measured). It may raise
-        :class:`core.progress.TrainingCancelled` to stop: nothing is then recorded.
+        :class:`core.errors.TrainingCancelled` to stop: nothing is then recorded.
 
     Returns
     -------
@@ -298,7 +229,7 @@ def train_model(
             hyperparameters["encoder"] = default_encoder_spec()
     model = make_model(model_name, **hyperparameters)
     every = _check_eval_every(eval_every)
-    kwargs = _split_kwargs(split_params)
+    kwargs = split_kwargs(split_params)
     _stage(callback, "split")(0, 1, "building the interactions")
     data_fingerprint = ws.fingerprint(EVENTS_TABLE)
     split = temporal_split(ws, **kwargs)
@@ -328,25 +259,10 @@ def train_model(
 
     train = split.train
     augmentation: dict[str, int] | None = None
-    if synthetic:
-        from core.synth.interactions import augment
-
-        augmented = augment(split, ws)
-        if augmented.synthetic.nnz == 0:
-            raise ModelError(
-                "no accepted synthetic interaction falls in the training period: generate and "
-                "accept some on the Synthetic Data page, or train without them"
-            )
-        train = augmented.train
-        augmentation = {
-            "n_rows": augmented.n_rows,
-            "n_pairs": int(augmented.synthetic.nnz),
-            "n_unknown_users": augmented.n_unknown_users,
-            "n_unknown_items": augmented.n_unknown_items,
-            "n_after_end": augmented.n_after_end,
-        }
+    if augment is not None:
+        train, augmentation = augment(split)
     model.fit(train, catalog=catalog, callback=on_fit)
-    if synthetic:
+    if augment is not None:
         # Rank from, and exclude, the users' real histories.
         model.train_ = split.train.matrix.tocsr()
     _stage(callback, "evaluate")(0, 1, "scoring the validation users")

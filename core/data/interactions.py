@@ -38,15 +38,9 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 
-from core.schema import (
-    CATALOG_TABLE,
-    DEFAULT_EVENT_WEIGHTS,
-    EVENT_TYPES,
-    EVENTS_TABLE,
-    ShopSynthError,
-    WorkspaceError,
-)
-from core.workspace import Workspace, relation_exists
+from core.data.workspace import Workspace, relation_exists
+from core.errors import InteractionsError, WorkspaceError
+from core.schema import CATALOG_TABLE, DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, EVENTS_TABLE
 
 RandomState = int | np.random.Generator | None
 
@@ -55,10 +49,8 @@ _USERS = "_inter_users"
 _ITEMS = "_inter_items"
 
 _MICROSECONDS_PER_DAY = 86_400 * 1_000_000
-
-
-class InteractionsError(ShopSynthError, ValueError):
-    """Invalid weights, ids or split parameters."""
+# The split of a model run: 70% train, 10% validation, 20% test of the timed events.
+DEFAULT_SPLIT: dict[str, Any] = {"test_fraction": 0.2, "valid_fraction": 0.1}
 
 
 @dataclass(frozen=True, eq=False)
@@ -685,6 +677,37 @@ def temporal_split(
     }
     valid = parts[1] if n_sides == 3 else None
     return Split.from_parts(parts[0], parts[-1], valid, "temporal", params)
+
+
+def split_kwargs(split_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Keyword arguments of :func:`temporal_split` for a model run, checked.
+
+    A validation part is required: models are scored on it.
+    """
+    kwargs = dict(DEFAULT_SPLIT if split_params is None else split_params)
+    allowed = {
+        "test_fraction",
+        "valid_fraction",
+        "cutoff",
+        "valid_cutoff",
+        "weights",
+        "half_life_days",
+    }
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise InteractionsError(
+            f"unknown split parameter {', '.join(map(repr, unknown))}; use {', '.join(allowed)}"
+        )
+    if not kwargs.get("valid_fraction") and kwargs.get("valid_cutoff") is None:
+        raise InteractionsError(
+            "models are scored on a validation part: set valid_fraction above 0"
+        )
+    return kwargs
+
+
+def make_split(ws: Workspace, split_params: Mapping[str, Any] | None = None) -> Split:
+    """The temporal split a model run uses for ``split_params`` (:func:`split_kwargs`)."""
+    return temporal_split(ws, **split_kwargs(split_params))
 
 
 def _literal(value: datetime) -> str:

@@ -4,15 +4,15 @@ Files are read by DuckDB, never held whole in pandas: CSV/TSV (delimiter sniffed
 JSON lines, user-sequence lines, each optionally gzip-compressed. A load goes
 
 1. :func:`sniff`: look at the first bytes and rows: format, encoding, delimiter, header, columns,
-   the :mod:`preset <core.ingest_presets>` and a suggested column mapping;
+   the :mod:`preset <core.data.ingest.presets>` and a suggested column mapping;
 2. plan: one SQL expression per canonical column, chosen from the mapping and a sample of values
    (timestamp format, epoch unit, event names);
 3. one ``CREATE TABLE ... AS SELECT`` per file into staging tables, validation, then the staging
    tables replace ``raw_events`` / ``raw_catalog`` and the dataset record is written, all in one
-   :meth:`Workspace.transaction <core.workspace.Workspace.transaction>`.
+   :meth:`Workspace.transaction <core.data.workspace.Workspace.transaction>`.
 
-Any failure raises :class:`~core.schema.IngestError` (or its subclass
-:class:`~core.schema.SchemaError`) with a message that says what to do, and leaves the workspace
+Any failure raises :class:`~core.errors.IngestError` (or its subclass
+:class:`~core.errors.SchemaError`) with a message that says what to do, and leaves the workspace
 as it was.
 """
 
@@ -30,7 +30,7 @@ from statistics import median
 import duckdb
 import pandas as pd
 
-from core.ingest_presets import (
+from core.data.ingest.presets import (
     CATALOG_KIND,
     ESCI_GAINS,
     ESCI_LABEL,
@@ -55,6 +55,8 @@ from core.ingest_presets import (
     sql_string,
     suggest_mapping,
 )
+from core.data.workspace import DatasetInfo, Workspace, drop_relation
+from core.errors import IngestError, SchemaError
 from core.schema import (
     BRAND,
     CATALOG_COLUMNS,
@@ -81,10 +83,7 @@ from core.schema import (
     USER_ID,
     VALUE,
     VIEW,
-    IngestError,
-    SchemaError,
 )
-from core.workspace import DatasetInfo, Workspace, drop_relation
 
 __all__ = [
     "PRESETS",
@@ -99,7 +98,7 @@ __all__ = [
 
 Callback = Callable[[int, int, str], None]
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_data"
 
 # Columns of raw_events, in order: the canonical event columns and the returns flag.
 RAW_EVENT_COLUMNS: tuple[str, ...] = (*EVENT_COLUMNS, IS_RETURN)
@@ -1172,7 +1171,7 @@ def load_dataset(
     """Load a behaviour log (and optionally a catalogue) into ``raw_events`` / ``raw_catalog``.
 
     Everything happens in one workspace transaction: on any error the workspace is exactly as it
-    was. The data are not cleaned (see :mod:`core.clean`).
+    was. The data are not cleaned (see :mod:`core.data.clean`).
 
     Parameters
     ----------
@@ -1182,7 +1181,7 @@ def load_dataset(
         The log: CSV/TSV, Parquet, JSON lines or user-sequence lines, optionally gzip-compressed.
     mapping : dict, optional
         ``{target: source column}`` overriding the suggested mapping of the log; a target mapped
-        to None is left out. Targets: :data:`core.ingest_presets.EVENT_TARGETS`.
+        to None is left out. Targets: :data:`core.data.ingest.presets.EVENT_TARGETS`.
     preset : str, optional
         A key of :data:`PRESETS`; detected from the columns when omitted.
     catalog_path : str or Path, optional

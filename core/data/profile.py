@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from core.data.workspace import Workspace
+from core.errors import WorkspaceError
 from core.schema import (
     CATALOG_TABLE,
     CATEGORY,
@@ -27,9 +29,7 @@ from core.schema import (
     SESSION_ID,
     TS,
     USER_ID,
-    WorkspaceError,
 )
-from core.workspace import Workspace
 
 # Profiles read either the cleaned tables or the raw ones; nothing else is accepted as a name.
 _EVENT_TABLES = (EVENTS_TABLE, RAW_EVENTS_TABLE)

@@ -24,12 +24,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from core.schema import (
-    CLEANING_REPORTS_TABLE,
-    DATASET_TABLE,
-    RUNS_TABLE,
-    WorkspaceError,
-)
+from core.errors import WorkspaceError
+from core.schema import CLEANING_REPORTS_TABLE, DATASET_TABLE, RUNS_TABLE
 
 HOME_ENV_VAR = "SHOPSYNTH_HOME"
 # DuckDB's buffer pool per process; larger work spills to the workspace's tmp/ folder, so a
@@ -116,6 +112,21 @@ class DatasetInfo:
     n_events: int
     n_items: int
     notes: str = ""
+
+
+def replace_folder(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target``, removing an existing ``target`` only once ``source`` is in."""
+    if not target.exists():
+        os.replace(source, target)
+        return
+    retired = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+    os.replace(target, retired)
+    try:
+        os.replace(source, target)
+    except BaseException:
+        os.replace(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 class Workspace:

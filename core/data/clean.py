@@ -41,6 +41,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from core.data.workspace import Workspace, drop_relation, relation_exists
+from core.errors import CleaningError, WorkspaceError
 from core.schema import (
     CATALOG_TABLE,
     CLEANING_REMOVED_TABLE,
@@ -56,10 +58,7 @@ from core.schema import (
     REMOVED_FLAG,
     SEARCH,
     TITLE,
-    ShopSynthError,
-    WorkspaceError,
 )
-from core.workspace import Workspace, drop_relation, relation_exists
 
 Callback = Callable[[int, int, str], None]
 
@@ -110,10 +109,6 @@ _REPEATED = "_clean_repeated"
 _CATALOG_STAGE = "_clean_catalog"
 _PAIRS = "_clean_pairs"
 _KCORE_ITEMS = "_clean_kcore_items"
-
-
-class CleaningError(ShopSynthError, ValueError):
-    """A cleaning parameter is invalid, or the rules would leave no event at all."""
 
 
 def _as_datetime(value: datetime | date | str | None, name: str) -> datetime | None:

@@ -199,7 +199,7 @@ def training_curve(
     """Training measures (left) and held-out metrics (right, "On ``held_out``") by epoch.
 
     ``curve`` has an ``epoch`` column and one column per measure (see
-    :func:`core.training.run_curve`): columns named ``train_*`` are drawn in the left panel,
+    :func:`core.models.training.run_curve`): columns named ``train_*`` are drawn in the left panel,
     the others (``ndcg@10``...) in the right one, each series through the epochs where it
     was measured, in name order (so a measure keeps its colour from chart to chart). A panel
     with nothing to draw is left out.
@@ -251,8 +251,8 @@ def overlaid_histogram(series: dict[str, list[float]], title: str, x_title: str)
 def utility_bars(table: pd.DataFrame) -> go.Figure:
     """Test metrics of models trained with and without synthetic data, with intervals.
 
-    ``table`` is :func:`core.synth.utility.synthetic_utility`'s; one panel per segment, a
-    group per model and metric, a bar per training set.
+    ``table`` is :func:`core.evaluation.synthetic_utility.synthetic_utility`'s; one panel per
+    segment, a group per model and metric, a bar per training set.
     """
     segments = list(dict.fromkeys(table["segment"]))
     figure = make_subplots(rows=1, cols=len(segments), subplot_titles=segments)

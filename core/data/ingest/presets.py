@@ -1,6 +1,6 @@
 """What an input file is: its format and dialect, its columns' meaning, its known layout.
 
-Three parts serve :mod:`core.ingest`:
+Three parts serve :mod:`core.data.ingest.load`:
 
 * file formats: :func:`inspect_file` reads the first megabyte of a file to tell its format
   (delimited text, Parquet, JSON lines, user-sequence lines; gzip or not), encoding, delimiter and
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import IngestError
 from core.schema import (
     ADD_TO_CART,
     BRAND,
@@ -52,7 +53,6 @@ from core.schema import (
     USER_ID,
     VALUE,
     VIEW,
-    IngestError,
 )
 
 EVENTS_KIND = "events"

@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.interactions import Interactions, Split
+from core.data.workspace import Workspace
 from core.evaluation.experiment import Variant, run_experiment
-from core.interactions import Interactions, Split
-from core.models.base import Recommender, top_k
+from core.metrics.ranking import top_k
+from core.models.base import Recommender
 from core.models.registry import make_model
 from core.progress import ProgressCallback
 from core.synth.interactions import ACCEPTED, augment
-from core.workspace import Workspace
 
 REAL = "real"
 MODEL = "model"

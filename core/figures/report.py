@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.evaluation import figures
 from core.evaluation.experiment import ExperimentResult, metric_table
+from core.figures import evaluation as figures
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }

@@ -47,11 +47,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.interactions import Interactions, Split
+from core.data.interactions import Interactions, Split
+from core.data.workspace import Workspace, atomic_write_json
+from core.errors import SyntheticInteractionsError
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
-from core.schema import DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, SEARCH, ShopSynthError
+from core.schema import DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, SEARCH
 from core.text.product_text import product_texts
-from core.workspace import Workspace, atomic_write_json
 
 INTERACTIONS_TABLE = "synthetic_interactions"
 RUN_KIND = "synthetic_interactions"
@@ -76,10 +77,6 @@ RandomState = int | np.random.Generator | None
 # Files of a saved GRU generator, in its run's folder.
 GENERATOR_WEIGHTS = "generator.safetensors"
 GENERATOR_META = "generator.json"
-
-
-class SyntheticInteractionsError(ShopSynthError, ValueError):
-    """Synthetic interactions cannot be generated, stored or used as asked."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,7 +490,7 @@ class GRUGenerator:
         callback : callable, optional
             ``callback(step, total, info)`` after every batch; at the end of an epoch ``info``
             is a :class:`core.progress.ProgressInfo` with ``epoch`` and ``train_loss``. It may
-            raise :class:`core.progress.TrainingCancelled` to stop.
+            raise :class:`core.errors.TrainingCancelled` to stop.
 
         Returns
         -------

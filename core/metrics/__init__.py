@@ -41,12 +41,11 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from core.schema import ShopSynthError
+from core.errors import MetricError
 
 __all__ = [
     "METRICS",
     "MetricContext",
-    "MetricError",
     "MetricInfo",
     "average_popularity",
     "average_precision_at_k",
@@ -72,10 +71,6 @@ __all__ = [
     "relevant_counts",
     "user_coverage",
 ]
-
-
-class MetricError(ShopSynthError, ValueError):
-    """A metric name, a recommendation array or the metric context is not usable."""
 
 
 # Input checks ---------------------------------------------------------------------------------

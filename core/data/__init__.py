@@ -1,0 +1,1 @@
+"""The data layer: workspace, ingest, cleaning, profiling, interactions and splits."""

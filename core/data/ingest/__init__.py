@@ -1,0 +1,1 @@
+"""Reading behaviour logs and catalogues into the workspace: sniffing, presets, loading."""

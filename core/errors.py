@@ -1,0 +1,88 @@
+"""Every error ShopSynth raises on purpose, in one place.
+
+Each is a :class:`ShopSynthError`; those about bad input are also :class:`ValueError`, so a
+caller may catch either. Messages say what to do, e.g. ``SchemaError("column 'timestamp' not
+found; map one of: ts, time, date")``.
+"""
+
+from __future__ import annotations
+
+
+class ShopSynthError(Exception):
+    """Base class of every error ShopSynth raises on purpose; its message says what to do."""
+
+
+class TrainingCancelled(ShopSynthError):  # noqa: N818 (a stop, not a failure)
+    """Raised by a progress callback to stop a training run; nothing of the run is kept."""
+
+
+class IngestError(ShopSynthError, ValueError):
+    """A file cannot be read as a behaviour log or catalogue."""
+
+
+class SchemaError(IngestError):
+    """Columns are missing, duplicated or of the wrong kind for the canonical schema."""
+
+
+class WorkspaceError(ShopSynthError):
+    """The workspace is missing something a step needs, or cannot be written."""
+
+
+class CleaningError(ShopSynthError, ValueError):
+    """A cleaning parameter is invalid, or the rules would leave no event at all."""
+
+
+class ComparisonError(ShopSynthError, ValueError):
+    """Inputs to a comparison of variants are inconsistent (lengths, names, shapes, settings)."""
+
+
+class DescriptionGenerationError(ShopSynthError, ValueError):
+    """Descriptions cannot be generated with the given input."""
+
+
+class EmbeddingCacheError(ShopSynthError, ValueError):
+    """Stored embeddings do not fit the encoder asking for them."""
+
+
+class EncoderError(ShopSynthError, ValueError):
+    """An encoder spec names nothing loadable, or an encoder was given bad input."""
+
+
+class FinetuneError(ShopSynthError, ValueError):
+    """Fine-tuning cannot run: no pairs, bad settings, or an unknown encoder name."""
+
+
+class FusionError(ShopSynthError, ValueError):
+    """Bad candidates, weights, method or normalisation name, or an unfitted gate."""
+
+
+class InteractionsError(ShopSynthError, ValueError):
+    """Invalid weights, ids or split parameters."""
+
+
+class LMError(ShopSynthError, ValueError):
+    """A language model cannot be trained, loaded or used with the given input."""
+
+
+class MetricError(ShopSynthError, ValueError):
+    """A metric name, a recommendation array or the metric context is not usable."""
+
+
+class ModelError(ShopSynthError, ValueError):
+    """A model was used before fitting, with bad hyperparameters, or loaded from a bad folder."""
+
+
+class QualityError(ShopSynthError, ValueError):
+    """Inputs a quality measure cannot be computed from."""
+
+
+class QueryGenerationError(ShopSynthError, ValueError):
+    """Queries cannot be generated or filtered with the given input."""
+
+
+class SampleStoreError(ShopSynthError, ValueError):
+    """Samples cannot be added, found or changed as asked."""
+
+
+class SyntheticInteractionsError(ShopSynthError, ValueError):
+    """Synthetic interactions cannot be generated, stored or used as asked."""

@@ -1,0 +1,1 @@
+"""Every plotly figure ShopSynth draws, in one theme, and the HTML report."""
