@@ -18,14 +18,13 @@ accuracy metrics (build candidates for the users to evaluate).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from core import metrics as metrics_module
 from core.errors import FusionError, MetricError
 from core.fusion.candidates import CandidateSet, relevant_rows
 from core.fusion.methods import (
@@ -39,21 +38,12 @@ from core.fusion.methods import (
     top_columns,
 )
 from core.fusion.normalise import NORMALISATIONS
-from core.metrics import MetricContext
+from core.metrics import HIT_METRICS, MetricContext, evaluate_lists, parse_metric
 
 DEFAULT_METRICS = ("ndcg@10", "recall@10", "coverage@10")
 # Users fused and ranked at once on the slider path: 512 x 300 float32 scores (600 kB) stay in
 # the CPU cache for the k passes of the top-k (a third faster than one pass over all users).
 ROW_BLOCK = 512
-# Accuracy metrics computed from the hit matrix and the relevant counts.
-_HIT_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
-    "ndcg": lambda hits, n_relevant, k: metrics_module.ndcg_at_k(hits, n_relevant, k),
-    "recall": lambda hits, n_relevant, k: metrics_module.recall_at_k(hits, n_relevant, k),
-    "precision": lambda hits, n_relevant, k: metrics_module.precision_at_k(hits, k),
-    "hit_rate": lambda hits, n_relevant, k: metrics_module.hit_rate_at_k(hits, k),
-    "mrr": lambda hits, n_relevant, k: metrics_module.reciprocal_rank_at_k(hits, k),
-    "map": lambda hits, n_relevant, k: metrics_module.average_precision_at_k(hits, n_relevant, k),
-}
 
 
 @cache
@@ -62,10 +52,10 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def parse_metric(metric: str) -> tuple[str, int]:
+def parse_fusion_metric(metric: str) -> tuple[str, int]:
     """``("ndcg", 10)`` for ``"ndcg@10"``; :class:`FusionError` for a name fusion cannot use."""
     try:
-        name, k = metrics_module.parse_metric(metric)
+        name, k = parse_metric(metric)
     except MetricError as error:
         raise FusionError(str(error)) from error
     if name == "graded_ndcg":
@@ -111,16 +101,16 @@ def list_metrics(
     out: dict[str, np.ndarray | float] = {}
     others = []
     for metric in metrics:
-        name, k = parse_metric(metric)
-        if name in _HIT_METRICS:
-            out[metric] = _HIT_METRICS[name](hits, n_relevant, k)
+        name, k = parse_fusion_metric(metric)
+        if name in HIT_METRICS:
+            out[metric] = HIT_METRICS[name](hits, n_relevant, k)
         else:
             others.append(metric)
     if others:
         # Beyond-accuracy metrics read only the lists: relevance is an empty matrix.
         empty = sp.csr_matrix((len(items), n_items), dtype=np.float32)
         try:
-            out.update(metrics_module.evaluate_lists(items, empty, others, context))
+            out.update(evaluate_lists(items, empty, others, context))
         except MetricError as error:
             raise FusionError(str(error)) from error
     return {metric: out[metric] for metric in metrics}
@@ -236,7 +226,7 @@ class PreparedFusion:
         metrics: Sequence[str] = DEFAULT_METRICS,
     ) -> dict[str, np.ndarray | float]:
         """Per-user values of ``metrics`` (a float for coverage) for these weights."""
-        k = max(parse_metric(metric)[1] for metric in metrics)
+        k = max(parse_fusion_metric(metric)[1] for metric in metrics)
         items, hits = self.top_items(weights, method, k)
         return list_metrics(
             items,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from core.errors import FusionError
 from core.fusion.methods import check_method
-from core.fusion.prepared import PreparedFusion, parse_metric
+from core.fusion.prepared import PreparedFusion, parse_fusion_metric
 from core.progress import ProgressCallback
 
 STRATEGIES = ("grid", "random")
@@ -131,7 +131,7 @@ def search_weights(
     floors = dict(floors or {})
     recorded = list(dict.fromkeys([metric, *metrics, *floors]))
     for name in recorded:
-        parse_metric(name)
+        parse_fusion_metric(name)
     n_signals = prepared.candidates.n_signals
     if strategy == "grid":
         candidates = simplex_grid(n_signals, step)
