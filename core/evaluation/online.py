@@ -172,6 +172,16 @@ class _Tastes:
     price_z: np.ndarray  # per product
 
 
+def _check_known(ids: np.ndarray, index: pd.Index, absent: str, advice: str = "") -> None:
+    """Raise :class:`ComparisonError` naming the ``ids`` missing from ``index``."""
+    known = pd.Index(ids).isin(index)
+    if not known.all():
+        raise ComparisonError(
+            f"{int((~known).sum())} of {len(ids)} {absent} (e.g. {ids[~known][:3].tolist()})"
+            f"{advice}"
+        )
+
+
 def _gather_tastes(
     user_ids: np.ndarray, item_ids: np.ndarray, users_truth: pd.DataFrame, catalog: pd.DataFrame
 ) -> _Tastes:
@@ -185,24 +195,18 @@ def _gather_tastes(
             "ground_truth_users table (load_ground_truth)"
         )
     truth = users_truth.set_index(USER_ID)
-    known = pd.Index(user_ids).isin(truth.index)
-    if not known.all():
-        raise ComparisonError(
-            f"{int((~known).sum())} of {len(user_ids)} users are not in the ground truth "
-            f"(e.g. {user_ids[~known][:3].tolist()}); online A/B runs on the sample world only, "
-            "check is_sample_world first"
-        )
+    _check_known(
+        user_ids,
+        truth.index,
+        "users are not in the ground truth",
+        "; online A/B runs on the sample world only, check is_sample_world first",
+    )
     missing = [c for c in (ITEM_ID, CATEGORY, BRAND, PRICE) if c not in catalog.columns]
     if missing:
         raise ComparisonError(f"catalog lacks the columns {missing}")
     catalog = catalog.drop_duplicates(ITEM_ID)
     products = catalog.set_index(ITEM_ID)
-    known = pd.Index(item_ids).isin(products.index)
-    if not known.all():
-        raise ComparisonError(
-            f"{int((~known).sum())} of {len(item_ids)} products are not in the catalogue "
-            f"(e.g. {item_ids[~known][:3].tolist()})"
-        )
+    _check_known(item_ids, products.index, "products are not in the catalogue")
 
     # Price z-score within the product type, over the whole catalogue (as the generator does).
     log_price = np.log(catalog[PRICE].astype("float64"))

@@ -14,7 +14,7 @@ documented in :mod:`core.fusion.normalise`; reciprocal rank fusion gives it no c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +22,7 @@ import scipy.sparse as sp
 
 from core.errors import FusionError
 from core.models.base import Recommender
-
-ProgressCallback = Callable[[int, int, str], None]
+from core.progress import ProgressCallback
 
 DEFAULT_DEPTH = 200
 

@@ -22,8 +22,7 @@ This module imports torch; :mod:`core.fusion` does not, so the rest of fusion lo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -37,6 +36,7 @@ from core.data.workspace import atomic_write_bytes, atomic_write_json
 from core.errors import FusionError
 from core.fusion.prepared import PreparedFusion
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
+from core.text.runtime import torch_threads
 
 FEATURE_NAMES = ("log_activity", "log_days_since_last", "cold_item_share", "has_query")
 WEIGHTS_FILE = "gate.safetensors"
@@ -103,16 +103,6 @@ def user_features(
         ]
     )
     return features.astype(np.float32)
-
-
-@contextmanager
-def _torch_threads(n_threads: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class SoftmaxGate:
@@ -266,7 +256,7 @@ class SoftmaxGate:
         optimiser = torch.optim.Adam(
             parameters, lr=self.learning_rate, weight_decay=self.weight_decay
         )
-        with _torch_threads(self.num_threads):
+        with torch_threads(self.num_threads):
             self._train(data, optimiser, callback)
         return self
 
@@ -333,13 +323,13 @@ class SoftmaxGate:
         rows = prepared.is_relevant.any(axis=1)
         if not rows.any():
             raise FusionError("no user has a relevant candidate: the loss is undefined")
-        with _torch_threads(self.num_threads):
+        with torch_threads(self.num_threads):
             return self._full_loss(self._tensors(prepared, features, rows))
 
     def weights(self, features: np.ndarray) -> np.ndarray:
         """``(n, s)`` float32 signal weights (rows sum to 1) for users with ``features``."""
         standardised = self._standardised(features)
-        with _torch_threads(self.num_threads), torch.no_grad():
+        with torch_threads(self.num_threads), torch.no_grad():
             logits = self.network_(standardised)
             return torch.softmax(logits, dim=1).numpy().astype(np.float32)
 

@@ -164,6 +164,15 @@ def _list_average(description: str, requires: tuple[str, ...], values: str) -> M
     )
 
 
+def _catalogue(
+    description: str, kernel: Callable[..., float], *, with_n_items: bool = False
+) -> MetricInfo:
+    """A catalogue-level metric of the listed entries (and of the catalogue size if it needs it)."""
+    if with_n_items:
+        return MetricInfo(description, False, (), lambda run, k: kernel(run.listed(k), run.n_items))
+    return MetricInfo(description, False, (), lambda run, k: kernel(run.listed(k)))
+
+
 _POPULARITY = ("item_popularity",)
 
 METRICS: dict[str, MetricInfo] = {
@@ -177,13 +186,11 @@ METRICS: dict[str, MetricInfo] = {
     "map": _on_hits("map", "average precision, denominator min(|relevant|, k)"),
     "mrr": _on_hits("mrr", "reciprocal rank of the first hit in the top k"),
     "hit_rate": _on_hits("hit_rate", "1 if the top k holds a relevant item"),
-    "coverage": MetricInfo(
-        "share of the catalogue shown to anyone", False, (),
-        lambda run, k: coverage_kernel(run.listed(k), run.n_items),
+    "coverage": _catalogue(
+        "share of the catalogue shown to anyone", coverage_kernel, with_n_items=True
     ),
-    "user_coverage": MetricInfo(
-        "share of users with at least one recommendation", False, (),
-        lambda run, k: user_coverage_kernel(run.listed(k)),
+    "user_coverage": _catalogue(
+        "share of users with at least one recommendation", user_coverage_kernel
     ),
     "ild": MetricInfo(
         "mean pairwise cosine distance of item embeddings in a list", True,
@@ -207,13 +214,12 @@ METRICS: dict[str, MetricInfo] = {
     "long_tail_share": _list_average(
         "share of the listed items outside the popular head", _POPULARITY, "tail"
     ),
-    "gini": MetricInfo(
-        "Gini coefficient of item exposure over the catalogue", False, (),
-        lambda run, k: exposure_gini_kernel(run.listed(k), run.n_items),
+    "gini": _catalogue(
+        "Gini coefficient of item exposure over the catalogue", exposure_gini_kernel,
+        with_n_items=True,
     ),
-    "personalisation": MetricInfo(
-        "1 - mean cosine similarity between two users' lists", False, (),
-        lambda run, k: personalisation_kernel(run.listed(k)),
+    "personalisation": _catalogue(
+        "1 - mean cosine similarity between two users' lists", personalisation_kernel
     ),
 }  # fmt: skip
 """Registered metrics by base name; ask for them as ``"<name>@<k>"``."""
