@@ -6,27 +6,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.figures.theme import EVENT_COLOURS, MARGIN, OTHER_COLOUR, PALETTE, style, whiskers
 from core.progress import EPOCH, TRAIN_PREFIX
 from core.schema import EVENT_TYPES
 
-# One colour per event type, the same on every chart.
-EVENT_COLOURS: dict[str, str] = {
-    "view": "#4C78A8",
-    "click": "#F58518",
-    "add_to_cart": "#54A24B",
-    "purchase": "#E45756",
-    "rating": "#B279A2",
-    "search": "#9D755D",
-}
-_OTHER_COLOUR = "#BAB0AC"
-_MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
-
-
-def _layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
-    figure.update_layout(title={"text": title, "x": 0}, height=height)
-    if figure.layout.margin.t is None:
-        figure.update_layout(margin=_MARGIN)
-    return figure
+# Height of a chart that does not size itself to its rows.
+_HEIGHT = 360
 
 
 def _event_order(events: pd.Series) -> list[str]:
@@ -45,13 +30,13 @@ def events_over_time(frame: pd.DataFrame) -> go.Figure:
                 y=part["n_events"],
                 name=event,
                 mode="lines",
-                line={"color": EVENT_COLOURS.get(event, _OTHER_COLOUR), "width": 2},
+                line={"color": EVENT_COLOURS.get(event, OTHER_COLOUR), "width": 2},
             )
         )
     period = frame.attrs.get("freq", "period")
     figure.update_yaxes(title=f"events per {period}", rangemode="tozero")
     figure.update_layout(legend={"orientation": "h", "y": -0.15}, hovermode="x unified")
-    return _layout(figure, f"Events per {period}, by type")
+    return style(figure, f"Events per {period}, by type", height=_HEIGHT)
 
 
 def funnel(frame: pd.DataFrame) -> go.Figure:
@@ -70,14 +55,14 @@ def funnel(frame: pd.DataFrame) -> go.Figure:
             textinfo="text",
             textposition="outside",
             cliponaxis=False,
-            marker={"color": [EVENT_COLOURS.get(s, _OTHER_COLOUR) for s in frame["stage"]]},
+            marker={"color": [EVENT_COLOURS.get(s, OTHER_COLOUR) for s in frame["stage"]]},
             connector={"fillcolor": "#E8E8E8"},
             customdata=frame["n_users"],
             hovertemplate="%{y}: %{x:,} events by %{customdata:,} users<extra></extra>",
         )
     )
-    figure.update_layout(margin={**_MARGIN, "r": 120})
-    return _layout(figure, "Funnel: events per stage · % of the previous stage")
+    figure.update_layout(margin={**MARGIN, "r": 120})
+    return style(figure, "Funnel: events per stage · % of the previous stage", height=_HEIGHT)
 
 
 def popularity_long_tail(frame: pd.DataFrame) -> go.Figure:
@@ -94,7 +79,7 @@ def popularity_long_tail(frame: pd.DataFrame) -> go.Figure:
     # One tick per power of ten keeps log axes readable.
     figure.update_xaxes(type="log", dtick=1, title="item rank (1 = most popular)")
     figure.update_yaxes(type="log", dtick=1, title="events on the item")
-    return _layout(figure, "Item popularity long tail (log-log)")
+    return style(figure, "Item popularity long tail (log-log)", height=_HEIGHT)
 
 
 def user_activity(frame: pd.DataFrame) -> go.Figure:
@@ -109,7 +94,7 @@ def user_activity(frame: pd.DataFrame) -> go.Figure:
     )
     figure.update_xaxes(title="events per user", type="category")
     figure.update_yaxes(title="users")
-    return _layout(figure, "User activity")
+    return style(figure, "User activity", height=_HEIGHT)
 
 
 def category_mix(frame: pd.DataFrame, top: int = 15) -> go.Figure:
@@ -149,7 +134,7 @@ def category_mix(frame: pd.DataFrame, top: int = 15) -> go.Figure:
     longest = float(shown["event_share"].max()) if len(shown) else 1.0
     figure.update_xaxes(title="share of item events", tickformat=".0%", range=[0, longest * 1.15])
     figure.update_yaxes(type="category")
-    return _layout(figure, "Category mix (top level)", height=max(300, 40 + 28 * len(shown)))
+    return style(figure, "Category mix (top level)", height=max(300, 40 + 28 * len(shown)))
 
 
 def removed_per_rule(frame: pd.DataFrame) -> go.Figure:
@@ -169,11 +154,9 @@ def removed_per_rule(frame: pd.DataFrame) -> go.Figure:
     figure.update_yaxes(autorange="reversed", type="category")
     most = float(frame["removed"].max()) if len(frame) else 0.0
     figure.update_xaxes(title="rows removed", range=[0, max(most, 1.0) * 1.2])
-    return _layout(figure, "Rows removed per rule", height=max(260, 60 + 30 * len(frame)))
+    return style(figure, "Rows removed per rule", height=max(260, 60 + 30 * len(frame)))
 
 
-# Colours of the training-curve measures; others take the palette in order.
-_CURVE_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#B279A2", "#9D755D")
 # Past this many points a series is drawn as a line only.
 _MARKER_LIMIT = 60
 
@@ -225,7 +208,7 @@ def training_curve(
                     y=points[name],
                     name=metric_label(name),
                     mode="lines" if len(points) > _MARKER_LIMIT else "lines+markers",
-                    line={"color": _CURVE_COLOURS[colour % len(_CURVE_COLOURS)], "width": 2},
+                    line={"color": PALETTE[colour % len(PALETTE)], "width": 2},
                     hovertemplate="epoch %{x:.4g}: %{y:.4f}<extra>%{fullData.name}</extra>",
                 ),
                 row=1,
@@ -233,10 +216,8 @@ def training_curve(
             )
             colour += 1
         figure.update_xaxes(title="epoch", row=1, col=column)
-    figure.update_layout(
-        legend={"orientation": "h", "y": -0.25}, hovermode="x unified", margin=_MARGIN
-    )
-    return _layout(figure, title, height=340)
+    figure.update_layout(legend={"orientation": "h", "y": -0.25}, hovermode="x unified")
+    return style(figure, title, height=340)
 
 
 def overlaid_histogram(series: dict[str, list[float]], title: str, x_title: str) -> go.Figure:
@@ -245,7 +226,7 @@ def overlaid_histogram(series: dict[str, list[float]], title: str, x_title: str)
     for name, values in series.items():
         figure.add_histogram(x=values, name=name, histnorm="probability", opacity=0.6)
     figure.update_layout(barmode="overlay", xaxis_title=x_title, yaxis_title="share")
-    return _layout(figure, title)
+    return style(figure, title, height=_HEIGHT)
 
 
 def utility_bars(table: pd.DataFrame) -> go.Figure:
@@ -257,25 +238,19 @@ def utility_bars(table: pd.DataFrame) -> go.Figure:
     segments = list(dict.fromkeys(table["segment"]))
     figure = make_subplots(rows=1, cols=len(segments), subplot_titles=segments)
     colours = {}
-    palette = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a"]
     for column, segment in enumerate(segments, start=1):
         rows = table[table["segment"] == segment]
         for variant, part in rows.groupby("variant", sort=False):
-            colour = colours.setdefault(variant, palette[len(colours) % len(palette)])
+            colour = colours.setdefault(variant, PALETTE[len(colours) % len(PALETTE)])
             figure.add_bar(
                 x=part["model"] + " " + part["metric"],
                 y=part["mean"],
                 name=variant,
                 marker_color=colour,
                 showlegend=column == 1,
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": (part["ci_high"] - part["mean"]).fillna(0),
-                    "arrayminus": (part["mean"] - part["ci_low"]).fillna(0),
-                },
+                error_y=whiskers(part["mean"], part["ci_low"], part["ci_high"]),
                 row=1,
                 col=column,
             )
     figure.update_layout(barmode="group")
-    return _layout(figure, "Real test data: trained on real vs real + synthetic", height=420)
+    return style(figure, "Real test data: trained on real vs real + synthetic", height=420)

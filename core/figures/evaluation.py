@@ -16,8 +16,7 @@ from core.evaluation.experiment import (
     popularity_profile,
 )
 from core.evaluation.stats import CI_HIGH, CI_LOW, LIFT, MEAN, P_HOLM, VARIANT
-
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
+from core.figures.theme import style, whiskers
 
 
 def _segment(result: ExperimentResult, segment: str) -> pd.DataFrame:
@@ -37,21 +36,12 @@ def metric_bars(
             name=variant,
             x=list(metrics),
             y=mine[MEAN],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": (mine[CI_HIGH] - mine[MEAN]).fillna(0),
-                "arrayminus": (mine[MEAN] - mine[CI_LOW]).fillna(0),
-            },
+            error_y=whiskers(mine[MEAN], mine[CI_LOW], mine[CI_HIGH]),
             hovertemplate="%{x}: %{y:.4f}<extra>" + variant + "</extra>",
         )
-    figure.update_layout(
-        barmode="group",
-        title=f"Metrics with {result.config['confidence']:.0%} intervals ({segment} users)",
-        yaxis_title="mean per user",
-        **_LAYOUT,
-    )
-    return figure
+    figure.update_layout(barmode="group", yaxis_title="mean per user")
+    confidence = result.config["confidence"]
+    return style(figure, f"Metrics with {confidence:.0%} intervals ({segment} users)")
 
 
 def lift_table(
@@ -105,13 +95,8 @@ def tradeoff_scatter(
             ),
         )
     )
-    figure.update_layout(
-        title=f"{y_metric} against {x_metric}",
-        xaxis_title=x_metric,
-        yaxis_title=y_metric,
-        **_LAYOUT,
-    )
-    return figure
+    figure.update_layout(xaxis_title=x_metric, yaxis_title=y_metric)
+    return style(figure, f"{y_metric} against {x_metric}")
 
 
 def segment_heatmap(result: ExperimentResult, metric: str) -> go.Figure:
@@ -151,9 +136,8 @@ def segment_heatmap(result: ExperimentResult, metric: str) -> go.Figure:
             hovertemplate="%{y}<br>%{x}: %{z:.4f}<extra></extra>",
         )
     )
-    figure.update_layout(title=f"{metric} by segment (lift vs control, * significant)", **_LAYOUT)
     figure.update_yaxes(autorange="reversed")
-    return figure
+    return style(figure, f"{metric} by segment (lift vs control, * significant)")
 
 
 def coverage_figure(result: ExperimentResult) -> go.Figure:
@@ -163,13 +147,9 @@ def coverage_figure(result: ExperimentResult) -> go.Figure:
     for variant, rows in curve.groupby(VARIANT, sort=False):
         figure.add_scatter(x=rows["k"], y=rows["coverage"], mode="lines+markers", name=variant)
     figure.update_layout(
-        title="Catalogue coverage over k",
-        xaxis_title="k",
-        yaxis_title="share of the catalogue recommended",
-        yaxis_tickformat=".0%",
-        **_LAYOUT,
+        xaxis_title="k", yaxis_title="share of the catalogue recommended", yaxis_tickformat=".0%"
     )
-    return figure
+    return style(figure, "Catalogue coverage over k")
 
 
 def popularity_figure(result: ExperimentResult, k: int = 10) -> go.Figure:
@@ -180,13 +160,11 @@ def popularity_figure(result: ExperimentResult, k: int = 10) -> go.Figure:
         figure.add_bar(x=rows["bin"], y=rows["share"], name=variant)
     figure.update_layout(
         barmode="group",
-        title=f"Popularity of the top-{k} vs the catalogue",
         xaxis_title="item popularity decile (1 = most popular tenth of the catalogue)",
         yaxis_title="share",
         yaxis_tickformat=".0%",
-        **_LAYOUT,
     )
-    return figure
+    return style(figure, f"Popularity of the top-{k} vs the catalogue")
 
 
 def online_figure(online: pd.DataFrame) -> go.Figure:
@@ -201,17 +179,7 @@ def online_figure(online: pd.DataFrame) -> go.Figure:
             name=label,
             x=rows[VARIANT],
             y=rows[MEAN],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": rows[CI_HIGH] - rows[MEAN],
-                "arrayminus": rows[MEAN] - rows[CI_LOW],
-            },
+            error_y=whiskers(rows[MEAN], rows[CI_LOW], rows[CI_HIGH]),
         )
-    figure.update_layout(
-        barmode="group",
-        title="Simulated online A/B on the sample world's ground-truth users",
-        yaxis_title="per list shown",
-        **_LAYOUT,
-    )
-    return figure
+    figure.update_layout(barmode="group", yaxis_title="per list shown")
+    return style(figure, "Simulated online A/B on the sample world's ground-truth users")
