@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.checks import random_generator
 from core.data.interactions import Split
 from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
 from core.errors import ComparisonError
@@ -362,7 +363,7 @@ def run_experiment(
     total = n_batches * len(variants) + len(segments)
     lists = _serve(variants, users, k, callback, total)
 
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     masks = segment_masks(split, users, relevant, long_tail_items(popularity))
     tables = []
     for position, segment in enumerate(segments):

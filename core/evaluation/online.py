@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from core.checks import random_generator
 from core.data.ingest.load import SAMPLE_DIR
 from core.errors import ComparisonError
 from core.evaluation.stats import BOOTSTRAP_COLUMNS, P_HOLM, P_VALUE, holm, paired_bootstrap
@@ -390,7 +391,7 @@ def simulate_online_ab(
     rows = np.flatnonzero(~tastes.is_bot)
     if len(rows) == 0:
         raise ComparisonError("every user is a bot; there is nobody to show the lists to")
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     click_key, purchase_key = rng.integers(0, 2**64, size=2, dtype=np.uint64, endpoint=False)
 
     shown = {name: items[rows] for name, items in checked.items()}

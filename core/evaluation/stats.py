@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from core.checks import random_generator
 from core.errors import ComparisonError
 
 # Columns of the table paired_bootstrap returns, one row per variant.
@@ -187,7 +188,7 @@ def paired_bootstrap(
     # error (identical variants give differences of exactly 0).
     paired = matrix[:, treated] - matrix[:, [c]]
     boot = _resampled_means(
-        np.column_stack([matrix, paired]), int(n_resamples), np.random.default_rng(random_state)
+        np.column_stack([matrix, paired]), int(n_resamples), random_generator(random_state)
     )
     boot_mean, boot_diff = boot[:, : len(names)], boot[:, len(names) :]
 

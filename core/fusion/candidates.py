@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from core.checks import check_whole
 from core.errors import FusionError
 from core.models.base import Recommender
 from core.progress import ProgressCallback
@@ -250,8 +251,7 @@ def build_candidates(
     CandidateSet
     """
     names, n_items = _check_models(models)
-    if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or depth < 1:
-        raise FusionError(f"depth must be a whole number >= 1, not {depth!r}")
+    check_whole("depth", depth, 1, FusionError)
     if batch_size < 1:
         raise FusionError(f"batch_size must be at least 1, not {batch_size}")
     users = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))

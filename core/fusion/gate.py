@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from core.checks import Constraint, Positive, Whole, validate_params
 from core.data.interactions import Interactions
 from core.data.workspace import atomic_write_bytes, atomic_write_json
 from core.errors import FusionError
@@ -144,6 +145,15 @@ class SoftmaxGate:
         Loss over all training users before and after training.
     """
 
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "hidden_size": Whole(1),
+        "epochs": Whole(1),
+        "learning_rate": Positive(),
+        "weight_decay": Positive(allow_zero=True),
+        "batch_size": Whole(1),
+        "num_threads": Whole(1),
+    }
+
     def __init__(
         self,
         hidden_size: int = 16,
@@ -173,14 +183,6 @@ class SoftmaxGate:
             "random_state": self.random_state,
             "num_threads": self.num_threads,
         }
-
-    def _check_params(self) -> None:
-        for name in ("hidden_size", "epochs", "batch_size", "num_threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise FusionError(f"{name} must be a whole number >= 1, not {value!r}")
-        if not self.learning_rate > 0 or not self.weight_decay >= 0:
-            raise FusionError("learning_rate must be > 0 and weight_decay >= 0")
 
     def _build(self, n_features: int, n_signals: int) -> None:
         with torch.random.fork_rng(devices=[]):
@@ -232,7 +234,7 @@ class SoftmaxGate:
             ``callback(epoch, epochs, info)`` after each epoch; ``info`` carries the point
             ``{"epoch", "train_loss"}``.
         """
-        self._check_params()
+        validate_params(self.get_params(), self._parameter_constraints, FusionError)
         features = np.asarray(features, dtype=np.float32)
         if features.ndim != 2 or features.shape[0] != prepared.n_users:
             raise FusionError(f"features must have one row per user ({prepared.n_users})")

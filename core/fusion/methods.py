@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import check_whole
 from core.errors import FusionError
 from core.fusion.candidates import CandidateSet
 from core.fusion.normalise import normalise, tie_counts
@@ -141,9 +142,8 @@ def top_columns(fused: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise FusionError(f"k must be a whole number >= 1, not {k!r}")
-    return int(k)
+    """``k`` as an int if it is a whole number >= 1, else :class:`FusionError`."""
+    return check_whole("k", k, 1, FusionError)
 
 
 def rank_candidates(

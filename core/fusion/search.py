@@ -17,6 +17,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from core.checks import random_generator
 from core.errors import FusionError
 from core.fusion.methods import check_method
 from core.fusion.prepared import PreparedFusion, parse_fusion_metric
@@ -82,7 +83,7 @@ def dirichlet_weights(
     """The ``n_signals`` corners, the centre, then ``n_samples`` Dirichlet draws."""
     if n_signals < 1 or n_samples < 0 or not concentration > 0:
         raise FusionError("need n_signals >= 1, n_samples >= 0 and concentration > 0")
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     draws = rng.dirichlet(np.full(n_signals, float(concentration)), size=n_samples)
     centre = np.full((1, n_signals), 1.0 / n_signals)
     return np.vstack([np.eye(n_signals), centre, draws.reshape(-1, n_signals)])
