@@ -75,7 +75,7 @@ Results = dict[str, Any]
 
 def benchmark_texts(n: int = N_TEXTS) -> tuple[list[str], str]:
     """``n`` product texts and a note of where they came from (see the module notes)."""
-    from core.simulate import build_catalog
+    from core.simulate.world import build_catalog
 
     texts: list[str] = []
     source = []

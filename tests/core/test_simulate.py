@@ -12,16 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.schema import CATALOG_COLUMNS, EVENT_COLUMNS
-from core.simulate import (
-    CATEGORY_TREE,
-    MIN_EVENTS,
-    PERIOD_DAYS,
-    PERIOD_START,
-    build_catalog,
-    main,
-    simulate_world,
-    world_size,
-)
+from core.simulate.size import MIN_EVENTS, PERIOD_DAYS, PERIOD_START, world_size
+from core.simulate.vocabulary import CATEGORY_TREE
+from core.simulate.world import build_catalog, main, simulate_world
 
 N_EVENTS = 20_000
 FILES = ("events", "catalog", "ground_truth_users", "ground_truth_sessions")
