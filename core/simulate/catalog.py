@@ -8,6 +8,7 @@ weeks hold cold-start items.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,14 +50,14 @@ class AttributeVocab:
     top_brands: list[np.ndarray]
 
 
-def word_ids(values: list[str], lookup: dict[str, int], new: tuple[str, ...]) -> np.ndarray:
-    ids = []
-    for value in new:
-        if value not in lookup:
-            lookup[value] = len(values)
-            values.append(value)
-        ids.append(lookup[value])
-    return np.array(ids, dtype=np.int32)
+def number_words(groups: Iterable[Iterable[str]]) -> tuple[list[str], list[np.ndarray]]:
+    """The distinct words of ``groups`` in order of first appearance, and each group's word ids."""
+    numbers: dict[str, int] = {}
+    ids = [
+        np.array([numbers.setdefault(word, len(numbers)) for word in group], dtype=np.int32)
+        for group in groups
+    ]
+    return list(numbers), ids
 
 
 def _brand_names(rng: np.random.Generator, n: int) -> list[str]:
@@ -76,20 +77,10 @@ def _brand_names(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def _build_vocab(rng: np.random.Generator, n_items: int) -> AttributeVocab:
-    colours: list[str] = []
-    colour_ids: dict[str, int] = {}
-    top_colours = [word_ids(colours, colour_ids, PALETTES[top.palette]) for top in TREE.tops]
-    materials: list[str] = []
-    material_ids: dict[str, int] = {}
-    sub_materials = [word_ids(materials, material_ids, sub.materials) for sub in TREE.subs]
-    features: list[str] = []
-    feature_ids: dict[str, int] = {}
-    sub_features = [
-        word_ids(features, feature_ids, tuple(f for f, _ in sub.features)) for sub in TREE.subs
-    ]
-    sizes: list[str] = []
-    size_ids: dict[str, int] = {}
-    type_sizes = [word_ids(sizes, size_ids, SIZE_SCHEMES[t.sizes]) for t in TREE.types]
+    colours, top_colours = number_words(PALETTES[top.palette] for top in TREE.tops)
+    materials, sub_materials = number_words(sub.materials for sub in TREE.subs)
+    features, sub_features = number_words([f for f, _ in sub.features] for sub in TREE.subs)
+    sizes, type_sizes = number_words(SIZE_SCHEMES[t.sizes] for t in TREE.types)
     models = [f"{stem} {suffix}" for stem in MODEL_STEMS for suffix in MODEL_SUFFIXES]
     per_top = int(np.clip(n_items / len(TREE.tops) / 25, 8, 80))
     brands = _brand_names(rng, per_top * len(TREE.tops))
@@ -168,6 +159,14 @@ def _assign_types(rng: np.random.Generator, n_items: int) -> np.ndarray:
     return np.sort(np.concatenate([np.arange(n_types), extra]))
 
 
+def draw_brands(
+    rng: np.random.Generator, brands: np.ndarray, brand_popularity: np.ndarray, n: int
+) -> np.ndarray:
+    """``n`` brands drawn from ``brands`` with probabilities proportional to their popularity."""
+    popularity = brand_popularity[brands]
+    return rng.choice(brands, n, p=popularity / popularity.sum())
+
+
 def _assign_brands_and_colours(
     rng: np.random.Generator, vocab: AttributeVocab, top: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,8 +176,7 @@ def _assign_brands_and_colours(
     colour = np.empty(len(top), dtype=np.int32)
     for t, brands in enumerate(vocab.top_brands):
         rows = np.flatnonzero(top == t)
-        p = brand_popularity[brands] / brand_popularity[brands].sum()
-        brand[rows] = rng.choice(brands, len(rows), p=p)
+        brand[rows] = draw_brands(rng, brands, brand_popularity, len(rows))
         palette = vocab.top_colours[t]
         weights = (np.arange(len(palette)) + 1.0) ** -0.7
         colour[rows] = rng.choice(palette, len(rows), p=weights / weights.sum())

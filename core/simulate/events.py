@@ -23,7 +23,14 @@ _GAPS = {
     CART_CODE: (30.0, 0.7),
     PURCHASE_CODE: (120.0, 0.6),
 }
-_BOT_VIEW_GAP = (2.0, 0.4)
+_BOT_VIEW_GAP = (2.0, 0.4)  # bots open a page every couple of seconds
+
+
+def _lognormal_seconds(
+    rng: np.random.Generator, median: np.ndarray | float, sigma: np.ndarray | float, n: int
+) -> np.ndarray:
+    """``n`` log-normal durations in whole seconds, at least one."""
+    return np.maximum(1, np.rint(median * np.exp(sigma * rng.standard_normal(n)))).astype(np.int64)
 
 
 def _lognormal_gaps(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
@@ -34,9 +41,7 @@ def _lognormal_gaps(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
         hit = codes == code
         median[hit] = m
         sigma[hit] = s
-    return np.maximum(1, np.rint(median * np.exp(sigma * rng.standard_normal(len(codes))))).astype(
-        np.int64
-    )
+    return _lognormal_seconds(rng, median, sigma, len(codes))
 
 
 def _human_atoms(plan: Plan, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -50,13 +55,10 @@ def _human_atoms(plan: Plan, rows: np.ndarray) -> dict[str, np.ndarray]:
 
     n_searches = plan["n_searches"][rows].astype(np.int64)
     search_session = np.repeat(local, n_searches)
-    searches = {
-        "session": search_session,
-        "key": group_ranks(n_searches),
-        "code": np.full(len(search_session), SEARCH_CODE),
-        "item": np.full(len(search_session), -1),
-        "query_item": target[search_session],
-    }
+    no_item = np.full(len(search_session), -1)
+    searches = _atoms(
+        search_session, group_ranks(n_searches), SEARCH_CODE, no_item, target[search_session]
+    )
 
     slot = np.arange(MAX_VIEWS)[None, :]
     other = np.clip(slot - (slot > target_pos[:, None]), 0, MAX_VIEWS - 2)
@@ -83,18 +85,29 @@ def _human_atoms(plan: Plan, rows: np.ndarray) -> dict[str, np.ndarray]:
     return _concat_atoms([searches, views, clicks, carts, buys])
 
 
-def _atoms(session, key, code, item) -> dict[str, np.ndarray]:
+def _atoms(
+    session: np.ndarray,
+    key: np.ndarray,
+    code: int,
+    item: np.ndarray,
+    query_item: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Events of one code as parallel arrays; ``query_item`` is the product a search is for."""
     return {
         "session": session,
         "key": np.asarray(key, dtype=np.int64),
         "code": np.full(len(session), code),
         "item": np.asarray(item),
-        "query_item": np.full(len(session), -1),
+        "query_item": np.full(len(session), -1) if query_item is None else query_item,
     }
 
 
 def _concat_atoms(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _take_atoms(events: dict[str, np.ndarray], index: np.ndarray | slice) -> dict[str, np.ndarray]:
+    return {k: v[index] for k, v in events.items()}
 
 
 def _bot_atoms(
@@ -131,20 +144,17 @@ def _expand(
         parts.append(atoms)
     events = _concat_atoms(parts)
     order = np.lexsort((events["key"], events["session"]))
-    events = {k: v[order] for k, v in events.items()}
+    events = _take_atoms(events, order)
     session = events["session"]
     counts = np.bincount(np.searchsorted(rows, session), minlength=len(rows))
     rank = group_ranks(counts)
     keep = rank < caps[session]
-    events = {k: v[keep] for k, v in events.items()}
+    events = _take_atoms(events, keep)
     session, rank = events["session"], rank[keep]
 
     gaps = _lognormal_gaps(rng, events["code"])
     is_bot = plan["is_bot"][session]
-    bot_gaps = np.rint(
-        _BOT_VIEW_GAP[0] * np.exp(_BOT_VIEW_GAP[1] * rng.standard_normal(int(is_bot.sum())))
-    )
-    gaps[is_bot] = np.maximum(1, bot_gaps).astype(np.int64)
+    gaps[is_bot] = _lognormal_seconds(rng, *_BOT_VIEW_GAP, int(is_bot.sum()))
     gaps[rank == 0] = 0
     elapsed = np.cumsum(gaps)
     first = np.flatnonzero(rank == 0)
@@ -181,9 +191,9 @@ def event_stream(
         if carry is not None:
             events = _concat_atoms([carry, events])
         order = np.argsort(events["ts"], kind="stable")
-        events = {k: v[order] for k, v in events.items()}
+        events = _take_atoms(events, order)
         if c + 1 < n_chunks:
             cut = int(np.searchsorted(events["ts"], plan["start"][edges[c + 1]], side="left"))
-            carry = {k: v[cut:] for k, v in events.items()}
-            events = {k: v[:cut] for k, v in events.items()}
+            carry = _take_atoms(events, slice(cut, None))
+            events = _take_atoms(events, slice(cut))
         yield events

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.simulate.catalog import AttributeVocab, Catalog, word_ids
+from core.simulate.catalog import AttributeVocab, Catalog, number_words
 from core.simulate.vocabulary import KEYBOARD_NEIGHBOURS, TREE
 
 
@@ -46,21 +45,18 @@ class QueryVocab:
 
 def query_vocab(rng: np.random.Generator, vocab: AttributeVocab) -> QueryVocab:
     """Lower-case query words of every attribute and product type, with their misspellings."""
-    tokens: list[str] = []
-    ids: dict[str, int] = {}
-
-    def ids_of(words: Iterable[str]) -> np.ndarray:
-        return word_ids(tokens, ids, tuple(w.lower() for w in words))
-
-    groups = {
-        "brand": ids_of(vocab.brands),
-        "model": ids_of(vocab.models),
-        "colour": ids_of(vocab.colours),
-        "material": ids_of(vocab.materials),
-        "feature": ids_of(vocab.features),
-        "size": ids_of(vocab.sizes),
-    }
-    per_type = [ids_of((t.noun, *t.synonyms)) for t in TREE.types]
+    attributes = (
+        vocab.brands,
+        vocab.models,
+        vocab.colours,
+        vocab.materials,
+        vocab.features,
+        vocab.sizes,
+    )
+    nouns = [(t.noun, *t.synonyms) for t in TREE.types]
+    tokens, ids = number_words([w.lower() for w in group] for group in (*attributes, *nouns))
+    brand, model, colour, material, feature, size = ids[: len(attributes)]
+    per_type = ids[len(attributes) :]
     counts = np.array([len(p) for p in per_type])
     variants = []
     for token in tokens:
@@ -71,7 +67,12 @@ def query_vocab(rng: np.random.Generator, vocab: AttributeVocab) -> QueryVocab:
         synonyms=np.concatenate(per_type),
         synonym_start=np.cumsum(counts) - counts,
         synonym_count=counts,
-        **groups,
+        brand=brand,
+        model=model,
+        colour=colour,
+        material=material,
+        feature=feature,
+        size=size,
     )
 
 

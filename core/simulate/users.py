@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from core.simulate.catalog import Catalog
+from core.simulate.catalog import Catalog, draw_brands
 from core.simulate.columns import prefixed_ids
 from core.simulate.size import DAY_S, PERIOD_DAYS, WorldSize
 from core.simulate.vocabulary import TREE
@@ -63,8 +63,7 @@ def make_users(
     affinity = top_affinity[:, TREE.sub_top] * within
     favourite_brand = np.empty((n_humans, len(TREE.tops)), dtype=np.int32)
     for t, brands in enumerate(catalog.vocab.top_brands):
-        p = catalog.brand_popularity[brands] / catalog.brand_popularity[brands].sum()
-        favourite_brand[:, t] = rng.choice(brands, n_humans, p=p)
+        favourite_brand[:, t] = draw_brands(rng, brands, catalog.brand_popularity, n_humans)
     joined = np.where(
         rng.random(n_humans) < JOINED_IN_PERIOD,
         rng.integers(0, (PERIOD_DAYS - 7) * DAY_S, n_humans),
