@@ -20,17 +20,12 @@ from core.simulate.users import Users
 from core.simulate.vocabulary import TREE
 
 BOT_EVENT_SHARE = 0.03
-
-
 PLAN_BATCH = 100_000  # sessions planned per vectorised batch
-
 
 # Session behaviour.
 N_CANDIDATES = 12  # popularity-weighted products considered per session
 MAX_VIEWS = 9
 P_MORE_VIEWS = 0.3  # views per session ~ geometric with this success probability (mean 3.3)
-
-
 P_EXPLORE = 0.1  # session intent drawn from the whole shop instead of the user's tastes
 P_REVISIT = 0.2  # session returns to the target of one of the user's earlier sessions
 P_SEARCH = (0.5, 0.25)  # (new intent, revisit)
@@ -42,13 +37,10 @@ PRICE_WEIGHT = 1.5  # log-utility per unit of price z-score, times the user's pr
 BRAND_WEIGHT = 3.0  # log-utility of the favourite brand, times the user's brand loyalty
 NOVELTY_WEIGHT = 1.0  # log-utility of a product released in the last NOVELTY_DAYS
 NOVELTY_DAYS = 21
-
-
 HOUR_WEIGHTS = np.array(
     [2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 7, 8, 7, 6, 6, 7, 8, 10, 12, 13, 12, 8, 4], dtype=float
 )
 WEEKDAY_WEIGHTS = np.array([0.95, 0.92, 0.95, 1.0, 1.05, 1.15, 1.2])  # Monday first
-
 
 _PLAN_FIELDS = (
     "user", "start", "target", "target_pos", "n_views", "distractors", "n_searches",

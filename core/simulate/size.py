@@ -16,8 +16,6 @@ from core.simulate.vocabulary import TREE
 PERIOD_START = datetime(2025, 1, 6)  # a Monday
 PERIOD_DAYS = 90
 DAY_S = 86_400
-
-
 DEFAULT_EVENTS = 300_000
 MIN_EVENTS = 1_000
 EVENTS_PER_ITEM = 100  # 300k events -> 3,000 products

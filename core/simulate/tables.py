@@ -20,8 +20,7 @@ from core.simulate.sessions import Plan
 from core.simulate.users import Users, sub_membership
 from core.simulate.vocabulary import TREE, slug
 
-CHUNK_EVENTS = 500_000  # events per written row group
-
+CHUNK_EVENTS = 500_000  # rows per written row group
 
 EVENTS_SCHEMA = pa.schema(
     [

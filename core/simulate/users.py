@@ -17,8 +17,6 @@ from core.simulate.vocabulary import TREE
 
 TOP_CONCENTRATION = 0.1  # Dirichlet concentration per top category of user tastes
 SUB_CONCENTRATION = 0.6  # ... and per sub-category inside a top category
-
-
 JOINED_IN_PERIOD = 0.25  # share of users who sign up during the period
 
 
