@@ -1,6 +1,6 @@
 """Simulated online A/B test on the sample world: its ground-truth users react to each variant.
 
-The sample world (``core/simulate.py``) keeps the hidden tastes that produced its log. Here those
+The sample world (``core/simulate/``) keeps the hidden tastes that produced its log. Here those
 users are shown each variant's top-k list; they look down the list, click and buy according to the
 choice model below, and each variant gets a click-through and a conversion rate per user, which
 :func:`~core.evaluation.stats.paired_bootstrap` compares. It only makes sense on the sample world:

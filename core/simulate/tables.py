@@ -72,6 +72,7 @@ def events_table(
     catalog: Catalog,
     session_ids: pa.Array,
 ) -> pa.Table:
+    """One chunk of events in the canonical event columns; ``queries`` holds its search rows'."""
     item = events["item"]
     search_rows = np.flatnonzero(events["code"] == SEARCH_CODE)
     query_index = np.full(len(item), len(queries), dtype=np.int64)
