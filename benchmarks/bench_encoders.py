@@ -9,7 +9,7 @@ Protocols
 Product texts
     The first 5,000 products of ``sample_data/catalog.parquet`` turned into one text each by
     :func:`core.text.product_text.product_texts` (title, brand, category, description). When
-    the sample catalogue holds fewer, the rest come from ``core.simulate.build_catalog`` (the
+    the sample catalogue holds fewer, the rest come from ``core.simulate.world.build_catalog`` (the
     same generator, another seed); without a sample catalogue all 5,000 are generated.
 
 ``encode_speed`` (key ``encode_speed_ratio_vs_sentence_transformers``)
@@ -75,7 +75,7 @@ Results = dict[str, Any]
 
 def benchmark_texts(n: int = N_TEXTS) -> tuple[list[str], str]:
     """``n`` product texts and a note of where they came from (see the module notes)."""
-    from core.simulate import build_catalog
+    from core.simulate.world import build_catalog
 
     texts: list[str] = []
     source = []

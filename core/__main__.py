@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "simulate":
-        from core.simulate import main as simulate_main
+        from core.simulate.world import main as simulate_main
 
         return simulate_main(argv[1:])
     args = build_parser().parse_args(argv)

@@ -1,6 +1,6 @@
 """Simulated online A/B test on the sample world: its ground-truth users react to each variant.
 
-The sample world (``core/simulate.py``) keeps the hidden tastes that produced its log. Here those
+The sample world (``core/simulate/``) keeps the hidden tastes that produced its log. Here those
 users are shown each variant's top-k list; they look down the list, click and buy according to the
 choice model below, and each variant gets a click-through and a conversion rate per user, which
 :func:`~core.evaluation.stats.paired_bootstrap` compares. It only makes sense on the sample world:
@@ -56,7 +56,8 @@ from core.data.ingest.load import SAMPLE_DIR
 from core.errors import ComparisonError
 from core.evaluation.stats import BOOTSTRAP_COLUMNS, P_HOLM, P_VALUE, holm, paired_bootstrap
 from core.schema import BRAND, CATEGORY, ITEM_ID, PRICE, USER_ID
-from core.simulate import BRAND_WEIGHT, P_EXPLORE, PRICE_WEIGHT, _slug
+from core.simulate.sessions import BRAND_WEIGHT, P_EXPLORE, PRICE_WEIGHT
+from core.simulate.vocabulary import slug as _slug
 
 # Calibrated on the sample world: a random product is clicked about 6% of the times it is looked
 # at, and about 14% of those clicks end in a purchase, close to the generator's funnel

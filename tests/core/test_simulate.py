@@ -12,16 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.schema import CATALOG_COLUMNS, EVENT_COLUMNS
-from core.simulate import (
-    CATEGORY_TREE,
-    MIN_EVENTS,
-    PERIOD_DAYS,
-    PERIOD_START,
-    build_catalog,
-    main,
-    simulate_world,
-    world_size,
-)
+from core.simulate.catalog import number_words
+from core.simulate.sampling import group_ranks, grouped_cumulative, sample_rows
+from core.simulate.size import MIN_EVENTS, PERIOD_DAYS, PERIOD_START, world_size
+from core.simulate.vocabulary import CATEGORY_TREE
+from core.simulate.world import build_catalog, main, simulate_world
 
 N_EVENTS = 20_000
 FILES = ("events", "catalog", "ground_truth_users", "ground_truth_sessions")
@@ -90,6 +85,22 @@ def test_prices_are_lognormal_within_a_product_type():
     assert spread.median() == pytest.approx(0.45, abs=0.2)
     medians = catalog.groupby("category")["price"].median()
     assert medians.max() / medians.min() > 20  # sofas and laptops cost more than pens
+
+
+def test_number_words_numbers_each_word_once_in_order_of_first_appearance():
+    words, ids = number_words([("bag", "box"), (), ("box", "cup")])
+    assert words == ["bag", "box", "cup"]
+    assert [i.tolist() for i in ids] == [[0, 1], [], [1, 2]]
+
+
+def test_group_helpers_rank_and_sample_inside_groups():
+    np.testing.assert_array_equal(group_ranks(np.array([2, 0, 3])), [0, 1, 0, 1, 2])
+    # Group 0 holds weights 1 and 3, group 1 the weight 2: cumulative shares 1/4 and 1 of each.
+    cumulative = grouped_cumulative(np.array([0, 0, 1]), np.array([1.0, 3.0, 2.0]))
+    np.testing.assert_allclose(cumulative, [0.25, 1.0, 2.0])
+    assert np.searchsorted(cumulative, [0.1, 0.3, 1.5], side="right").tolist() == [0, 1, 2]
+    rows = np.array([[0.2, 0.7, 1.0], [0.0, 0.0, 1.0]])
+    assert sample_rows(rows, np.array([0.5, 0.5])).tolist() == [1, 2]
 
 
 def test_build_catalog_matches_the_world_catalogue(world):
