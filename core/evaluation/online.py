@@ -57,7 +57,7 @@ from core.errors import ComparisonError
 from core.evaluation.stats import BOOTSTRAP_COLUMNS, P_HOLM, P_VALUE, holm, paired_bootstrap
 from core.schema import BRAND, CATEGORY, ITEM_ID, PRICE, USER_ID
 from core.simulate.sessions import BRAND_WEIGHT, P_EXPLORE, PRICE_WEIGHT
-from core.simulate.vocabulary import slug as _slug
+from core.simulate.vocabulary import slug
 
 # Calibrated on the sample world: a random product is clicked about 6% of the times it is looked
 # at, and about 14% of those clicks end in a purchase, close to the generator's funnel
@@ -220,7 +220,7 @@ def _gather_tastes(
     price_z = price_z.loc[item_ids].fillna(0.0).to_numpy()
 
     products = products.loc[item_ids]
-    top_slug = products[CATEGORY].fillna("").str.split(" > ").str[0].map(_slug)
+    top_slug = products[CATEGORY].fillna("").str.split(" > ").str[0].map(slug)
     unknown_tops = sorted(set(top_slug) - set(slugs))
     if unknown_tops:
         raise ComparisonError(
