@@ -4,6 +4,7 @@ text-encoder fine-tuning and its run, each with a live training curve."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -66,27 +67,14 @@ def model_label(model_name: str) -> str:
 
 
 def train_then_rerun(
+    run: AbstractContextManager[widgets.Callback],
     train: Callable[[widgets.Callback], Result],
     done: Callable[[Result], str],
-    label: str,
-    done_label: str,
-    *,
-    stop_key: str,
-    curve_key: str,
-    curve_title: str,
-    held_out: str = "the validation users",
 ) -> None:
-    """Run ``train(callback)`` in :func:`ui.widgets.training_run`, then rerun the page with the
-    success message ``done(result)`` (which also keeps in the session what the next run shows).
-    """
-    with widgets.training_run(
-        label,
-        done_label,
-        stop_key=stop_key,
-        curve_key=curve_key,
-        curve_title=curve_title,
-        held_out=held_out,
-    ) as callback:
+    """Run ``train(callback)`` in ``run`` (a :func:`ui.widgets.training_run`), then rerun the
+    page with the success message ``done(result)``, which also keeps in the session what the
+    next run shows."""
+    with run as callback:
         result = train(callback)
     state.flash("success", done(result))
     st.rerun()
@@ -216,15 +204,14 @@ def train_form(ws: Workspace) -> None:
         )
 
     with widgets.show_errors():
-        train_then_rerun(
-            train,
-            done,
+        run = widgets.training_run(
             f"Training {label}…",
             "Trained",
             stop_key=state.MODELS_STOP,
             curve_key=state.MODELS_CURVE,
             curve_title=f"{label}: training curve",
         )
+        train_then_rerun(run, train, done)
 
 
 def finetune_form(ws: Workspace) -> None:
@@ -321,9 +308,7 @@ def finetune_form(ws: Workspace) -> None:
 
     with widgets.show_errors():
         config = FinetuneConfig(base_encoder=base, **values)
-        train_then_rerun(
-            train,
-            done,
+        run = widgets.training_run(
             f"Fine-tuning “{name}”…",
             "Fine-tuned",
             stop_key=state.FINETUNE_STOP,
@@ -331,6 +316,7 @@ def finetune_form(ws: Workspace) -> None:
             curve_title=f"“{name}”: training curve",
             held_out="the held-out queries",
         )
+        train_then_rerun(run, train, done)
 
 
 def _finetune_input(field: str, default: Any, help_text: str | None) -> Any:

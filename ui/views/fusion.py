@@ -140,14 +140,17 @@ def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKe
 
     with widgets.show_errors():
         features = gate_features(signals.split, prepared.candidates.users)
-        train_then_rerun(
-            lambda callback: SoftmaxGate(epochs=epochs).fit(prepared, features, callback=callback),
-            done,
+        run = widgets.training_run(
             "Training the gate…",
             "Gate trained",
             stop_key=state.FUSION_GATE_STOP,
             curve_key=state.FUSION_GATE_CURVE,
             curve_title="Learned gate",
+        )
+        train_then_rerun(
+            run,
+            lambda callback: SoftmaxGate(epochs=epochs).fit(prepared, features, callback=callback),
+            done,
         )
 
 
