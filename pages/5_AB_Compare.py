@@ -2,235 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
-from core.data.workspace import Workspace
-from core.evaluation import compare
-from core.evaluation.experiment import (
-    METRIC_BASES,
-    SEGMENTS,
-    ExperimentResult,
-    delete_experiment,
-    export_csv,
-    metric_table,
-)
-from core.figures import evaluation as figures
-from core.figures.report import experiment_report_html
 from ui import cache, state, widgets
+from ui.views.ab_compare import earlier_runs, new_comparison, show_result
+from ui.views.models import ask_for_models
 
 st.set_page_config(
     page_title="A/B Compare · ShopSynth", page_icon=":material/compare_arrows:", layout="wide"
 )
 state.init()
-
-DEFAULT_BASES = ("ndcg", "recall", "mrr", "coverage", "category_diversity", "novelty")
-SEGMENT_LABELS = {
-    "all": "All test users",
-    "cold_users": "Cold-start users",
-    "cold_items": "Cold-start items",
-    "activity_low": "Least active third",
-    "activity_mid": "Middle third",
-    "activity_high": "Most active third",
-    "long_tail": "Long-tail items",
-}
-
-
-def _run_labels(models: pd.DataFrame) -> dict[str, str]:
-    return {
-        row.run_id: f"{row.name} · {pd.Timestamp(row.created_at):%m-%d %H:%M} · {row.run_id[-8:]}"
-        for row in models.itertuples(index=False)
-    }
-
-
-def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
-    labels = _run_labels(models)
-    fusions = cache.fusion_list(ws)
-    fusion_labels = {
-        row.run_id: f"{row.name} · fused: {row.description}"
-        for row in fusions.itertuples(index=False)
-    }
-    labels.update(fusion_labels)
-    run_ids = list(labels)
-    default = [run for run in run_ids if run in fusion_labels][:1]
-    default += [run for run in run_ids if run not in fusion_labels][: 3 - len(default)]
-    chosen = st.multiselect(
-        "Variants (trained models and saved fusions)",
-        run_ids,
-        default=default,
-        format_func=labels.get,
-        key=state.AB_VARIANTS,
-        help="Every variant must rank over the same data and split (the Models page trains "
-        "all models on the same temporal split). Fusions are saved on the Fusion page.",
-    )
-    model_kind = models.set_index("run_id")["model"]
-    baselines = [run for run in chosen if model_kind.get(run) == "popularity"]
-    control = st.selectbox(
-        "Control",
-        chosen,
-        index=chosen.index(baselines[0]) if baselines else 0,
-        format_func=labels.get,
-        key=state.AB_CONTROL,
-        help="Treatments are compared with this variant: differences, lift and p-values.",
-    )
-    with st.form("ab_form"):
-        left, middle, right = st.columns(3)
-        k = int(left.number_input("k (list length)", 1, 100, 10, key=state.AB_K))
-        n_resamples = int(
-            middle.number_input(
-                "Bootstrap resamples", 100, 10_000, 1000, step=100, key=state.AB_RESAMPLES
-            )
-        )
-        name = right.text_input(
-            "Name", value=f"Comparison {datetime.now():%Y-%m-%d %H:%M}", key=state.AB_NAME
-        )
-        bases = st.multiselect(
-            "Metrics", METRIC_BASES, default=list(DEFAULT_BASES), key=state.AB_METRICS
-        )
-        segments = st.multiselect(
-            "Segments",
-            SEGMENTS,
-            default=list(SEGMENTS),
-            format_func=SEGMENT_LABELS.get,
-            key=state.AB_SEGMENTS,
-        )
-        submitted = st.form_submit_button(
-            "Compare", type="primary", icon=":material/play_arrow:", key=state.AB_COMPARE
-        )
-    if not submitted:
-        return
-    if not chosen or not bases or "all" not in segments:
-        st.warning(
-            "Choose at least one variant and one metric, and keep the 'All test users' segment.",
-            icon=":material/warning:",
-        )
-        return
-    with widgets.show_errors():
-        with widgets.long_step("Comparing…", "Compared") as progress:
-            result = compare.compare_models(
-                ws,
-                [run for run in chosen if run not in fusion_labels],
-                fusion_run_ids=[run for run in chosen if run in fusion_labels],
-                name=name,
-                control=control,
-                metrics=[f"{base}@{k}" for base in bases],
-                segments=segments,
-                n_resamples=n_resamples,
-                callback=progress.stage("Comparing"),
-            )
-        st.session_state[state.AB_RUN] = result.run_id
-        state.flash("success", f"Compared {len(chosen)} variants on {result.users.size:,} users.")
-        st.rerun()
-
-
-def earlier_runs(ws: Workspace) -> None:
-    runs = cache.experiment_list(ws)
-    if runs.empty:
-        st.caption("No comparison yet.")
-        return
-    labels = {
-        row.run_id: f"{row.name} · {row.variants} · {row.run_id[-8:]}"
-        for row in runs.itertuples(index=False)
-    }
-    current = st.session_state[state.AB_RUN]
-    if current not in labels:
-        current = next(iter(labels))
-        st.session_state[state.AB_RUN] = current
-    st.session_state[state.AB_OPEN_RUN] = current
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
-    opened = left.selectbox(
-        "Open a comparison", list(labels), format_func=labels.get, key=state.AB_OPEN_RUN
-    )
-    st.session_state[state.AB_RUN] = opened
-    if right.button("Delete", icon=":material/delete:", key=state.AB_DELETE):
-        with widgets.show_errors():
-            delete_experiment(ws, opened)
-            st.session_state[state.AB_RUN] = None
-            state.flash("success", f"Deleted {labels[opened]}.")
-            st.rerun()
-
-
-def _significance_note(result: ExperimentResult) -> str:
-    config = result.config
-    return (
-        f"Paired bootstrap over users ({config['n_resamples']:,} resamples, "
-        f"{config['confidence']:.0%} intervals). Lift = difference / control mean; p-values "
-        "Holm-adjusted within each segment across every treatment and metric: "
-        f"`*` p < {config['alpha']}, `**` p < 0.01."
-    )
-
-
-def show_result(result: ExperimentResult) -> None:
-    metrics = result.config["metrics"]
-    accuracy = metrics[0]
-    st.caption(
-        f"{len(result.variants)} variants on {result.users.size:,} test users · control "
-        f"**{result.control}** · k = {result.config['k']}"
-    )
-    st.markdown("##### Metrics, all test users")
-    st.dataframe(metric_table(result).style.format("{:.4f}", na_rep=""), width="stretch")
-    if result.control is not None and len(result.variants) > 1:
-        st.markdown(f"##### Lift over {result.control}")
-        st.dataframe(figures.lift_table(result, metrics), width="stretch")
-        st.caption(_significance_note(result))
-    shown = st.multiselect(
-        "Metrics in the bar chart", metrics, default=metrics[:4], key=state.AB_BAR_METRICS
-    )
-    segment = st.selectbox(
-        "Segment",
-        result.config["segments"],
-        format_func=SEGMENT_LABELS.get,
-        key=state.AB_SEGMENT_VIEW,
-    )
-    if shown:
-        st.plotly_chart(figures.metric_bars(result, shown, segment), width="stretch")
-    left, right = st.columns(2)
-    diversity = [m for m in metrics if m.split("@")[0] in ("category_diversity", "ild")]
-    coverage = [m for m in metrics if m.split("@")[0] == "coverage"]
-    if diversity:
-        left.plotly_chart(
-            figures.tradeoff_scatter(result, diversity[0], accuracy, segment), width="stretch"
-        )
-    if coverage:
-        right.plotly_chart(
-            figures.tradeoff_scatter(result, coverage[0], accuracy, segment), width="stretch"
-        )
-    heat_metric = st.selectbox(
-        "Metric of the segment heatmap", metrics, key=state.AB_HEATMAP_METRIC
-    )
-    st.plotly_chart(figures.segment_heatmap(result, heat_metric), width="stretch")
-    left, right = st.columns(2)
-    left.plotly_chart(figures.coverage_figure(result), width="stretch")
-    right.plotly_chart(figures.popularity_figure(result, k=result.config["k"]), width="stretch")
-    if result.online is not None:
-        st.markdown("##### Simulated online A/B")
-        st.plotly_chart(figures.online_figure(result.online), width="stretch")
-        offline = metric_table(result)[accuracy]
-        clicks = result.online[result.online["metric"] == "ctr"].set_index("variant")["mean"]
-        agreement = compare.online.agreement(offline, clicks)
-        st.caption(compare.agreement_text(agreement, accuracy))
-    left, right = st.columns(2)
-    stem = f"shopsynth-ab-{result.run_id or 'result'}"
-    # Both files are built only when their button is pressed.
-    left.download_button(
-        "Download the results (CSV)",
-        lambda: export_csv(result),
-        on_click="ignore",
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-    )
-    right.download_button(
-        "Download the report (HTML)",
-        lambda: experiment_report_html(result, f"ShopSynth A/B comparison {result.run_id}"),
-        on_click="ignore",
-        file_name=f"{stem}.html",
-        mime="text/html",
-        icon=":material/description:",
-    )
-
 
 st.title("A/B Compare")
 widgets.show_flash()
@@ -241,13 +23,7 @@ with widgets.show_errors():
     widgets.dataset_line(status)
     models = cache.model_list(ws) if status["cleaned"] else pd.DataFrame()
     if models.empty:
-        st.info(
-            "Train at least one model first: variants are trained models (Models page).",
-            icon=":material/info:",
-        )
-        st.page_link(
-            "pages/2_Models.py", label="Open the Models page", icon=":material/model_training:"
-        )
+        ask_for_models("Train at least one model first: variants are trained models (Models page).")
     else:
         st.subheader("New comparison", divider="gray")
         new_comparison(ws, models)

@@ -1,0 +1,84 @@
+"""Plotly figures of the Fusion page: the weight sweep's trade-off frontier and each signal's
+share of a user's fused scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.fusion import pareto_front
+from core.fusion.search import WEIGHT_PREFIX
+
+# The metrics the Fusion page shows for a weighting, with their display names.
+HEADLINE = ("ndcg@10", "recall@20", "coverage@10", "category_diversity@10", "novelty@10")
+HEADLINE_LABELS = {
+    "ndcg@10": "NDCG@10",
+    "recall@20": "Recall@20",
+    "coverage@10": "Coverage@10",
+    "category_diversity@10": "Diversity@10",
+    "novelty@10": "Novelty@10 (bits)",
+}
+_LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
+
+
+def frontier_chart(sweep: pd.DataFrame, x: str, current: dict[str, float]) -> go.Figure:
+    """NDCG@10 against metric ``x`` for every weight vector of ``sweep``, its Pareto frontier,
+    and the ``current`` weighting's values as a star.
+
+    ``sweep`` is :func:`core.fusion.search_weights`' ``sweep``: one row per weight vector, its
+    weights in ``weight_<signal>`` columns and a column per metric.
+    """
+    front = pareto_front(sweep, x, "ndcg@10")
+    figure = go.Figure()
+    weight_columns = [c for c in sweep.columns if c.startswith(WEIGHT_PREFIX)]
+    text = sweep[weight_columns].apply(
+        lambda row: ", ".join(f"{c[len(WEIGHT_PREFIX) :]} {v:.1f}" for c, v in row.items()), axis=1
+    )
+    figure.add_scatter(
+        x=sweep[x], y=sweep["ndcg@10"], mode="markers", name="weights tried",
+        marker={"color": "#bbbbbb", "size": 6}, text=text,
+        hovertemplate="%{text}<br>" + x + " %{x:.4f}<br>NDCG@10 %{y:.4f}<extra></extra>",
+    )  # fmt: skip
+    figure.add_scatter(
+        x=front[x], y=front["ndcg@10"], mode="lines+markers", name="Pareto frontier",
+        line={"color": "#1f77b4"},
+    )  # fmt: skip
+    figure.add_scatter(
+        x=[current[x]], y=[current["ndcg@10"]], mode="markers", name="current weights",
+        marker={"color": "#d62728", "size": 16, "symbol": "star"},
+    )  # fmt: skip
+    figure.update_layout(
+        title=f"NDCG@10 against {HEADLINE_LABELS.get(x, x)}",
+        xaxis_title=HEADLINE_LABELS.get(x, x),
+        yaxis_title="NDCG@10",
+        height=380,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def contribution_chart(
+    titles: Sequence[str], contributions: np.ndarray, names: Sequence[str]
+) -> go.Figure:
+    """Stacked horizontal bars: each signal's contribution to the fused score of each listed item.
+
+    ``contributions`` has one row per signal of ``names`` and one column per item of ``titles``,
+    in rank order (the first is drawn on top).
+    """
+    figure = go.Figure()
+    labels = [f"{rank}. {title}" for rank, title in enumerate(titles, start=1)]
+    for position, name in enumerate(names):
+        figure.add_bar(y=labels, x=contributions[position], name=name, orientation="h")
+    figure.update_layout(
+        barmode="relative",
+        title="Each signal's share of the fused score",
+        xaxis_title="contribution to the fused score",
+        yaxis={"autorange": "reversed"},
+        height=60 + 32 * len(labels),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.5},
+        **_LAYOUT,
+    )
+    return figure

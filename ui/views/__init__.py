@@ -1,0 +1,1 @@
+"""Views of the dashboard pages: what a page shows of the workspace, below its opening block."""

@@ -1,0 +1,347 @@
+"""The Fusion page's view: signals and weights, headline metrics against the best single signal,
+the weight sweep's trade-offs, why a user gets each product, the learned gate and saved variants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.data.workspace import Workspace
+from core.figures.fusion import HEADLINE, HEADLINE_LABELS, contribution_chart, frontier_chart
+from core.fusion import NORMALISATIONS, PreparedFusion
+from core.fusion.methods import rank_candidates
+from core.fusion.runs import (
+    FUSION_METHODS,
+    GATE,
+    FusionConfig,
+    FusionSignals,
+    delete_fusion,
+    gate_features,
+    save_fusion,
+)
+from core.fusion.search import WEIGHT_PREFIX
+from ui import cache, state, widgets
+from ui.forms.models import train_then_rerun
+from ui.fusion_cache import FusionKey, fusion_key, single_signals
+from ui.views.models import delete_control, run_labels
+
+if TYPE_CHECKING:
+    from core.fusion.gate import SoftmaxGate
+
+METHOD_LABELS = {
+    "weighted": "Weighted sum",
+    "rrf": "Reciprocal rank fusion",
+    "combmnz": "CombMNZ",
+    GATE: "Learned gate",
+}
+SWEEP_STEP = 0.1
+
+
+def default_models(models: pd.DataFrame) -> list[str]:
+    """The newest run of each model type, up to four."""
+    newest = models.drop_duplicates("model")
+    return newest["run_id"].tolist()[:4]
+
+
+def _weights(names: tuple[str, ...]) -> np.ndarray:
+    """The sliders' weights, normalised to sum to 1 (equal weights when every slider is 0)."""
+    raw = np.array(
+        [st.session_state.get(f"{state.FUSION_WEIGHT_PREFIX}{name}", 1.0) for name in names],
+        dtype=np.float32,
+    )
+    return raw / raw.sum() if raw.sum() > 0 else np.full(len(names), 1 / len(names), np.float32)
+
+
+def _weight_list(names: tuple[str, ...], weights: np.ndarray) -> str:
+    return ", ".join(f"{n} {w:.2f}" for n, w in zip(names, weights, strict=True))
+
+
+def headline(
+    prepared: PreparedFusion, weights: np.ndarray, method: str, best_single: dict[str, Any]
+) -> dict[str, float]:
+    """The headline metrics of the fused ranking, each against the best single signal."""
+    values = prepared.evaluate(weights, method, HEADLINE)
+    columns = st.columns(len(HEADLINE))
+    for column, metric in zip(columns, HEADLINE, strict=True):
+        reference = best_single[metric]
+        column.metric(
+            HEADLINE_LABELS[metric],
+            f"{values[metric]:.4f}",
+            delta=f"{values[metric] - reference:+.4f}",
+            help=f"On the validation users; the change is against the best single signal "
+            f"by NDCG@10 ({best_single['name']}: {reference:.4f}).",
+        )
+    return values
+
+
+def user_view(
+    ws: Workspace,
+    signals: FusionSignals,
+    prepared: PreparedFusion,
+    weights: np.ndarray,
+    method: str,
+) -> None:
+    """A validation user's fused top 10, each item's score split by signal."""
+    candidates = prepared.candidates
+    user_ids = signals.split.train.user_ids
+    rows = np.arange(candidates.n_users)
+    row = st.selectbox(
+        "User (validation users)",
+        rows,
+        format_func=lambda r: str(user_ids[candidates.users[r]]),
+        key=state.FUSION_USER,
+    )
+    if row is None:
+        return
+    one = candidates.select(np.array([row]))
+    terms = prepared.terms(method)[:, [row]]
+    user_weights = weights[[row]] if weights.ndim == 2 else weights
+    ranking = rank_candidates(one, terms, user_weights, method, 10)
+    listed = ranking.items[0] >= 0
+    items = ranking.items[0][listed]
+    titles_of = cache.item_titles(ws)
+    item_ids = signals.split.train.item_ids
+    relevant = set(signals.split.valid.matrix.tocsr()[candidates.users[row]].indices.tolist())
+    titles = [
+        ("✓ " if item in relevant else "") + (titles_of.get(str(item_ids[item])) or item_ids[item])
+        for item in items
+    ]
+    st.plotly_chart(
+        contribution_chart(titles, ranking.contributions[:, 0, listed], ranking.signal_names),
+        width="stretch",
+    )
+    st.caption("✓ marks an item the user interacted with in the validation period.")
+
+
+def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKey) -> None:
+    """The learned gate trained on ``prepared``, if any, and training one."""
+    store = cache.gate_store()
+    gate = store.get(key)
+    if gate is not None:
+        st.caption(
+            f"Trained gate: loss {gate.initial_loss_:.4f} → {gate.final_loss_:.4f} over "
+            f"{len(gate.loss_history_)} epochs. Choose 'Learned gate' above to use it."
+        )
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    epochs = int(left.number_input("Epochs", 5, 1000, 100, step=5, key=state.FUSION_GATE_EPOCHS))
+    if not right.button(
+        "Train the gate", icon=":material/play_arrow:", key=state.FUSION_GATE_TRAIN
+    ):
+        return
+    from core.fusion.gate import SoftmaxGate
+
+    def done(trained: SoftmaxGate) -> str:
+        store[key] = trained
+        return "Trained the learned gate; choose 'Learned gate' to use it."
+
+    with widgets.show_errors():
+        features = gate_features(signals.split, prepared.candidates.users)
+        run = widgets.training_run(
+            "Training the gate…",
+            "Gate trained",
+            stop_key=state.FUSION_GATE_STOP,
+            curve_key=state.FUSION_GATE_CURVE,
+            curve_title="Learned gate",
+        )
+        train_then_rerun(
+            run,
+            lambda callback: SoftmaxGate(epochs=epochs).fit(prepared, features, callback=callback),
+            done,
+        )
+
+
+def save_section(
+    ws: Workspace,
+    config_parts: dict[str, Any],
+    gate: SoftmaxGate | None,
+    values: dict[str, float],
+) -> None:
+    """Saving the current fusion as a variant for A/B Compare; the saved ones, and deleting one."""
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.text_input(
+        "Variant name",
+        value=f"Fusion {datetime.now():%Y-%m-%d %H:%M}",
+        key=state.FUSION_SAVE_NAME,
+    )
+    if right.button("Save as variant", icon=":material/save:", key=state.FUSION_SAVE):
+        with widgets.show_errors():
+            config = FusionConfig(**config_parts)
+            metrics = {f"valid_{metric}": float(value) for metric, value in values.items()}
+            save_fusion(ws, name, config, gate=gate, metrics=metrics)
+            state.flash("success", f"Saved '{name}': choose it on the A/B Compare page.")
+            st.rerun()
+    saved = cache.fusion_list(ws)
+    if saved.empty:
+        return
+    st.dataframe(
+        saved[["name", "description", "created_at"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": "Saved variant",
+            "description": "Configuration",
+            "created_at": st.column_config.DatetimeColumn("Saved at", format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    labels = dict(zip(saved["run_id"], saved["name"], strict=True))
+
+    def delete(run_id: str) -> str:
+        delete_fusion(ws, run_id)
+        return f"Deleted {labels[run_id]}."
+
+    delete_control(
+        "Saved variant to delete",
+        labels,
+        select_key=state.FUSION_DELETE_RUN,
+        button_key=state.FUSION_DELETE,
+        delete=delete,
+    )
+
+
+def tradeoffs_section(
+    ws: Workspace,
+    run_ids: tuple[str, ...],
+    depth: int,
+    normalisation: str,
+    method: str,
+    values: dict[str, float],
+) -> None:
+    """Once asked for, the weight sweep's frontiers with the current weights on them, and
+    applying the best weights found."""
+    if not st.session_state[state.FUSION_FRONTIER]:
+        if st.button(
+            "Sweep the weights",
+            icon=":material/scatter_plot:",
+            key=state.FUSION_SWEEP,
+            help=f"Every weight vector on a grid of step {SWEEP_STEP} over the simplex.",
+        ):
+            st.session_state[state.FUSION_FRONTIER] = True
+            st.rerun()
+        return
+    sweep_method = method if method != GATE else "weighted"
+    sweep = cache.fusion_sweep(ws, run_ids, depth, normalisation, sweep_method, SWEEP_STEP)
+    left, right = st.columns(2)
+    left.plotly_chart(frontier_chart(sweep, "category_diversity@10", values), width="stretch")
+    right.plotly_chart(frontier_chart(sweep, "coverage@10", values), width="stretch")
+    top = sweep.loc[sweep["ndcg@10"].idxmax()]
+    best_weights = {
+        c[len(WEIGHT_PREFIX) :]: float(top[c]) for c in sweep if c.startswith(WEIGHT_PREFIX)
+    }
+    st.caption(
+        f"Best of {len(sweep)} weight vectors: NDCG@10 {top['ndcg@10']:.4f} with "
+        + ", ".join(f"{n} {w:.1f}" for n, w in best_weights.items())
+    )
+    if st.button("Use the best weights", key=state.FUSION_APPLY_BEST) and method != GATE:
+        for name, weight in best_weights.items():
+            st.session_state[f"{state.FUSION_WEIGHT_PREFIX}{name}"] = weight
+        st.rerun()
+
+
+def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
+    """The whole Fusion view over the trained ``models`` (at least two)."""
+    labels = run_labels(models)
+    left, right = st.columns([4, 1])
+    chosen = left.multiselect(
+        "Signals (trained models)",
+        list(labels),
+        default=default_models(models),
+        format_func=labels.get,
+        key=state.FUSION_MODELS,
+        help="Each model is one signal. They must be trained on the same data and split.",
+    )
+    depth = int(
+        right.number_input(
+            "Candidates per signal",
+            10,
+            1000,
+            200,
+            step=10,
+            key=state.FUSION_DEPTH,
+            help="Each signal's top-N per user; their union is re-ranked.",
+        )
+    )
+    if len(chosen) < 2:
+        st.info("Choose at least two signals to fuse.", icon=":material/info:")
+        return
+    run_ids = tuple(chosen)
+    signals, _, _ = cache.fusion_candidates(ws, run_ids, depth)
+    names = tuple(signals.models)
+
+    left, right = st.columns(2)
+    method = left.radio(
+        "Fusion rule",
+        FUSION_METHODS,
+        format_func=METHOD_LABELS.get,
+        horizontal=True,
+        key=state.FUSION_METHOD,
+    )
+    normalisation = right.radio(
+        "Score normalisation (per user)",
+        NORMALISATIONS,
+        horizontal=True,
+        key=state.FUSION_NORMALISATION,
+        help="Weighted sum and CombMNZ add normalised scores; RRF uses ranks only.",
+    )
+    prepared = cache.prepared_fusion(ws, run_ids, depth, normalisation)
+    key = fusion_key(ws, run_ids, depth, normalisation)
+    gate = cache.gate_store().get(key)
+
+    st.markdown("##### Signal weights")
+    columns = st.columns(len(names))
+    for column, name in zip(columns, names, strict=True):
+        column.slider(
+            name,
+            0.0,
+            1.0,
+            1.0,
+            step=0.05,
+            key=f"{state.FUSION_WEIGHT_PREFIX}{name}",
+            disabled=method == GATE,
+        )
+    fixed = _weights(names)
+    if method == GATE:
+        if gate is None:
+            st.warning(
+                "Train the learned gate first (below); the figures use the sliders until then.",
+                icon=":material/warning:",
+            )
+            weights, rule = fixed, "weighted"
+        else:
+            weights = gate.weights(gate_features(signals.split, prepared.candidates.users))
+            rule = "weighted"
+            st.caption("Mean gate weights: " + _weight_list(names, weights.mean(axis=0)))
+    else:
+        weights, rule = fixed, method
+        st.caption("Normalised weights: " + _weight_list(names, fixed))
+
+    singles = single_signals(prepared, key, HEADLINE)
+    best = singles.sort_values("ndcg@10", ascending=False).iloc[0].to_dict()
+    values = headline(prepared, weights, rule, best)
+
+    st.markdown("##### Trade-offs")
+    tradeoffs_section(ws, run_ids, depth, normalisation, method, values)
+
+    st.markdown("##### Why these products")
+    user_view(ws, signals, prepared, weights, rule)
+
+    with st.expander("Learned gate: weights that depend on the user"):
+        st.markdown(
+            "A small network maps each user's activity, recency and taste for new items to "
+            "softmax weights over the signals, trained on the validation users."
+        )
+        gate_section(signals, prepared, key)
+
+    st.markdown("##### Save as a variant")
+    config_parts = {
+        "run_ids": tuple(signals.run_ids[name] for name in names),
+        "signal_names": names,
+        "method": method,
+        "normalisation": normalisation,
+        "weights": tuple(float(w) for w in fixed),
+        "depth": depth,
+    }
+    save_section(ws, config_parts, gate if method == GATE else None, values)
