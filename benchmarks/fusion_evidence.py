@@ -59,7 +59,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.data.clean import clean_dataset  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
-from core.data.interactions import Interactions, Split, random_split  # noqa: E402
+from core.data.interactions import Interactions  # noqa: E402
+from core.data.splits import Split, random_split  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.stats import paired_bootstrap  # noqa: E402
 from core.fusion import PreparedFusion, build_candidates, search_weights  # noqa: E402

@@ -18,7 +18,8 @@ import streamlit as st
 from core.data import profile
 from core.data.clean import CleaningReport
 from core.data.clean import latest_report as _core_latest_report
-from core.data.interactions import build_interactions, make_split
+from core.data.interactions import build_interactions
+from core.data.splits import make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
 from core.models import training
@@ -412,7 +413,7 @@ def _default_split(path: str, events_fingerprint: str) -> Any:
 
 
 def default_split(ws: Workspace) -> Any:
-    """The temporal split the Models page trains on (:func:`core.data.interactions.make_split`)."""
+    """The temporal split the Models page trains on (:func:`core.data.splits.make_split`)."""
     return _default_split(str(ws.path), fingerprint(ws, EVENTS_TABLE))
 
 

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.data.interactions import Split
+from core.data.splits import Split
 from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
 from core.errors import ComparisonError
 from core.evaluation.stats import (

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.data.interactions import Split
+from core.data.splits import Split
 from core.data.workspace import Workspace, atomic_write_json
 from core.errors import FusionError, ModelError
 from core.fusion.candidates import DEFAULT_DEPTH, CandidateSet, build_candidates

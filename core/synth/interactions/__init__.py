@@ -47,7 +47,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.data.interactions import Interactions, Split
+from core.data.interactions import Interactions
+from core.data.splits import Split
 from core.data.workspace import Workspace, atomic_write_json
 from core.errors import SyntheticInteractionsError
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo

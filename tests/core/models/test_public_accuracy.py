@@ -2,7 +2,7 @@
 
 MovieLens 100K (``shared/datasets/movielens_100k/ml-100k.inter``)
     Every rating is a positive (binary weight 1, rating value ignored). Split: 75/25 random per
-    user (:func:`core.data.interactions.random_split` with ``by_user=True``, ``random_state=42``: a
+    user (:func:`core.data.splits.random_split` with ``by_user=True``, ``random_state=42``: a
     user with ``m`` ratings keeps ``m - floor(0.25 m + 0.5)`` in train). Each user is given the
     top 10 of all items not seen in train. NDCG@10 with binary relevance: ``DCG = sum over the
     hits at rank r (1-based) of 1 / log2(r + 1)``, divided by the ideal DCG of
@@ -13,7 +13,7 @@ MovieLens 100K (``shared/datasets/movielens_100k/ml-100k.inter``)
 Amazon Beauty 5-core (``shared/datasets/amazon_5core_sequences/Beauty/user_sequence.txt``)
     One line per user, items in time order, no ratings or timestamps: an item's position in
     the line stands in for its time. Leave-last-out: each user's last item is the test item
-    (:func:`core.data.interactions.leave_last_n_split` with ``n=1``), the rest is train. Each
+    (:func:`core.data.splits.leave_last_n_split` with ``n=1``), the rest is train. Each
     user is given the top 10 of all items not seen in train (full ranking, no sampled negatives).
     HR@10 = share of users whose test item is in their top 10; NDCG@10 = mean of
     ``1 / log2(rank + 1)`` for a hit at rank ``rank`` (0 otherwise). The figures for every CF
@@ -39,7 +39,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.data.interactions import Interactions, Split, leave_last_n_split, random_split
+from core.data.interactions import Interactions
+from core.data.splits import Split, leave_last_n_split, random_split
 from core.models.base import Recommender
 from core.models.registry import make_model
 
