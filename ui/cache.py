@@ -150,13 +150,13 @@ def latest_report(ws: Workspace) -> CleaningReport | None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _sniff(path: str, signature: tuple) -> Any:
-    from core.data.ingest.load import sniff
+    from core.data.ingest.sniff import sniff
 
     return sniff(Path(path))
 
 
 def sniff(path: Path) -> Any:
-    """:func:`core.data.ingest.load.sniff` of a file, recomputed when the file changes."""
+    """:func:`core.data.ingest.sniff.sniff` of a file, recomputed when the file changes."""
     return _sniff(str(path), _file_signature(Path(path)))
 
 
