@@ -19,6 +19,7 @@ from core.data import profile
 from core.data.clean import CleaningReport
 from core.data.clean import latest_report as _core_latest_report
 from core.data.interactions import build_interactions
+from core.data.runs import SYNTHETIC_RUN_KINDS
 from core.data.splits import make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
@@ -34,8 +35,6 @@ from core.schema import (
     RUNS_TABLE,
 )
 
-# Run kinds of generated data (queries, descriptions, interactions).
-SYNTHETIC_RUN_KINDS = ("synthetic_queries", "synthetic_descriptions", "synthetic_interactions")
 _CATALOG_OF = {EVENTS_TABLE: CATALOG_TABLE, RAW_EVENTS_TABLE: RAW_CATALOG_TABLE}
 
 

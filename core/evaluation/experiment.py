@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.data.runs import EXPERIMENT_KIND
 from core.data.splits import Split
 from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
 from core.errors import ComparisonError
@@ -64,7 +65,6 @@ from core.metrics import (
 )
 from core.progress import ProgressCallback
 
-EXPERIMENT_KIND = "experiment"
 SEGMENT = "segment"
 METRIC = "metric"
 N_USERS = "n_users"

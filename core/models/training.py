@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.data.interactions import Interactions
+from core.data.runs import MODEL_KIND
 from core.data.splits import Split, split_kwargs, temporal_split
 from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json, relation_exists
 from core.errors import ModelError
@@ -42,7 +43,6 @@ from core.models.registry import make_model
 from core.progress import EPOCH, TRAIN_PREFIX, ProgressCallback, ProgressInfo, point_of, retext
 from core.schema import CATALOG_TABLE, EVENTS_TABLE, RUNS_TABLE
 
-MODEL_KIND = "model"
 RECALL_K = 20
 NDCG_K = 10
 RECALL_KEY = f"recall@{RECALL_K}"
