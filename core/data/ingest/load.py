@@ -137,14 +137,22 @@ def _check_rejects(
     return int(count), f"line {line}: {(message or '').splitlines()[0][:120]}"
 
 
-def _stage_events(con: duckdb.DuckDBPyConnection, plan: Plan, default_event: str) -> _EventCounts:
-    name = display_name(plan.info.path)
-    rejects = "_ingest_rejects_events"
+def _stage(con: duckdb.DuckDBPyConnection, plan: Plan, table: str, which: str) -> tuple[int, str]:
+    """Read the file of ``plan`` into ``table``; return the lines it could not parse and one.
+
+    ``which`` (``"events"`` or ``"catalog"``) names the file in a retry.
+    """
+    rejects = f"_ingest_rejects_{which}"
     con.execute(
-        f"CREATE OR REPLACE TABLE {_STAGE_EVENTS} AS SELECT {_select_sql(plan.select)} "
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {_select_sql(plan.select)} "
         f"FROM {source_sql(plan.info, rejects)}"
     )
-    n_rejected, example = _check_rejects(con, plan, rejects, "events")
+    return _check_rejects(con, plan, rejects, which)
+
+
+def _stage_events(con: duckdb.DuckDBPyConnection, plan: Plan, default_event: str) -> _EventCounts:
+    name = display_name(plan.info.path)
+    n_rejected, example = _stage(con, plan, _STAGE_EVENTS, "events")
     row = con.execute(
         f"SELECT count(*), count(user_id), count(item_id), "
         f"count(*) FILTER (WHERE user_id IS NOT NULL AND (item_id IS NOT NULL OR event = "
@@ -228,12 +236,7 @@ def _stage_catalog(con: duckdb.DuckDBPyConnection, plan: Plan) -> int:
     Returns the number of distinct items in the log.
     """
     name = display_name(plan.info.path)
-    rejects = "_ingest_rejects_catalog"
-    con.execute(
-        f"CREATE OR REPLACE TABLE {_STAGE_CATALOG} AS SELECT {_select_sql(plan.select)} "
-        f"FROM {source_sql(plan.info, rejects)}"
-    )
-    n_rejected, example = _check_rejects(con, plan, rejects, "catalog")
+    n_rejected, example = _stage(con, plan, _STAGE_CATALOG, "catalog")
     n, n_ids, distinct = con.execute(
         f"SELECT count(*), count(item_id), count(DISTINCT item_id) FROM {_STAGE_CATALOG}"
     ).fetchone()
