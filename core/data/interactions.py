@@ -170,6 +170,7 @@ def _csr(
 
 
 def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Event weights as floats, the defaults for None; raises on unknown types or no weight."""
     if weights is None:
         return dict(DEFAULT_EVENT_WEIGHTS)
     unknown = sorted(set(weights) - set(EVENT_TYPES))
@@ -191,6 +192,7 @@ def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
 
 
 def require_events(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
+    """Raise WorkspaceError unless ``ws`` has a cleaned ``events`` table."""
     if not relation_exists(con, EVENTS_TABLE):
         raise WorkspaceError(
             f"no cleaned events in workspace {ws.name!r}: load a dataset and clean it first"
@@ -343,6 +345,7 @@ def _entry_order(side: np.ndarray, user_idx: np.ndarray, item_idx: np.ndarray) -
 def side_parts(
     entries: dict[str, np.ndarray], users: np.ndarray, items: np.ndarray, n_sides: int
 ) -> list[Interactions]:
+    """One Interactions per side (0 = train, then validation and/or test) on one shared index."""
     side = entries["side"]
     bounds = np.searchsorted(side, np.arange(n_sides + 1), side="left")
     user_idx = entries["user_idx"]
