@@ -66,11 +66,11 @@ import implicit  # noqa: E402
 import implicit.cpu.als  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from core.data import datasets as protocol  # noqa: E402
 from core.data.interactions import Interactions  # noqa: E402
 from core.data.workspace import atomic_write_json  # noqa: E402
 from core.models.als import ALS  # noqa: E402
 from core.models.registry import make_model  # noqa: E402
-from tests.core.models import test_public_accuracy as protocol  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "models.json"
 DATASETS = ROOT.parent / "shared" / "datasets"

@@ -58,8 +58,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.data.clean import clean_dataset  # noqa: E402
+from core.data.datasets import MOVIELENS_FILE, MOVIELENS_PARAMS  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
-from core.data.interactions import Interactions, Split, random_split  # noqa: E402
+from core.data.interactions import Interactions  # noqa: E402
+from core.data.splits import Split, random_split  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.stats import paired_bootstrap  # noqa: E402
 from core.fusion import PreparedFusion, build_candidates, search_weights  # noqa: E402
@@ -69,7 +71,6 @@ from core.models.base import Recommender  # noqa: E402
 from core.models.registry import make_model  # noqa: E402
 from core.models.training import train_model  # noqa: E402
 from core.schema import CATALOG_TABLE  # noqa: E402
-from tests.core.models.test_public_accuracy import MOVIELENS_FILE, MOVIELENS_PARAMS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "fusion_evidence.json"
 DATASETS = ROOT.parent / "shared" / "datasets"

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.data.clean import clean_dataset  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
-from core.data.interactions import make_split  # noqa: E402
+from core.data.splits import make_split  # noqa: E402
 from core.data.workspace import Workspace  # noqa: E402
 from core.evaluation.synthetic_utility import synthetic_utility  # noqa: E402
 from core.synth.interactions import (  # noqa: E402

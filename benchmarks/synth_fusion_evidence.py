@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from core import pipeline  # noqa: E402
 from core.data.clean import clean_dataset  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
-from core.data.interactions import make_split  # noqa: E402
+from core.data.splits import make_split  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.compare import compare_models, metric_context  # noqa: E402
 from core.fusion import PreparedFusion, search_weights  # noqa: E402

@@ -97,7 +97,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from core.data.clean import CleaningConfig, clean_dataset
+    from core.data.clean import clean_dataset
+    from core.data.rules import CleaningConfig
 
     workspace = _workspace(args)
     overrides = {}

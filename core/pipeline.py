@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.data.interactions import Interactions, Split
+from core.data.interactions import Interactions
+from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.errors import ModelError
 from core.models.training import TrainedModel, train_model

@@ -18,7 +18,9 @@ import streamlit as st
 from core.data import profile
 from core.data.clean import CleaningReport
 from core.data.clean import latest_report as _core_latest_report
-from core.data.interactions import build_interactions, make_split
+from core.data.interactions import build_interactions
+from core.data.runs import SYNTHETIC_RUN_KINDS
+from core.data.splits import make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
 from core.models import training
@@ -33,8 +35,6 @@ from core.schema import (
     RUNS_TABLE,
 )
 
-# Run kinds of generated data (queries, descriptions, interactions).
-SYNTHETIC_RUN_KINDS = ("synthetic_queries", "synthetic_descriptions", "synthetic_interactions")
 _CATALOG_OF = {EVENTS_TABLE: CATALOG_TABLE, RAW_EVENTS_TABLE: RAW_CATALOG_TABLE}
 
 
@@ -149,13 +149,13 @@ def latest_report(ws: Workspace) -> CleaningReport | None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _sniff(path: str, signature: tuple) -> Any:
-    from core.data.ingest.load import sniff
+    from core.data.ingest.sniff import sniff
 
     return sniff(Path(path))
 
 
 def sniff(path: Path) -> Any:
-    """:func:`core.data.ingest.load.sniff` of a file, recomputed when the file changes."""
+    """:func:`core.data.ingest.sniff.sniff` of a file, recomputed when the file changes."""
     return _sniff(str(path), _file_signature(Path(path)))
 
 
@@ -412,7 +412,7 @@ def _default_split(path: str, events_fingerprint: str) -> Any:
 
 
 def default_split(ws: Workspace) -> Any:
-    """The temporal split the Models page trains on (:func:`core.data.interactions.make_split`)."""
+    """The temporal split the Models page trains on (:func:`core.data.splits.make_split`)."""
     return _default_split(str(ws.path), fingerprint(ws, EVENTS_TABLE))
 
 

@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.data.clean import RULE_DESCRIPTIONS, CleaningConfig, CleaningReport, clean_dataset
+from core.data.clean import CleaningReport, clean_dataset
 from core.data.ingest.load import LoadResult, load_dataset, load_sample_world
 from core.data.ingest.presets import CATALOG_KIND, EVENTS_KIND, PRESETS, TARGETS
+from core.data.rules import RULE_DESCRIPTIONS, CleaningConfig
 from core.data.workspace import Workspace, list_workspaces
 from core.errors import ShopSynthError
 from core.figures import charts

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from core.data.workspace import Workspace
+from core.data.workspace import Workspace, relation_exists
 from core.errors import WorkspaceError
 from core.schema import (
     CATALOG_TABLE,
@@ -39,13 +39,6 @@ NO_CATEGORY = "(no category)"
 CATEGORY_SEPARATOR = ">"
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-    ).fetchone()
-    return bool(row[0])
-
-
 def is_cleaned(ws: Workspace) -> bool:
     """Whether ``events`` holds the current dataset cleaned.
 
@@ -54,7 +47,7 @@ def is_cleaned(ws: Workspace) -> bool:
     describes the previous dataset.
     """
     with ws.connect() as con:
-        if not _table_exists(con, EVENTS_TABLE):
+        if not relation_exists(con, EVENTS_TABLE):
             return False
         cleaned_at = con.execute(
             f"SELECT max(created_at) FROM {CLEANING_REPORTS_TABLE}"
@@ -84,10 +77,17 @@ def profile_table(ws: Workspace) -> str:
     )
 
 
+def _item_counts_sql(table: str, column: str) -> str:
+    """Query of the events per item of ``table``, one column ``column``; rows without item out."""
+    return (
+        f'SELECT count(*) AS {column} FROM "{table}" WHERE {ITEM_ID} IS NOT NULL GROUP BY {ITEM_ID}'
+    )
+
+
 def _check_events_table(con: duckdb.DuckDBPyConnection, table: str, ws: Workspace) -> None:
     if table not in _EVENT_TABLES:
         raise WorkspaceError(f"unknown events table {table!r}; use one of {_EVENT_TABLES}")
-    if not _table_exists(con, table):
+    if not relation_exists(con, table):
         raise WorkspaceError(
             f"table {table!r} not found in workspace {ws.name!r}: load a dataset"
             + (" and clean it" if table == EVENTS_TABLE else "")
@@ -133,7 +133,7 @@ def dataset_counts(ws: Workspace, table: str = EVENTS_TABLE) -> dict[str, Any]:
         catalog = _CATALOG_FOR[table]
         n_catalog = (
             con.execute(f'SELECT count(*) FROM "{catalog}"').fetchone()[0]
-            if _table_exists(con, catalog)
+            if relation_exists(con, catalog)
             else 0
         )
     n_events, n_users, n_items, n_sessions, n_searches, n_missing_ts = (int(v) for v in row[:6])
@@ -259,9 +259,7 @@ def item_popularity(ws: Workspace, table: str = EVENTS_TABLE) -> pd.DataFrame:
     with ws.connect() as con:
         _check_events_table(con, table, ws)
         frame = con.execute(
-            f"""WITH counts AS (
-                    SELECT count(*) AS n_events FROM "{table}"
-                    WHERE {ITEM_ID} IS NOT NULL GROUP BY {ITEM_ID}),
+            f"""WITH counts AS ({_item_counts_sql(table, "n_events")}),
                 ranked AS (
                     SELECT n_events, row_number() OVER (ORDER BY n_events DESC) AS rank
                     FROM counts),
@@ -290,9 +288,7 @@ def popularity_concentration(ws: Workspace, table: str = EVENTS_TABLE) -> dict[s
     with ws.connect() as con:
         _check_events_table(con, table, ws)
         row = con.execute(
-            f"""WITH counts AS (
-                    SELECT count(*) AS x FROM "{table}"
-                    WHERE {ITEM_ID} IS NOT NULL GROUP BY {ITEM_ID}),
+            f"""WITH counts AS ({_item_counts_sql(table, "x")}),
                 ranked AS (
                     SELECT x, row_number() OVER (ORDER BY x DESC) AS desc_rank,
                            row_number() OVER (ORDER BY x ASC) AS asc_rank,
@@ -365,7 +361,7 @@ def category_mix(ws: Workspace, table: str = EVENTS_TABLE) -> pd.DataFrame:
     )
     with ws.connect() as con:
         _check_events_table(con, table, ws)
-        if not _table_exists(con, catalog):
+        if not relation_exists(con, catalog):
             raise WorkspaceError(
                 f"table {catalog!r} not found in workspace {ws.name!r}: load a dataset"
             )

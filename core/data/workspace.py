@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from core.data.runs import RUNS_DDL
 from core.errors import WorkspaceError
 from core.schema import CLEANING_REPORTS_TABLE, DATASET_TABLE, RUNS_TABLE
 
@@ -47,9 +48,7 @@ _BOOKKEEPING_DDL = (
         report_id VARCHAR, created_at TIMESTAMP, step INTEGER, rule VARCHAR,
         parameter VARCHAR, rows_before BIGINT, rows_after BIGINT, removed BIGINT,
         description VARCHAR)""",
-    f"""CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
-        run_id VARCHAR, kind VARCHAR, name VARCHAR, created_at TIMESTAMP, status VARCHAR,
-        params VARCHAR, metrics VARCHAR, artifact_dir VARCHAR)""",
+    RUNS_DDL,
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data.interactions import Split
+from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.errors import ComparisonError, ModelError
 from core.evaluation import online

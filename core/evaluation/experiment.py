@@ -44,7 +44,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.checks import random_generator
-from core.data.interactions import Split
+from core.data.runs import EXPERIMENT_KIND
+from core.data.splits import Split
 from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
 from core.errors import ComparisonError
 from core.evaluation.stats import (
@@ -65,7 +66,6 @@ from core.metrics import (
 )
 from core.progress import ProgressCallback
 
-EXPERIMENT_KIND = "experiment"
 SEGMENT = "segment"
 METRIC = "metric"
 N_USERS = "n_users"

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data.interactions import Interactions, Split
+from core.data.interactions import Interactions
+from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.evaluation.experiment import Variant, run_experiment
 from core.metrics.ranking import top_k

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.data.interactions import Split
+from core.data.runs import FUSION_KIND
+from core.data.splits import Split
 from core.data.workspace import Workspace, atomic_write_json
 from core.errors import FusionError, ModelError
 from core.fusion.candidates import DEFAULT_DEPTH, CandidateSet, build_candidates
@@ -33,7 +34,6 @@ from core.progress import ProgressCallback
 if TYPE_CHECKING:
     from core.fusion.gate import SoftmaxGate
 
-FUSION_KIND = "fusion"
 GATE = "gate"
 FUSION_METHODS: tuple[str, ...] = (*METHODS, GATE)
 _CONFIG_FILE = "fusion.json"

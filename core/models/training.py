@@ -8,7 +8,7 @@ fitted and scored; the folder is then written completely in a staging folder bef
 recorded, so a failed or cancelled training (a callback raising
 :class:`core.errors.TrainingCancelled`) leaves the earlier runs as they were and no trace.
 
-The split is a :func:`core.data.interactions.temporal_split` (by default 70% train, 10% validation,
+The split is a :func:`core.data.splits.temporal_split` (by default 70% train, 10% validation,
 20% test of the timed interaction events). It is deterministic: the same parameters on the
 same data give the same split, and :func:`run_split` rebuilds the split of a run from the
 cut-off times it recorded.
@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.data.interactions import Interactions, Split, split_kwargs, temporal_split
+from core.data.interactions import Interactions
+from core.data.runs import MODEL_KIND
+from core.data.splits import Split, split_kwargs, temporal_split
 from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json, relation_exists
 from core.errors import ModelError
 from core.metrics import hit_matrix, ndcg_at_k, recall_at_k, relevant_counts
@@ -41,7 +43,6 @@ from core.models.registry import make_model
 from core.progress import EPOCH, TRAIN_PREFIX, ProgressCallback, ProgressInfo, point_of, retext
 from core.schema import CATALOG_TABLE, EVENTS_TABLE, RUNS_TABLE
 
-MODEL_KIND = "model"
 RECALL_K = 20
 NDCG_K = 10
 RECALL_KEY = f"recall@{RECALL_K}"
@@ -190,7 +191,7 @@ def train_model(
         out or None is recorded as the encoder it stands for
         (:func:`core.text.encoders.default_encoder_spec`).
     split_params : mapping, optional
-        Keyword arguments of :func:`core.data.interactions.temporal_split`; default
+        Keyword arguments of :func:`core.data.splits.temporal_split`; default
         ``test_fraction=0.2, valid_fraction=0.1``. A validation part is required.
     name : str, optional
         Display name of the run; the model name by default.

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.data.clean import CleaningConfig, clean_dataset
+from core.data.clean import clean_dataset
 from core.data.ingest.load import load_dataset
 from core.data.profile import dataset_counts
+from core.data.rules import CleaningConfig
 from core.data.workspace import Workspace
 from core.schema import (
     CATALOG_TABLE,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.data.interactions import make_split
+from core.data.splits import make_split
 from core.data.workspace import Workspace
 from core.models.training import list_models, run_info
 from core.synth import store

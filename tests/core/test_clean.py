@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.data.clean import RULES, CleaningConfig, catalog_was_given, clean_dataset, latest_report
+from core.data.clean import clean_dataset, latest_report
+from core.data.rules import RULES, CleaningConfig, catalog_was_given
 from core.data.workspace import DatasetInfo, Workspace
 from core.errors import CleaningError, WorkspaceError
 from core.schema import REMOVED_FLAG

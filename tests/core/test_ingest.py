@@ -12,14 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.data.ingest.load import (
-    PRESETS,
-    SAMPLE_DIR,
-    load_dataset,
-    load_sample_world,
-    sniff,
-    suggest_mapping,
-)
+from core.data.ingest.load import SAMPLE_DIR, load_dataset, load_sample_world
+from core.data.ingest.presets import PRESETS, suggest_mapping
+from core.data.ingest.sniff import sniff
 from core.data.workspace import Workspace
 from core.errors import IngestError, SchemaError
 

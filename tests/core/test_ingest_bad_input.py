@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.data.ingest.load import load_dataset, sniff
+from core.data.ingest.load import load_dataset
+from core.data.ingest.sniff import sniff
 from core.data.workspace import Workspace
 from core.errors import IngestError
 from tests.core.bad_files import BAD_FILES, GOOD_CSV

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.data.ingest.load import load_dataset, sniff
+from core.data.ingest.load import load_dataset
+from core.data.ingest.sniff import sniff
 from core.data.workspace import Workspace
 from core.errors import IngestError
 

@@ -9,15 +9,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.data.interactions import (
-    Interactions,
-    Split,
-    _entry_order,
-    build_interactions,
-    leave_last_n_split,
-    random_split,
-    temporal_split,
-)
+from core.data.interactions import Interactions, _entry_order, build_interactions
+from core.data.splits import Split, leave_last_n_split, random_split, temporal_split
 from core.data.workspace import Workspace
 from core.errors import InteractionsError, WorkspaceError
 from core.schema import DEFAULT_EVENT_WEIGHTS

@@ -47,7 +47,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.data.interactions import Interactions, Split
+from core.data.interactions import Interactions
+from core.data.runs import SYNTHETIC_INTERACTIONS_KIND as RUN_KIND
+from core.data.splits import Split
 from core.data.workspace import Workspace, atomic_write_json
 from core.errors import SyntheticInteractionsError
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
@@ -55,7 +57,6 @@ from core.schema import DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, SEARCH
 from core.text.product_text import product_texts
 
 INTERACTIONS_TABLE = "synthetic_interactions"
-RUN_KIND = "synthetic_interactions"
 NEIGHBOURS = "neighbours"
 GRU = "gru"
 GENERATORS: tuple[str, ...] = (NEIGHBOURS, GRU)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.interactions import Interactions, Split
+from core.data.interactions import Interactions
+from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.errors import ComparisonError
 from core.evaluation.compare import compare_models, metric_context, model_variants

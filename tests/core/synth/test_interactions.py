@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.interactions import Interactions, Split, temporal_split
+from core.data.interactions import Interactions
+from core.data.splits import Split, temporal_split
 from core.data.workspace import Workspace
 from core.errors import SyntheticInteractionsError, TrainingCancelled
 from core.evaluation.synthetic_utility import REAL, synthetic_utility
