@@ -13,12 +13,9 @@ from core.data.workspace import Workspace
 from core.figures import charts
 from core.models import training
 from core.models.registry import available_models
-from ui import cache, state, widgets
-
-st.set_page_config(
-    page_title="Models · ShopSynth", page_icon=":material/model_training:", layout="wide"
-)
-state.init()
+from ui import cache, shell, state
+from ui.feedback import show_errors, training_run
+from ui.forms.params import encoder_choice, parameter_help
 
 DEFAULT_MODEL = "als"
 # Hyperparameters the page sets itself.
@@ -125,7 +122,7 @@ def train_section(ws: Workspace) -> None:
     if model_name in NOTES:
         st.caption(NOTES[model_name])
     defaults = model_class().get_params()
-    helps = widgets.parameter_help(model_class)
+    helps = parameter_help(model_class)
     with st.form(state.MODELS_TRAIN_FORM):
         st.markdown(f"##### {LABELS.get(model_name, model_name)} hyperparameters")
         shown = [name for name in defaults if name not in HIDDEN_PARAMS]
@@ -135,7 +132,7 @@ def train_section(ws: Workspace) -> None:
             with columns[position % 3]:
                 if model_name == "semantic_bert" and name == "encoder":
                     key = f"{state.MODELS_PARAM_PREFIX}{model_name}__{name}"
-                    params[name] = widgets.encoder_choice(ws, "Encoder", key, ENCODER_HELP)
+                    params[name] = encoder_choice(ws, "Encoder", key, ENCODER_HELP)
                 else:
                     params[name] = param_input(model_name, name, defaults[name], helps.get(name))
         eval_every = 0
@@ -166,9 +163,9 @@ def train_section(ws: Workspace) -> None:
         )
     if not submitted:
         return
-    with widgets.show_errors():
+    with show_errors():
         label = LABELS.get(model_name, model_name)
-        with widgets.training_run(
+        with training_run(
             f"Training {label}…",
             "Trained",
             stop_key=state.MODELS_STOP,
@@ -247,7 +244,7 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
         "Model to delete", list(labels), format_func=labels.get, key=state.MODELS_DELETE_RUN
     )
     if right.button("Delete", icon=":material/delete:", key=state.MODELS_DELETE) and run_id:
-        with widgets.show_errors():
+        with show_errors():
             training.delete_model(ws, run_id)
             state.flash("success", f"Deleted {labels[run_id]}.")
             st.rerun()
@@ -352,7 +349,7 @@ def finetune_form(ws: Workspace) -> None:
         "training and after each epoch."
     )
     defaults = FinetuneConfig()
-    helps = widgets.parameter_help(FinetuneConfig, "Attributes")
+    helps = parameter_help(FinetuneConfig, "Attributes")
     with st.form(state.FINETUNE_FORM):
         left, right = st.columns(2)
         name = left.text_input(
@@ -363,7 +360,7 @@ def finetune_form(ws: Workspace) -> None:
             "new one is trained.",
         )
         with right:
-            base = widgets.encoder_choice(
+            base = encoder_choice(
                 ws,
                 "Start from",
                 state.FINETUNE_BASE,
@@ -388,9 +385,9 @@ def finetune_form(ws: Workspace) -> None:
         )
     if not submitted:
         return
-    with widgets.show_errors():
+    with show_errors():
         config = FinetuneConfig(base_encoder=base, **values)
-        with widgets.training_run(
+        with training_run(
             f"Fine-tuning “{name}”…",
             "Fine-tuned",
             stop_key=state.FINETUNE_STOP,
@@ -482,7 +479,7 @@ def encoders_section(ws: Workspace) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     name = left.selectbox("Encoder", listed["name"].tolist(), key=state.FINETUNE_ENCODER)
     if right.button("Delete", icon=":material/delete:", key=state.FINETUNE_DELETE) and name:
-        with widgets.show_errors():
+        with show_errors():
             from core.text.finetune import delete_encoder
 
             delete_encoder(ws, name)
@@ -512,37 +509,28 @@ def finetune_section(ws: Workspace) -> None:
     )
     if not panel.open:
         return
-    with panel, widgets.show_errors():
+    with panel, show_errors():
         finetune_form(ws)
         st.markdown("##### Fine-tuned encoders")
         encoders_section(ws)
 
 
-st.title("Models")
-widgets.show_flash()
-widgets.show_interrupted()
-with widgets.show_errors():
-    ws = state.workspace()
-    widgets.sidebar_workspace(ws)
-    status = cache.dataset_status(ws)
-    widgets.dataset_line(status)
-    if not status["cleaned"]:
-        st.info(
-            "Load and clean a dataset first: models train on the cleaned events (Data page).",
-            icon=":material/info:",
-        )
-        st.page_link("pages/1_Data.py", label="Open the Data page", icon=":material/database:")
+ws, status = shell.page(
+    "Models",
+    needs=shell.CLEANED,
+    message="Load and clean a dataset first: models train on the cleaned events (Data page).",
+)
+with show_errors():
+    st.subheader("Train a model", divider="gray")
+    train_section(ws)
+    st.subheader("Trained models", divider="gray")
+    trained = cache.model_list(ws)
+    if trained.empty:
+        st.info("No trained model yet: pick one above and press Train.", icon=":material/info:")
     else:
-        st.subheader("Train a model", divider="gray")
-        train_section(ws)
-        st.subheader("Trained models", divider="gray")
-        trained = cache.model_list(ws)
-        if trained.empty:
-            st.info("No trained model yet: pick one above and press Train.", icon=":material/info:")
-        else:
-            models_table(ws, trained)
-            st.subheader("Explore", divider="gray")
-            with widgets.show_errors():
-                explore_section(ws, trained)
-        st.subheader("Text encoder", divider="gray")
-        finetune_section(ws)
+        models_table(ws, trained)
+        st.subheader("Explore", divider="gray")
+        with show_errors():
+            explore_section(ws, trained)
+    st.subheader("Text encoder", divider="gray")
+    finetune_section(ws)

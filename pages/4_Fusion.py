@@ -21,10 +21,8 @@ from core.fusion.runs import (
     save_fusion,
 )
 from core.fusion.search import WEIGHT_PREFIX
-from ui import cache, state, widgets
-
-st.set_page_config(page_title="Fusion · ShopSynth", page_icon=":material/tune:", layout="wide")
-state.init()
+from ui import cache, shell, state
+from ui.feedback import show_errors, training_run
 
 HEADLINE = ("ndcg@10", "recall@20", "coverage@10", "category_diversity@10", "novelty@10")
 HEADLINE_LABELS = {
@@ -191,9 +189,9 @@ def gate_section(ws, signals, prepared, key: tuple) -> None:
         return
     from core.fusion.gate import SoftmaxGate
 
-    with widgets.show_errors():
+    with show_errors():
         features = gate_features(signals.split, prepared.candidates.users)
-        with widgets.training_run(
+        with training_run(
             "Training the gate…",
             "Gate trained",
             stop_key=state.FUSION_GATE_STOP,
@@ -214,7 +212,7 @@ def save_section(ws: Workspace, signals, config_parts: dict, gate, values: dict)
         key=state.FUSION_SAVE_NAME,
     )
     if right.button("Save as variant", icon=":material/save:", key=state.FUSION_SAVE):
-        with widgets.show_errors():
+        with show_errors():
             config = FusionConfig(**config_parts)
             metrics = {f"valid_{metric}": float(value) for metric, value in values.items()}
             save_fusion(ws, name, config, gate=gate, metrics=metrics)
@@ -239,7 +237,7 @@ def save_section(ws: Workspace, signals, config_parts: dict, gate, values: dict)
         "Saved variant to delete", list(labels), format_func=labels.get, key=state.FUSION_DELETE_RUN
     )
     if right.button("Delete", icon=":material/delete:", key=state.FUSION_DELETE) and run_id:
-        with widgets.show_errors():
+        with show_errors():
             delete_fusion(ws, run_id)
             state.flash("success", f"Deleted {labels[run_id]}.")
             st.rerun()
@@ -383,26 +381,16 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
     save_section(ws, signals, config_parts, gate if method == GATE else None, values)
 
 
-st.title("Fusion")
-widgets.show_flash()
-widgets.show_interrupted()
-with widgets.show_errors():
-    ws = state.workspace()
-    widgets.sidebar_workspace(ws)
-    status = cache.dataset_status(ws)
-    widgets.dataset_line(status)
-    models = cache.model_list(ws) if status["cleaned"] else pd.DataFrame()
-    if len(models) < 2:
-        st.info(
-            "Train at least two models first: each trained model is one signal to fuse.",
-            icon=":material/info:",
-        )
-        st.page_link(
-            "pages/2_Models.py", label="Open the Models page", icon=":material/model_training:"
-        )
-    else:
-        st.caption(
-            "Weights are tuned on the validation users (the period between training and test); "
-            "compare saved variants on the test users on the A/B Compare page."
-        )
-        fusion_section(ws, models)
+ws, status = shell.page(
+    "Fusion",
+    needs=shell.MODELS,
+    n_models=2,
+    message="Train at least two models first: each trained model is one signal to fuse.",
+)
+with show_errors():
+    models = cache.model_list(ws)
+    st.caption(
+        "Weights are tuned on the validation users (the period between training and test); "
+        "compare saved variants on the test users on the A/B Compare page."
+    )
+    fusion_section(ws, models)

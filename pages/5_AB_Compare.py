@@ -19,12 +19,8 @@ from core.evaluation.experiment import (
 )
 from core.figures import evaluation as figures
 from core.figures.report import experiment_report_html
-from ui import cache, state, widgets
-
-st.set_page_config(
-    page_title="A/B Compare · ShopSynth", page_icon=":material/compare_arrows:", layout="wide"
-)
-state.init()
+from ui import cache, shell, state
+from ui.feedback import long_step, show_errors
 
 DEFAULT_BASES = ("ndcg", "recall", "mrr", "coverage", "category_diversity", "novelty")
 SEGMENT_LABELS = {
@@ -107,8 +103,8 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
             icon=":material/warning:",
         )
         return
-    with widgets.show_errors():
-        with widgets.long_step("Comparing…", "Compared") as progress:
+    with show_errors():
+        with long_step("Comparing…", "Compared") as progress:
             result = compare.compare_models(
                 ws,
                 [run for run in chosen if run not in fusion_labels],
@@ -145,7 +141,7 @@ def earlier_runs(ws: Workspace) -> None:
     )
     st.session_state[state.AB_RUN] = opened
     if right.button("Delete", icon=":material/delete:", key=state.AB_DELETE):
-        with widgets.show_errors():
+        with show_errors():
             delete_experiment(ws, opened)
             st.session_state[state.AB_RUN] = None
             state.flash("success", f"Deleted {labels[opened]}.")
@@ -232,13 +228,8 @@ def show_result(result: ExperimentResult) -> None:
     )
 
 
-st.title("A/B Compare")
-widgets.show_flash()
-with widgets.show_errors():
-    ws = state.workspace()
-    widgets.sidebar_workspace(ws)
-    status = cache.dataset_status(ws)
-    widgets.dataset_line(status)
+ws, status = shell.page("A/B Compare")
+with show_errors():
     models = cache.model_list(ws) if status["cleaned"] else pd.DataFrame()
     if models.empty:
         st.info(
@@ -254,5 +245,5 @@ with widgets.show_errors():
     st.subheader("Comparisons", divider="gray")
     earlier_runs(ws)
     if st.session_state[state.AB_RUN]:
-        with widgets.show_errors():
+        with show_errors():
             show_result(cache.saved_experiment(ws, st.session_state[state.AB_RUN]))

@@ -1,0 +1,1 @@
+"""Streamlit forms: inputs a page reads, with the button that acts on them."""
