@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import cache, state, widgets
+from ui import shell, state
+from ui.feedback import show_errors
+from ui.forms.load import load_sample_button
+from ui.forms.workspace import workspace_picker
+from ui.views.data import dataset_summary
+from ui.views.home import pipeline_checklist
 
-st.set_page_config(page_title="ShopSynth", page_icon=":material/storefront:", layout="wide")
-state.init()
-
-st.title("ShopSynth")
-st.markdown(
-    "An analyst's lab for e-commerce search and recommendation: load behaviour logs and a "
-    "catalogue, train models, generate synthetic data, fuse scores and compare variants A/B."
+ws, status = shell.page(
+    "Home",
+    intro="An analyst's lab for e-commerce search and recommendation: load behaviour logs and a "
+    "catalogue, train models, generate synthetic data, fuse scores and compare variants A/B.",
 )
-widgets.show_flash()
-
-with widgets.show_errors():
-    ws = state.workspace()
-    widgets.sidebar_workspace(ws)
-
+with show_errors():
     st.subheader("Workspace", divider="gray")
-    widgets.workspace_picker(ws)
+    workspace_picker(ws)
 
     st.subheader("Dataset", divider="gray")
-    status = cache.dataset_status(ws)
-    widgets.dataset_summary(ws, status)
+    dataset_summary(ws, status)
 
     st.subheader("Pipeline", divider="gray")
-    widgets.pipeline_checklist(status)
+    pipeline_checklist(status)
 
     st.subheader("Sample data", divider="gray")
     st.markdown(
@@ -36,4 +32,4 @@ with widgets.show_errors():
         "purchases, a catalogue with titles and descriptions). Loading it replaces the "
         "workspace's current dataset and cleans it with the default rules."
     )
-    widgets.load_sample_button(ws, key=state.HOME_LOAD_SAMPLE)
+    load_sample_button(ws, key=state.HOME_LOAD_SAMPLE)

@@ -44,22 +44,29 @@ def _print_report(report) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from core.data.clean import clean_dataset
     from core.data.ingest.load import load_sample_world
+    from core.pipeline import load_and_clean
 
     workspace = _workspace(args)
     if args.if_empty and workspace.dataset_info() is not None:
         info = workspace.dataset_info()
         print(f"workspace {workspace.name!r} already holds {info.name!r}; nothing to do")
         return 0
-    callback, bar = tqdm_callback("load sample")
-    result = load_sample_world(workspace, callback=callback)
-    bar.close()
+    load_callback, load_bar = tqdm_callback("load sample")
+    clean_callback, clean_bar = tqdm_callback("clean")
+    outcome = load_and_clean(
+        workspace,
+        lambda callback: load_sample_world(workspace, callback=callback),
+        load_callback=load_callback,
+        clean_callback=clean_callback,
+    )
+    load_bar.close()
+    clean_bar.close()
+    result = outcome.load
     print(f"loaded {result.n_events:,} events, {result.n_users:,} users, {result.n_items:,} items")
-    callback, bar = tqdm_callback("clean")
-    report = clean_dataset(workspace, callback=callback)
-    bar.close()
-    _print_report(report)
+    if outcome.clean_error is not None:
+        raise outcome.clean_error
+    _print_report(outcome.report)
     return 0
 
 

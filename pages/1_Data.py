@@ -10,16 +10,16 @@ from core.data.profile import FREQUENCIES
 from core.data.workspace import Workspace
 from core.figures import charts
 from core.schema import DEFAULT_EVENT_WEIGHTS, EVENTS_TABLE
-from ui import cache, state, widgets
-
-st.set_page_config(page_title="Data · ShopSynth", page_icon=":material/database:", layout="wide")
-state.init()
+from ui import cache, shell, state
+from ui.feedback import show_errors
+from ui.forms import cleaning, load
+from ui.views import data as views
 
 
 def load_tab(ws: Workspace) -> None:
     st.markdown("##### Sample world")
     st.caption("The bundled simulated shop, loaded and cleaned with the default rules in one step.")
-    widgets.load_sample_button(ws, key=state.DATA_LOAD_SAMPLE)
+    load.load_sample_button(ws, key=state.DATA_LOAD_SAMPLE)
 
     st.markdown("##### Your own logs")
     source = st.segmented_control(
@@ -30,13 +30,13 @@ def load_tab(ws: Workspace) -> None:
         label_visibility="collapsed",
     )
     if source == "Server path":
-        events_path, catalog_path = widgets.path_inputs()
+        events_path, catalog_path = load.path_inputs()
     else:
-        events_path, catalog_path = widgets.upload_inputs()
+        events_path, catalog_path = load.upload_inputs()
     if events_path is None:
         return
-    with widgets.show_errors():
-        widgets.load_form(ws, events_path, catalog_path)
+    with show_errors():
+        load.load_form(ws, events_path, catalog_path)
 
 
 def clean_tab(ws: Workspace, status: dict[str, Any]) -> None:
@@ -45,18 +45,18 @@ def clean_tab(ws: Workspace, status: dict[str, Any]) -> None:
         return
     report = cache.latest_report(ws)
     weights = st.session_state[state.EVENT_WEIGHTS] or dict(DEFAULT_EVENT_WEIGHTS)
-    with widgets.show_errors():
-        chosen = widgets.cleaning_form(
-            widgets.last_cleaning_config(ws), weights, st.session_state[state.HALF_LIFE_DAYS]
+    with show_errors():
+        chosen = cleaning.cleaning_form(
+            cleaning.last_cleaning_config(ws), weights, st.session_state[state.HALF_LIFE_DAYS]
         )
         if chosen is not None:
-            widgets.run_cleaning(ws, *chosen)
+            cleaning.run_cleaning(ws, *chosen)
     if report is None or not status["cleaned"]:
         st.info("Not cleaned yet: set the rules above and press Clean.", icon=":material/info:")
         return
-    widgets.cleaning_report(report)
-    with widgets.show_errors():
-        widgets.interaction_summary(ws, weights, st.session_state[state.HALF_LIFE_DAYS])
+    views.cleaning_report(report)
+    with show_errors():
+        views.interaction_summary(ws, weights, st.session_state[state.HALF_LIFE_DAYS])
 
 
 def explore_tab(ws: Workspace, status: dict[str, Any]) -> None:
@@ -69,7 +69,7 @@ def explore_tab(ws: Workspace, status: dict[str, Any]) -> None:
             "Showing the raw events: the data is not cleaned yet (Clean tab).",
             icon=":material/warning:",
         )
-    widgets.sparsity_metrics(data["counts"])
+    views.sparsity_metrics(data["counts"])
     freq = st.segmented_control(
         "Time buckets",
         ["auto", *FREQUENCIES],
@@ -91,13 +91,8 @@ def explore_tab(ws: Workspace, status: dict[str, Any]) -> None:
     right.plotly_chart(charts.user_activity(data["activity"]), width="stretch")
 
 
-st.title("Data")
-widgets.show_flash()
-with widgets.show_errors():
-    ws = state.workspace()
-    widgets.sidebar_workspace(ws)
-    status = cache.dataset_status(ws)
-    widgets.dataset_line(status)
+ws, status = shell.page("Data")
+with show_errors():
     tabs = st.tabs(["Load", "Clean", "Explore"], key=state.DATA_TABS, on_change="rerun")
     with tabs[0]:
         if tabs[0].open:

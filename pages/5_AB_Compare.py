@@ -5,22 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import cache, state, widgets
+from ui import cache, shell, state
+from ui.feedback import show_errors
 from ui.views.ab_compare import earlier_runs, new_comparison, show_result
 from ui.views.models import ask_for_models
 
-st.set_page_config(
-    page_title="A/B Compare · ShopSynth", page_icon=":material/compare_arrows:", layout="wide"
-)
-state.init()
-
-st.title("A/B Compare")
-widgets.show_flash()
-with widgets.show_errors():
-    ws = state.workspace()
-    widgets.sidebar_workspace(ws)
-    status = cache.dataset_status(ws)
-    widgets.dataset_line(status)
+# Earlier comparisons stay readable without models, so this page does not stop at the gate.
+ws, status = shell.page("A/B Compare")
+with show_errors():
     models = cache.model_list(ws) if status["cleaned"] else pd.DataFrame()
     if models.empty:
         ask_for_models("Train at least one model first: variants are trained models (Models page).")
@@ -30,5 +22,5 @@ with widgets.show_errors():
     st.subheader("Comparisons", divider="gray")
     earlier_runs(ws)
     if st.session_state[state.AB_RUN]:
-        with widgets.show_errors():
+        with show_errors():
             show_result(cache.saved_experiment(ws, st.session_state[state.AB_RUN]))

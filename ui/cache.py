@@ -9,22 +9,21 @@ and modification time of the database files, which change with every committed w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.data import profile
+from core.data import profile, summary
 from core.data.clean import CleaningReport
 from core.data.clean import latest_report as _core_latest_report
-from core.data.interactions import build_interactions
-from core.data.runs import SYNTHETIC_RUN_KINDS
-from core.data.splits import make_split
+from core.data.splits import Split, make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
 from core.models import training
 from core.models.base import Recommender
+from core.pipeline import pipeline_status
 from core.schema import (
     CATALOG_TABLE,
     CLEANING_REPORTS_TABLE,
@@ -35,23 +34,23 @@ from core.schema import (
     RUNS_TABLE,
 )
 
+if TYPE_CHECKING:
+    from core.data.ingest.sniff import SourceSniff
+
 _CATALOG_OF = {EVENTS_TABLE: CATALOG_TABLE, RAW_EVENTS_TABLE: RAW_CATALOG_TABLE}
 
 
 def _file_signature(*paths: Path) -> tuple[tuple[int, int], ...]:
+    """(modification time, size) of each file, (0, -1) for a missing one."""
     signature = []
     for path in paths:
         try:
             stat = path.stat()
         except FileNotFoundError:
             signature.append((0, -1))
-            continue
-        signature.append((stat.st_mtime_ns, stat.st_size))
+        else:
+            signature.append((stat.st_mtime_ns, stat.st_size))
     return tuple(signature)
-
-
-def _db_signature(ws: Workspace) -> tuple[tuple[int, int], ...]:
-    return _file_signature(ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -61,31 +60,18 @@ def _table_fingerprint(path: str, table: str, signature: tuple) -> str:
 
 def fingerprint(ws: Workspace, *tables: str) -> str:
     """``ws.fingerprint(*tables)``, each table rehashed only after the database files change."""
-    signature = _db_signature(ws)
+    signature = _file_signature(ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"))
     return "|".join(_table_fingerprint(str(ws.path), table, signature) for table in tables)
 
 
 @st.cache_data(show_spinner="Profiling the data…", max_entries=8)
 def _profile(path: str, table: str, data_fingerprint: str) -> dict[str, Any]:
-    ws = Workspace(Path(path))
-    return {
-        "table": table,
-        "counts": profile.dataset_counts(ws, table),
-        "funnel": profile.funnel(ws, table),
-        "popularity": profile.item_popularity(ws, table),
-        "concentration": profile.popularity_concentration(ws, table),
-        "activity": profile.user_activity(ws, table),
-        "categories": profile.category_mix(ws, table),
-    }
+    return summary.profile_summary(Workspace(Path(path)), table)
 
 
 def data_profile(ws: Workspace) -> dict[str, Any]:
-    """Profile of the cleaned data, or of the raw data before cleaning.
-
-    Keys: ``table`` (which events table was read) and the results of ``counts``
-    (:func:`core.data.profile.dataset_counts`), ``funnel``, ``popularity``, ``concentration``,
-    ``activity`` and ``categories``. Raises WorkspaceError when nothing is loaded.
-    """
+    """:func:`core.data.summary.profile_summary` of the cleaned data, or of the raw data
+    before cleaning. Raises WorkspaceError when nothing is loaded."""
     table = profile.profile_table(ws)
     key = fingerprint(ws, table, _CATALOG_OF[table])
     return _profile(str(ws.path), table, key)
@@ -114,23 +100,11 @@ def counts(ws: Workspace, table: str) -> dict[str, Any]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _dataset_status(path: str, data_fingerprint: str) -> dict[str, Any]:
-    ws = Workspace(Path(path))
-    kinds = ws.list_runs()["kind"]
-    return {
-        "info": ws.dataset_info(),
-        "loaded": ws.table_exists(RAW_EVENTS_TABLE),
-        "cleaned": profile.is_cleaned(ws),
-        "n_models": int((kinds == training.MODEL_KIND).sum()),
-        "n_synthetic": int(kinds.isin(SYNTHETIC_RUN_KINDS).sum()),
-        "n_fusions": int((kinds == "fusion").sum()),
-        "n_experiments": int((kinds == experiment.EXPERIMENT_KIND).sum()),
-    }
+    return pipeline_status(Workspace(Path(path)))
 
 
 def dataset_status(ws: Workspace) -> dict[str, Any]:
-    """``info`` (DatasetInfo or None), ``loaded`` and ``cleaned``
-    (:func:`core.data.profile.is_cleaned`) flags of the workspace, and ``n_models``, the number
-    of trained models."""
+    """:func:`core.pipeline.pipeline_status`, recomputed when the dataset or the runs change."""
     key = fingerprint(
         ws, DATASET_TABLE, CLEANING_REPORTS_TABLE, RAW_EVENTS_TABLE, EVENTS_TABLE, RUNS_TABLE
     )
@@ -148,13 +122,13 @@ def latest_report(ws: Workspace) -> CleaningReport | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _sniff(path: str, signature: tuple) -> Any:
+def _sniff(path: str, signature: tuple) -> SourceSniff:
     from core.data.ingest.sniff import sniff
 
     return sniff(Path(path))
 
 
-def sniff(path: Path) -> Any:
+def sniff(path: Path) -> SourceSniff:
     """:func:`core.data.ingest.sniff.sniff` of a file, recomputed when the file changes."""
     return _sniff(str(path), _file_signature(Path(path)))
 
@@ -166,26 +140,13 @@ def _interaction_summary(
     weights: tuple[tuple[str, float], ...],
     half_life_days: float | None,
 ) -> dict[str, float]:
-    matrix = build_interactions(
-        Workspace(Path(path)), weights=dict(weights), half_life_days=half_life_days
-    )
-    values = matrix.matrix.data
-    return {
-        "n_users": matrix.n_users,
-        "n_items": matrix.n_items,
-        "nnz": matrix.nnz,
-        "density": matrix.density,
-        "weight_mean": float(values.mean()) if len(values) else 0.0,
-        "weight_median": float(np.median(values)) if len(values) else 0.0,
-        "weight_max": float(values.max()) if len(values) else 0.0,
-    }
+    return summary.interaction_summary(Workspace(Path(path)), dict(weights), half_life_days)
 
 
 def interaction_summary(
     ws: Workspace, weights: dict[str, float], half_life_days: float | None
 ) -> dict[str, float]:
-    """Shape, entries, density and weight statistics of the user x item matrix that
-    :func:`core.data.interactions.build_interactions` makes with these weights and half-life."""
+    """:func:`core.data.summary.interaction_summary` of the cleaned events."""
     key = fingerprint(ws, EVENTS_TABLE, CATALOG_TABLE)
     return _interaction_summary(str(ws.path), key, tuple(sorted(weights.items())), half_life_days)
 
@@ -407,22 +368,18 @@ def cold_start_items(ws: Workspace) -> list[str]:
 
 
 @st.cache_data(show_spinner="Building the default split…", max_entries=2)
-def _default_split(path: str, events_fingerprint: str) -> Any:
+def _default_split(path: str, events_fingerprint: str) -> Split:
     return make_split(Workspace(Path(path)))
 
 
-def default_split(ws: Workspace) -> Any:
+def default_split(ws: Workspace) -> Split:
     """The temporal split the Models page trains on (:func:`core.data.splits.make_split`)."""
     return _default_split(str(ws.path), fingerprint(ws, EVENTS_TABLE))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _real_queries(path: str, events_fingerprint: str) -> list[str]:
-    with Workspace(Path(path)).connect() as con:
-        rows = con.execute(
-            f"SELECT query FROM {EVENTS_TABLE} WHERE query IS NOT NULL AND query <> ''"
-        ).fetchall()
-    return [row[0] for row in rows]
+    return summary.search_queries(Workspace(Path(path)))
 
 
 def real_queries(ws: Workspace) -> list[str]:

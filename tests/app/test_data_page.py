@@ -251,9 +251,9 @@ def test_explore_shows_the_profile(app_test: AppTest, loaded_home: Path) -> None
 
 def test_unexpected_errors_show_a_message_not_a_traceback() -> None:
     def page() -> None:
-        from ui import widgets
+        from ui import feedback
 
-        with widgets.show_errors():
+        with feedback.show_errors():
             raise RuntimeError("disk on fire")
 
     at = AppTest.from_function(page).run()

@@ -139,10 +139,10 @@ def test_one_pass_model_has_no_curve_tab(app_test: AppTest, loaded_home: Path) -
 
 def _live_training_script() -> None:
     from core.progress import ProgressInfo
-    from ui import state, widgets
+    from ui import feedback, state
 
     state.init()
-    with widgets.training_run(
+    with feedback.training_run(
         "Training test…", "Trained", stop_key="stop", curve_key="curve", curve_title="Test"
     ) as callback:
         callback(0, 3, "starting")

@@ -1,1 +1,1 @@
-"""Forms of the dashboard pages: the widgets that gather settings, and the runs they start."""
+"""Streamlit forms: inputs a page reads, with the button that acts on them."""

@@ -14,7 +14,9 @@ from core import pipeline
 from core.data.workspace import Workspace
 from core.models import training
 from core.models.registry import available_models
-from ui import cache, state, widgets
+from core.progress import ProgressCallback
+from ui import cache, feedback, state
+from ui.forms.params import encoder_choice, parameter_help
 
 Result = TypeVar("Result")
 
@@ -67,11 +69,11 @@ def model_label(model_name: str) -> str:
 
 
 def train_then_rerun(
-    run: AbstractContextManager[widgets.Callback],
-    train: Callable[[widgets.Callback], Result],
+    run: AbstractContextManager[ProgressCallback],
+    train: Callable[[ProgressCallback], Result],
     done: Callable[[Result], str],
 ) -> None:
-    """Run ``train(callback)`` in ``run`` (a :func:`ui.widgets.training_run`), then rerun the
+    """Run ``train(callback)`` in ``run`` (a :func:`ui.feedback.training_run`), then rerun the
     page with the success message ``done(result)``, which also keeps in the session what the
     next run shows."""
     with run as callback:
@@ -140,7 +142,7 @@ def train_form(ws: Workspace) -> None:
     if model_name in NOTES:
         st.caption(NOTES[model_name])
     defaults = model_class().get_params()
-    helps = widgets.parameter_help(model_class)
+    helps = parameter_help(model_class)
     with st.form(state.MODELS_TRAIN_FORM):
         st.markdown(f"##### {model_label(model_name)} hyperparameters")
         shown = [name for name in defaults if name not in HIDDEN_PARAMS]
@@ -150,7 +152,7 @@ def train_form(ws: Workspace) -> None:
             with columns[position % 3]:
                 if model_name == "semantic_bert" and name == "encoder":
                     key = f"{state.MODELS_PARAM_PREFIX}{model_name}__{name}"
-                    params[name] = widgets.encoder_choice(ws, "Encoder", key, ENCODER_HELP)
+                    params[name] = encoder_choice(ws, "Encoder", key, ENCODER_HELP)
                 else:
                     params[name] = param_input(model_name, name, defaults[name], helps.get(name))
         eval_every = 0
@@ -183,7 +185,7 @@ def train_form(ws: Workspace) -> None:
         return
     label = model_label(model_name)
 
-    def train(callback: widgets.Callback) -> training.TrainedModel:
+    def train(callback: ProgressCallback) -> training.TrainedModel:
         return pipeline.train(
             ws,
             model_name,
@@ -203,8 +205,8 @@ def train_form(ws: Workspace) -> None:
             f"NDCG@10 {_format_metric(metrics[training.NDCG_KEY])} on validation."
         )
 
-    with widgets.show_errors():
-        run = widgets.training_run(
+    with feedback.show_errors():
+        run = feedback.training_run(
             f"Training {label}…",
             "Trained",
             stop_key=state.MODELS_STOP,
@@ -238,7 +240,7 @@ def finetune_form(ws: Workspace) -> None:
         "training and after each epoch."
     )
     defaults = FinetuneConfig()
-    helps = widgets.parameter_help(FinetuneConfig, "Attributes")
+    helps = parameter_help(FinetuneConfig, "Attributes")
     with st.form(state.FINETUNE_FORM):
         left, right = st.columns(2)
         name = left.text_input(
@@ -249,7 +251,7 @@ def finetune_form(ws: Workspace) -> None:
             "new one is trained.",
         )
         with right:
-            base = widgets.encoder_choice(
+            base = encoder_choice(
                 ws,
                 "Start from",
                 state.FINETUNE_BASE,
@@ -275,7 +277,7 @@ def finetune_form(ws: Workspace) -> None:
     if not submitted:
         return
 
-    def train(callback: widgets.Callback) -> FinetuneResult:
+    def train(callback: ProgressCallback) -> FinetuneResult:
         extra = None
         if source != "real":
             from core.synth.store import accepted_query_pairs
@@ -306,9 +308,9 @@ def finetune_form(ws: Workspace) -> None:
             "Choose it as the encoder of the Semantic (BERT) model."
         )
 
-    with widgets.show_errors():
+    with feedback.show_errors():
         config = FinetuneConfig(base_encoder=base, **values)
-        run = widgets.training_run(
+        run = feedback.training_run(
             f"Fine-tuning “{name}”…",
             "Fine-tuned",
             stop_key=state.FINETUNE_STOP,

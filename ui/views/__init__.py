@@ -1,1 +1,1 @@
-"""Views of the dashboard pages: what a page shows of the workspace, below its opening block."""
+"""Streamlit views: what a page shows of the workspace's data and runs."""

@@ -20,7 +20,7 @@ from core.evaluation.experiment import (
 )
 from core.figures import evaluation as figures
 from core.figures.report import experiment_report_html
-from ui import cache, state, widgets
+from ui import cache, feedback, state
 from ui.views.models import delete_control, run_labels
 
 DEFAULT_BASES = ("ndcg", "recall", "mrr", "coverage", "category_diversity", "novelty")
@@ -99,8 +99,8 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
             icon=":material/warning:",
         )
         return
-    with widgets.show_errors():
-        with widgets.long_step("Comparing…", "Compared") as progress:
+    with feedback.show_errors():
+        with feedback.long_step("Comparing…", "Compared") as progress:
             result = compare.compare_models(
                 ws,
                 [run for run in chosen if run not in fusion_labels],

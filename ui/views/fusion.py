@@ -24,7 +24,7 @@ from core.fusion.runs import (
     save_fusion,
 )
 from core.fusion.search import WEIGHT_PREFIX
-from ui import cache, state, widgets
+from ui import cache, feedback, state
 from ui.forms.models import train_then_rerun
 from ui.fusion_cache import FusionKey, fusion_key, single_signals
 from ui.views.models import delete_control, run_labels
@@ -138,9 +138,9 @@ def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKe
         store[key] = trained
         return "Trained the learned gate; choose 'Learned gate' to use it."
 
-    with widgets.show_errors():
+    with feedback.show_errors():
         features = gate_features(signals.split, prepared.candidates.users)
-        run = widgets.training_run(
+        run = feedback.training_run(
             "Training the gate…",
             "Gate trained",
             stop_key=state.FUSION_GATE_STOP,
@@ -168,7 +168,7 @@ def save_section(
         key=state.FUSION_SAVE_NAME,
     )
     if right.button("Save as variant", icon=":material/save:", key=state.FUSION_SAVE):
-        with widgets.show_errors():
+        with feedback.show_errors():
             config = FusionConfig(**config_parts)
             metrics = {f"valid_{metric}": float(value) for metric, value in values.items()}
             save_fusion(ws, name, config, gate=gate, metrics=metrics)

@@ -11,7 +11,7 @@ import streamlit as st
 from core.data.workspace import Workspace
 from core.figures import charts
 from core.models import training
-from ui import cache, state, widgets
+from ui import cache, feedback, state
 from ui.forms.models import finetune_form, model_label
 
 RANKED_COLUMNS = {
@@ -58,7 +58,7 @@ def delete_control(
     left, right = st.columns(list(widths), vertical_alignment="bottom")
     chosen = left.selectbox(label, list(labels), format_func=labels.get, key=select_key)
     if right.button("Delete", icon=":material/delete:", key=button_key) and chosen:
-        with widgets.show_errors():
+        with feedback.show_errors():
             state.flash("success", delete(chosen))
             st.rerun()
     return chosen
@@ -253,7 +253,7 @@ def finetune_section(ws: Workspace) -> None:
     )
     if not panel.open:
         return
-    with panel, widgets.show_errors():
+    with panel, feedback.show_errors():
         finetune_form(ws)
         st.markdown("##### Fine-tuned encoders")
         encoders_section(ws)

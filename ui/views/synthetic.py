@@ -1,10 +1,8 @@
-"""Streamlit pieces of the Synthetic Data page: LM training, generation, review, quality."""
+"""Views of the Synthetic Data page: the review table of generated samples, the runs of
+synthetic interactions, and the quality of synthetic data against the real data."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -14,94 +12,33 @@ import streamlit as st
 from core.data.workspace import Workspace
 from core.figures import charts
 from core.synth import store
-from ui import cache, state, widgets
+from ui import cache, state
+from ui.feedback import long_step, show_errors
 
 REVIEW_LIMIT = 500
-LM_COLUMNS = ["name", "created_at", "n_train", "n_parameters", "epochs", "train_loss", "valid_loss"]
 FLAG_FILTERS = {None: "all", "any": "flagged", "none": "unflagged"}
+FLAG_LABELS = {
+    store.COPY_OF_REAL: "copy of a real text",
+    store.TOO_SHORT: "too short",
+    store.TOO_LONG: "too long",
+    store.NOT_ROUND_TRIP: "product not retrieved",
+    store.REPETITIVE: "repetitive",
+    store.WRONG_ATTRIBUTE: "names another product's attribute",
+}
 
 
-@contextmanager
-def generation(label: str) -> Iterator[tuple[Callable, None]]:
-    """Progress bar and Stop button around a generation; yields (callback, should_stop).
-
-    Stop reruns the page, which interrupts the generation at its next progress report;
-    generation stores nothing until it finishes.
-    """
-    with widgets.long_step(label, "Generated") as progress:
-        st.button("Stop", key=state.SYNTH_STOP, icon=":material/stop_circle:")
-        yield progress.stage(""), None
+def _flags_text(flags: list[str]) -> str:
+    return ", ".join(FLAG_LABELS.get(flag, flag) for flag in flags)
 
 
-def flash_run(run: store.SynthesisRun) -> None:
-    metrics = run.metrics
-    keep = metrics.get("keep_rate")
-    parts = [f"{metrics.get('n_samples', len(run.samples)):,} {run.kind} samples stored as pending"]
-    if keep is not None:
-        parts.append(f"{keep:.0%} retrieve their product in the top {metrics.get('k')}")
-    if metrics.get("copy_rate") is not None:
-        parts.append(f"{metrics['copy_rate']:.1%} copy a real text")
-    state.flash("success", "; ".join(parts) + ". Review them on the Review tab.")
-
-
-def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> None:
-    """Name, epochs and size of a small GPT-2 model, and a Train button with live curves."""
-    from core.synth.lm import list_lms
-
-    lms = list_lms(ws, task=task)
-    if not lms.empty:
-        st.dataframe(
-            lms[
-                [
-                    "name",
-                    "created_at",
-                    "n_train",
-                    "n_parameters",
-                    "epochs",
-                    "train_loss",
-                    "valid_loss",
-                ]
-            ],
-            hide_index=True,
-            width="stretch",
-        )
-    from core.synth.descriptions import DESCRIPTION_LM_CONFIG
-    from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK
-
-    base = QUERY_LM_CONFIG if task == QUERY_LM_TASK else DESCRIPTION_LM_CONFIG
-    with st.form(f"synth_lm_form_{task}"):
-        left, middle, right = st.columns(3)
-        name = left.text_input("Model name", value=f"{task}-lm", key=f"{state.SYNTH_LM_NAME}{task}")
-        epochs = int(
-            middle.number_input("Epochs", 1, 100, base.epochs, key=f"{state.SYNTH_LM_EPOCHS}{task}")
-        )
-        layers = int(
-            right.number_input("Layers", 1, 12, base.n_layer, key=f"{state.SYNTH_LM_LAYERS}{task}")
-        )
-        submitted = st.form_submit_button("Train", icon=":material/play_arrow:")
-    if not submitted:
+def review(ws: Workspace) -> None:
+    """Counts of the generated samples, then filters, an editable table of samples (status
+    and edited text) and bulk decisions."""
+    summary = store.sample_summary(ws)
+    if summary.empty:
+        st.info("Nothing generated yet: generate queries or descriptions first.")
         return
-    config = dataclasses.replace(base, epochs=epochs, n_layer=layers)
-    with widgets.show_errors():
-        with widgets.training_run(
-            "Training the language model…",
-            "Language model trained",
-            stop_key=f"{state.SYNTH_LM_STOP}{task}",
-            curve_key=f"{state.SYNTH_LM_CURVE}{task}",
-            curve_title="Language model",
-            held_out="held-out pairs",
-        ) as callback:
-            train(ws, name.strip(), config, callback=callback)
-        state.flash("success", f"Trained the language model '{name.strip()}'.")
-        st.rerun()
-
-
-def _flags_text(flags: list[str], labels: dict[str, str]) -> str:
-    return ", ".join(labels.get(flag, flag) for flag in flags)
-
-
-def review_table(ws: Workspace, flag_labels: dict[str, str]) -> None:
-    """Filters, an editable table of samples (status and edited text) and bulk decisions."""
+    st.dataframe(summary, hide_index=True, width="stretch")
     left, middle, right, last = st.columns(4)
     kind = left.selectbox("Kind", [None, *store.KINDS], format_func=lambda v: v or "all",
                           key=state.SYNTH_REVIEW_KIND)  # fmt: skip
@@ -110,12 +47,12 @@ def review_table(ws: Workspace, flag_labels: dict[str, str]) -> None:
     flag = right.selectbox(
         "Flag",
         [None, "any", "none", *store.FLAGS],
-        format_func=lambda v: FLAG_FILTERS.get(v) or flag_labels.get(v, v),
+        format_func=lambda v: FLAG_FILTERS.get(v) or FLAG_LABELS.get(v, v),
         key=state.SYNTH_REVIEW_FLAG,
     )
     min_score = last.number_input("Score at least", -1.0, 1.0, -1.0, 0.05,
                                   key=state.SYNTH_REVIEW_SCORE)  # fmt: skip
-    generators = store.sample_summary(ws)["generator"].drop_duplicates().tolist()
+    generators = summary["generator"].drop_duplicates().tolist()
     generator = st.selectbox(
         "Generator",
         [None, *generators],
@@ -145,7 +82,7 @@ def review_table(ws: Workspace, flag_labels: dict[str, str]) -> None:
             "edited_text": samples["edited_text"],
             "score": samples["score"],
             "rank": samples["rank"],
-            "flags": [_flags_text(flags, flag_labels) for flags in samples["flags"]],
+            "flags": [_flags_text(flags) for flags in samples["flags"]],
             "status": samples["status"],
         }
     )
@@ -168,7 +105,7 @@ def review_table(ws: Workspace, flag_labels: dict[str, str]) -> None:
     )
     left, middle, right = st.columns(3)
     if left.button("Save decisions", type="primary", icon=":material/save:", key=state.SYNTH_SAVE):
-        with widgets.show_errors():
+        with show_errors():
             changed = _save_decisions(ws, shown, edited)
             state.flash("success", f"Saved {changed} decisions.")
             st.rerun()
@@ -200,65 +137,10 @@ def _save_decisions(ws: Workspace, before: pd.DataFrame, after: pd.DataFrame) ->
     return changed
 
 
-def interactions_tab(ws: Workspace) -> None:
-    """Generate synthetic interactions for cold-start products, accept or reject them by run."""
+def interaction_runs(ws: Workspace) -> None:
+    """The runs of synthetic interactions, each accepted or rejected as a whole."""
     from core.synth import interactions as synth
 
-    st.markdown(
-        "Interactions for products without training interactions (the cold-start products "
-        "of the default split). **Content neighbours** draws users from the products most "
-        "similar in text; the **session model** (a GRU over item sequences whose item "
-        "vectors come from product text) continues real users' sequences into the new "
-        "products. Rows are stored apart from the real log, marked with their generator and "
-        "run, and used for training only once accepted."
-    )
-    labels = {synth.NEIGHBOURS: "Content neighbours (baseline)", synth.GRU: "Session model (GRU)"}
-    saved = synth.saved_generators(ws)
-    trained = {
-        run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"
-        for run in saved.itertuples(index=False)
-    }
-    with st.form(state.SYNTH_I_FORM):
-        left, middle, right, last = st.columns(4)
-        generator = left.selectbox(
-            "Generator", list(labels), format_func=labels.get, key=state.SYNTH_I_GENERATOR
-        )
-        n_per_item = int(middle.number_input("Per product", 1, 500, 20, key=state.SYNTH_I_N))
-        temperature = right.slider("Temperature", 0.1, 3.0, 1.0, 0.1, key=state.SYNTH_I_TEMP)
-        neighbours = int(
-            last.number_input("Neighbours", 1, 200, 10, key=state.SYNTH_I_K,
-                              help="Content neighbours only: similar products to draw from.")
-        )  # fmt: skip
-        reuse = left.selectbox(
-            "Session model",
-            [None, *trained],
-            format_func=lambda run_id: "Train a new one" if run_id is None else trained[run_id],
-            key=state.SYNTH_I_REUSE,
-            help="Session model only: every GRU run keeps its trained model; generate again "
-            "with one instead of training (it must come from the current split).",
-        )
-        submitted = st.form_submit_button(
-            "Generate interactions", type="primary", icon=":material/play_arrow:"
-        )
-    if submitted:
-        with widgets.show_errors():
-            with generation("Generating interactions…") as (callback, _):
-                split = cache.default_split(ws)
-                vectors = synth.product_vectors(
-                    cache.catalog_frame(ws), split.train.item_ids,
-                    cache_dir=ws.artifacts_dir / "embeddings", callback=callback,
-                )  # fmt: skip
-                run = synth.synthesize_interactions(
-                    ws, split, vectors, generator=generator, n_per_item=n_per_item,
-                    temperature=temperature, k=neighbours, callback=callback,
-                    reuse_run=reuse if generator == synth.GRU else None,
-                )  # fmt: skip
-            state.flash(
-                "success",
-                f"{len(run.rows):,} synthetic interactions for {run.metrics['n_items']:,} "
-                "products stored as pending: accept them below.",
-            )
-            st.rerun()
     summary = synth.interaction_summary(ws)
     if summary.empty:
         return
@@ -350,8 +232,8 @@ def quality_tab(ws: Workspace) -> None:
     if st.button("Measure utility", icon=":material/science:", key=state.SYNTH_UTILITY):
         from core.evaluation.synthetic_utility import synthetic_utility
 
-        with widgets.show_errors():
-            with widgets.long_step("Training with and without…", "Measured") as progress:
+        with show_errors():
+            with long_step("Training with and without…", "Measured") as progress:
                 table = synthetic_utility(
                     cache.default_split(ws), ws, catalog=catalog, n_resamples=500,
                     callback=progress.stage("Utility"),

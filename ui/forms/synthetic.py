@@ -1,0 +1,225 @@
+"""Forms of the Synthetic Data page: training a small language model, and generating queries,
+descriptions and cold-start interactions, each with a progress bar and a Stop button."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+from core.data.workspace import Workspace
+from core.synth import store
+from core.synth.descriptions import DEFAULT_MIN_WORDS, synthesize_descriptions
+from core.synth.lm import list_lms
+from core.synth.queries import TEMPLATE, synthesize_queries
+from ui import cache, state
+from ui.feedback import long_step, show_errors, training_run
+
+LM_COLUMNS = ["name", "created_at", "n_train", "n_parameters", "epochs", "train_loss", "valid_loss"]
+
+
+@contextmanager
+def generation(label: str) -> Iterator[tuple[Callable, None]]:
+    """Progress bar and Stop button around a generation; yields (callback, should_stop).
+
+    Stop reruns the page, which interrupts the generation at its next progress report;
+    generation stores nothing until it finishes.
+    """
+    with long_step(label, "Generated") as progress:
+        st.button("Stop", key=state.SYNTH_STOP, icon=":material/stop_circle:")
+        yield progress.stage(""), None
+
+
+def flash_run(run: store.SynthesisRun) -> None:
+    metrics = run.metrics
+    keep = metrics.get("keep_rate")
+    parts = [f"{metrics.get('n_samples', len(run.samples)):,} {run.kind} samples stored as pending"]
+    if keep is not None:
+        parts.append(f"{keep:.0%} retrieve their product in the top {metrics.get('k')}")
+    if metrics.get("copy_rate") is not None:
+        parts.append(f"{metrics['copy_rate']:.1%} copy a real text")
+    state.flash("success", "; ".join(parts) + ". Review them on the Review tab.")
+
+
+def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> None:
+    """Name, epochs and size of a small GPT-2 model, and a Train button with live curves."""
+    lms = list_lms(ws, task=task)
+    if not lms.empty:
+        st.dataframe(
+            lms[LM_COLUMNS],
+            hide_index=True,
+            width="stretch",
+        )
+    from core.synth.descriptions import DESCRIPTION_LM_CONFIG
+    from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK
+
+    base = QUERY_LM_CONFIG if task == QUERY_LM_TASK else DESCRIPTION_LM_CONFIG
+    with st.form(f"synth_lm_form_{task}"):
+        left, middle, right = st.columns(3)
+        name = left.text_input("Model name", value=f"{task}-lm", key=f"{state.SYNTH_LM_NAME}{task}")
+        epochs = int(
+            middle.number_input("Epochs", 1, 100, base.epochs, key=f"{state.SYNTH_LM_EPOCHS}{task}")
+        )
+        layers = int(
+            right.number_input("Layers", 1, 12, base.n_layer, key=f"{state.SYNTH_LM_LAYERS}{task}")
+        )
+        submitted = st.form_submit_button("Train", icon=":material/play_arrow:")
+    if not submitted:
+        return
+    config = dataclasses.replace(base, epochs=epochs, n_layer=layers)
+    with show_errors():
+        with training_run(
+            "Training the language model…",
+            "Language model trained",
+            stop_key=f"{state.SYNTH_LM_STOP}{task}",
+            curve_key=f"{state.SYNTH_LM_CURVE}{task}",
+            curve_title="Language model",
+            held_out="held-out pairs",
+        ) as callback:
+            train(ws, name.strip(), config, callback=callback)
+        state.flash("success", f"Trained the language model '{name.strip()}'.")
+        st.rerun()
+
+
+def _generator_choices(ws: Workspace, task: str) -> dict[str, str]:
+    choices = {TEMPLATE: "Attribute templates (baseline)"}
+    lms = list_lms(ws, task=task)
+    for name in lms["name"] if not lms.empty else []:
+        choices[f"lm:{name}"] = f"Language model '{name}'"
+    return choices
+
+
+def _target_items(ws: Workspace, which: str, n_sample: int) -> list[str] | None:
+    """Products to write for: all (None), the cold-start ones, or a seeded sample."""
+    catalog = cache.catalog_frame(ws)
+    if which == "All products":
+        return None
+    if which == "Cold-start products":
+        return cache.cold_start_items(ws)
+    return catalog["item_id"].sample(min(n_sample, len(catalog)), random_state=0).tolist()
+
+
+def query_form(ws: Workspace, task: str) -> None:
+    """Generator, products and sampling settings of synthetic queries, and the Generate button."""
+    generators = _generator_choices(ws, task)
+    with st.form(state.SYNTH_QUERY_FORM):
+        left, middle, right = st.columns(3)
+        generator = left.selectbox(
+            "Generator", list(generators), format_func=generators.get, key=state.SYNTH_GENERATOR
+        )
+        which = middle.selectbox(
+            "Products",
+            ["A sample of products", "Cold-start products", "All products"],
+            key=state.SYNTH_TARGET,
+        )
+        n_sample = int(right.number_input("Sample size", 10, 100_000, 200, key=state.SYNTH_SAMPLE))
+        left, middle, right, last = st.columns(4)
+        n_per_product = int(left.number_input("Queries per product", 1, 20, 3, key=state.SYNTH_N))
+        k = int(
+            middle.number_input(
+                "Round-trip threshold k", 1, 1000, 10, key=state.SYNTH_K,
+                help="Kept as consistent when its product ranks in the top k for the query.",
+            )
+        )  # fmt: skip
+        temperature = right.slider("Temperature", 0.1, 2.0, 1.0, 0.05, key=state.SYNTH_TEMP)
+        top_p = last.slider("Top-p", 0.1, 1.0, 0.9, 0.05, key=state.SYNTH_TOP_P)
+        submitted = st.form_submit_button(
+            "Generate queries", type="primary", icon=":material/play_arrow:"
+        )
+    if submitted:
+        with show_errors():
+            items = _target_items(ws, which, n_sample)
+            with generation("Generating queries…") as (callback, should_stop):
+                run = synthesize_queries(
+                    ws, generator, n_per_product=n_per_product, item_ids=items, k=k,
+                    temperature=temperature, top_p=top_p, callback=callback,
+                    should_stop=should_stop,
+                )  # fmt: skip
+            flash_run(run)
+            st.rerun()
+
+
+def description_form(ws: Workspace, task: str) -> None:
+    """Generator and settings of synthetic descriptions, and the Generate button."""
+    generators = _generator_choices(ws, task)
+    with st.form(state.SYNTH_DESCRIPTION_FORM):
+        left, middle, right = st.columns(3)
+        generator = left.selectbox(
+            "Generator", list(generators), format_func=generators.get, key=state.SYNTH_D_GENERATOR
+        )
+        min_words = int(
+            middle.number_input(
+                "Short below (words)", 1, 500, DEFAULT_MIN_WORDS, key=state.SYNTH_D_MIN_WORDS,
+                help="Products whose description has fewer words are written for.",
+            )
+        )  # fmt: skip
+        temperature = right.slider("Temperature", 0.1, 2.0, 0.8, 0.05, key=state.SYNTH_D_TEMP)
+        submitted = st.form_submit_button(
+            "Generate descriptions", type="primary", icon=":material/play_arrow:"
+        )
+    if submitted:
+        with show_errors():
+            with generation("Writing descriptions…") as (callback, should_stop):
+                run = synthesize_descriptions(
+                    ws, generator, min_words=min_words, temperature=temperature,
+                    callback=callback, should_stop=should_stop,
+                )  # fmt: skip
+            flash_run(run)
+            st.rerun()
+
+
+def interactions_form(ws: Workspace) -> None:
+    """Generator and settings of synthetic interactions for the cold-start products, and the
+    Generate button."""
+    from core.synth import interactions as synth
+
+    labels = {synth.NEIGHBOURS: "Content neighbours (baseline)", synth.GRU: "Session model (GRU)"}
+    saved = synth.saved_generators(ws)
+    trained = {
+        run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"
+        for run in saved.itertuples(index=False)
+    }
+    with st.form(state.SYNTH_I_FORM):
+        left, middle, right, last = st.columns(4)
+        generator = left.selectbox(
+            "Generator", list(labels), format_func=labels.get, key=state.SYNTH_I_GENERATOR
+        )
+        n_per_item = int(middle.number_input("Per product", 1, 500, 20, key=state.SYNTH_I_N))
+        temperature = right.slider("Temperature", 0.1, 3.0, 1.0, 0.1, key=state.SYNTH_I_TEMP)
+        neighbours = int(
+            last.number_input("Neighbours", 1, 200, 10, key=state.SYNTH_I_K,
+                              help="Content neighbours only: similar products to draw from.")
+        )  # fmt: skip
+        reuse = left.selectbox(
+            "Session model",
+            [None, *trained],
+            format_func=lambda run_id: "Train a new one" if run_id is None else trained[run_id],
+            key=state.SYNTH_I_REUSE,
+            help="Session model only: every GRU run keeps its trained model; generate again "
+            "with one instead of training (it must come from the current split).",
+        )
+        submitted = st.form_submit_button(
+            "Generate interactions", type="primary", icon=":material/play_arrow:"
+        )
+    if submitted:
+        with show_errors():
+            with generation("Generating interactions…") as (callback, _):
+                split = cache.default_split(ws)
+                vectors = synth.product_vectors(
+                    cache.catalog_frame(ws), split.train.item_ids,
+                    cache_dir=ws.artifacts_dir / "embeddings", callback=callback,
+                )  # fmt: skip
+                run = synth.synthesize_interactions(
+                    ws, split, vectors, generator=generator, n_per_item=n_per_item,
+                    temperature=temperature, k=neighbours, callback=callback,
+                    reuse_run=reuse if generator == synth.GRU else None,
+                )  # fmt: skip
+            state.flash(
+                "success",
+                f"{len(run.rows):,} synthetic interactions for {run.metrics['n_items']:,} "
+                "products stored as pending: accept them below.",
+            )
+            st.rerun()

@@ -1,0 +1,31 @@
+"""Values formatted for display: counts, and text from data files made safe for Markdown.
+
+``st.markdown``, ``st.caption`` and the alert boxes render Markdown, so a file name or a column
+name inside them could become a link or an image: such text goes through :func:`plain` or
+:func:`code` first.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Characters with a meaning in Streamlit's Markdown, including its :directive[...] syntax.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def format_count(value: int | float) -> str:
+    """Thousands-separated count, e.g. 1,234,567."""
+    return f"{int(value):,}"
+
+
+def plain(text: object) -> str:
+    """``text`` with every Markdown character escaped, so it shows as written."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def code(text: object) -> str:
+    """``text`` as a Markdown code span, fenced by more backticks than it holds in a row."""
+    value = str(text)
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {value} {fence}" if longest else f"{fence}{value}{fence}"
