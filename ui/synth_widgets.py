@@ -202,7 +202,11 @@ def _save_decisions(ws: Workspace, before: pd.DataFrame, after: pd.DataFrame) ->
 
 def interactions_tab(ws: Workspace) -> None:
     """Generate synthetic interactions for cold-start products, accept or reject them by run."""
-    from core.synth import interactions as synth
+    from core.interactions.gru import GRU
+    from core.interactions.inputs import product_vectors
+    from core.interactions.neighbours import NEIGHBOURS
+    from core.interactions.runs import saved_generators, synthesize_interactions
+    from core.interactions.store import interaction_summary, set_interaction_status
 
     st.markdown(
         "Interactions for products without training interactions (the cold-start products "
@@ -212,8 +216,8 @@ def interactions_tab(ws: Workspace) -> None:
         "products. Rows are stored apart from the real log, marked with their generator and "
         "run, and used for training only once accepted."
     )
-    labels = {synth.NEIGHBOURS: "Content neighbours (baseline)", synth.GRU: "Session model (GRU)"}
-    saved = synth.saved_generators(ws)
+    labels = {NEIGHBOURS: "Content neighbours (baseline)", GRU: "Session model (GRU)"}
+    saved = saved_generators(ws)
     trained = {
         run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"
         for run in saved.itertuples(index=False)
@@ -244,14 +248,14 @@ def interactions_tab(ws: Workspace) -> None:
         with widgets.show_errors():
             with generation("Generating interactions…") as (callback, _):
                 split = cache.default_split(ws)
-                vectors = synth.product_vectors(
+                vectors = product_vectors(
                     cache.catalog_frame(ws), split.train.item_ids,
                     cache_dir=ws.artifacts_dir / "embeddings", callback=callback,
                 )  # fmt: skip
-                run = synth.synthesize_interactions(
+                run = synthesize_interactions(
                     ws, split, vectors, generator=generator, n_per_item=n_per_item,
                     temperature=temperature, k=neighbours, callback=callback,
-                    reuse_run=reuse if generator == synth.GRU else None,
+                    reuse_run=reuse if generator == GRU else None,
                 )  # fmt: skip
             state.flash(
                 "success",
@@ -259,7 +263,7 @@ def interactions_tab(ws: Workspace) -> None:
                 "products stored as pending: accept them below.",
             )
             st.rerun()
-    summary = synth.interaction_summary(ws)
+    summary = interaction_summary(ws)
     if summary.empty:
         return
     st.dataframe(summary, hide_index=True, width="stretch")
@@ -267,22 +271,22 @@ def interactions_tab(ws: Workspace) -> None:
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     run_id = left.selectbox("Run", runs, key=state.SYNTH_I_RUN)
     if middle.button("Accept run", icon=":material/check:", key=state.SYNTH_I_ACCEPT):
-        count = synth.set_interaction_status(ws, synth.ACCEPTED, run_id=run_id)
+        count = set_interaction_status(ws, store.ACCEPTED, run_id=run_id)
         state.flash("success", f"Accepted {count:,} synthetic interactions.")
         st.rerun()
     if right.button("Reject run", icon=":material/close:", key=state.SYNTH_I_REJECT):
-        count = synth.set_interaction_status(ws, synth.REJECTED, run_id=run_id)
+        count = set_interaction_status(ws, store.REJECTED, run_id=run_id)
         state.flash("success", f"Rejected {count:,} synthetic interactions.")
         st.rerun()
 
 
 def quality_tab(ws: Workspace) -> None:
     """Real vs synthetic: fidelity, diversity, memorisation, consistency, and utility."""
-    from core.synth import interactions as synth
+    from core.synth.interactions.store import list_interactions
     from core.synth.quality import quality_report
 
     samples = store.list_samples(ws, kind=store.QUERY_KIND)
-    synthetic_rows = synth.list_interactions(ws)
+    synthetic_rows = list_interactions(ws)
     if samples.empty and synthetic_rows.empty:
         st.info("Generate synthetic queries or interactions first.")
         return
@@ -344,7 +348,7 @@ def quality_tab(ws: Workspace) -> None:
             width="stretch",
         )
     st.markdown("##### Utility: does training with the accepted interactions help?")
-    if synthetic_rows.empty or not (synthetic_rows["status"] == synth.ACCEPTED).any():
+    if synthetic_rows.empty or not (synthetic_rows["status"] == store.ACCEPTED).any():
         st.caption("Accept synthetic interactions to measure their utility.")
         return
     if st.button("Measure utility", icon=":material/science:", key=state.SYNTH_UTILITY):

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from core.checks import check_choice
 from core.data.workspace import Workspace
 from core.errors import SampleStoreError
 from core.schema import ITEM_ID
@@ -91,13 +92,8 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
 
 
-def _check_choice(value: str, choices: Sequence[str], name: str) -> str:
-    if value not in choices:
-        raise SampleStoreError(f"unknown {name} {value!r}: use one of {', '.join(choices)}")
-    return value
-
-
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """The current time in UTC, without a time zone (as the tables store it)."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -130,7 +126,7 @@ def add_samples(
     list of str
         The new sample ids, in the row order of ``samples``.
     """
-    _check_choice(kind, KINDS, "kind")
+    check_choice("kind", kind, KINDS, SampleStoreError)
     missing = {ITEM_ID, "text"} - set(samples.columns)
     if missing:
         raise SampleStoreError(f"samples need the columns item_id and text (missing {missing})")
@@ -177,7 +173,7 @@ def add_samples(
                    CASE WHEN flags = '' THEN []::VARCHAR[] ELSE string_split(flags, ',') END,
                    '{PENDING}', NULL, ?, NULL
             FROM new_samples ORDER BY position""",
-            [run_id, int(offset), kind, generator, run_id, _now()],
+            [run_id, int(offset), kind, generator, run_id, utc_now()],
         )
         con.unregister("new_samples")
     return [f"{run_id}-{int(offset) + i:06d}" for i in range(n)]
@@ -207,9 +203,9 @@ def _where(
             clauses.append(f"{column} = ?")
             args.append(value)
     if status is not None:
-        _check_choice(status, STATUSES, "status")
+        check_choice("status", status, STATUSES, SampleStoreError)
     if flag is not None:
-        _check_choice(flag, FLAGS, "flag")
+        check_choice("flag", flag, FLAGS, SampleStoreError)
         clauses.append("list_contains(flags, ?)")
         args.append(flag)
     if flagged is not None:
@@ -301,7 +297,7 @@ def set_status(
     int
         Samples changed.
     """
-    _check_choice(status, STATUSES, "status")
+    check_choice("status", status, STATUSES, SampleStoreError)
     where, args = _where(
         sample_ids, kind=kind, generator=generator, run_id=run_id, status=current_status,
         flag=flag, flagged=flagged, min_score=min_score, max_rank=max_rank,
@@ -312,7 +308,7 @@ def set_status(
         _ensure_table(con)
         (count,) = con.execute(f"SELECT count(*) FROM {SAMPLES_TABLE}{where}", args).fetchall()[0]
         if count:
-            reviewed = None if status == PENDING else _now()
+            reviewed = None if status == PENDING else utc_now()
             con.execute(
                 f"UPDATE {SAMPLES_TABLE} SET status = ?, reviewed_at = ?{where}",
                 [status, reviewed, *args],

@@ -11,14 +11,11 @@ from core.data.interactions import make_split
 from core.data.workspace import Workspace
 from core.models.training import list_models, run_info
 from core.synth import store
-from core.synth.interactions import (
-    ACCEPTED,
-    GRU,
-    RUN_KIND,
-    list_interactions,
-    product_vectors,
-    synthesize_interactions,
-)
+from core.synth.interactions.gru import GRU
+from core.synth.interactions.inputs import product_vectors
+from core.synth.interactions.runs import synthesize_interactions
+from core.synth.interactions.store import RUN_KIND, list_interactions
+from core.synth.store import ACCEPTED
 from ui import state
 
 SYNTH_PAGE = "pages/3_Synthetic_Data.py"

@@ -14,30 +14,22 @@ from core.data.workspace import Workspace
 from core.errors import SyntheticInteractionsError, TrainingCancelled
 from core.evaluation.synthetic_utility import REAL, synthetic_utility
 from core.progress import point_of
-from core.synth.interactions import (
-    ACCEPTED,
-    GRU,
+from core.synth.interactions.augment import augment, augmented_train
+from core.synth.interactions.gru import GRU, GRUGenerator, user_sequences
+from core.synth.interactions.inputs import sparse_items
+from core.synth.interactions.neighbours import NEIGHBOURS, neighbour_interactions
+from core.synth.interactions.runs import load_generator, saved_generators, synthesize_interactions
+from core.synth.interactions.store import (
     INTERACTIONS_TABLE,
-    NEIGHBOURS,
-    PENDING,
-    REJECTED,
     RUN_KIND,
-    GRUGenerator,
     add_interactions,
-    augment,
-    augmented_train,
     delete_interaction_run,
     interaction_summary,
     list_interactions,
-    load_generator,
-    neighbour_interactions,
-    saved_generators,
     set_interaction_status,
-    sparse_items,
-    synthesize_interactions,
     train_end,
-    user_sequences,
 )
+from core.synth.store import ACCEPTED, PENDING, REJECTED
 
 CUTOFF = "2025-01-20"
 # user, item, day of January: training before the cut-off, then the test events.
