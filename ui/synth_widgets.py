@@ -46,7 +46,7 @@ def flash_run(run: store.SynthesisRun) -> None:
 
 def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> None:
     """Name, epochs and size of a small GPT-2 model, and a Train button with live curves."""
-    from core.synth.lm import list_lms
+    from core.synth.lm_store import list_lms
 
     lms = list_lms(ws, task=task)
     if not lms.empty:

@@ -34,17 +34,10 @@ from core.data.workspace import Workspace
 from core.errors import DescriptionGenerationError
 from core.progress import ProgressCallback
 from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE
-from core.synth.lm import (
-    LMConfig,
-    StopCheck,
-    TextLM,
-    check_stop,
-    load_lm,
-    normalise_text,
-    product_prompts,
-    save_lm,
-    train_lm,
-)
+from core.synth.lm import LMConfig, StopCheck, TextLM, check_stop
+from core.synth.lm_store import load_lm, save_lm
+from core.synth.lm_training import train_lm
+from core.synth.prompts import normalise_text, product_prompts
 from core.synth.queries import (
     LM_PREFIX,
     TEMPLATE,

@@ -51,17 +51,10 @@ from core.schema import (
     SEARCH,
     TITLE,
 )
-from core.synth.lm import (
-    LMConfig,
-    StopCheck,
-    TextLM,
-    check_stop,
-    load_lm,
-    normalise_text,
-    product_prompts,
-    save_lm,
-    train_lm,
-)
+from core.synth.lm import LMConfig, StopCheck, TextLM, check_stop
+from core.synth.lm_store import load_lm, save_lm
+from core.synth.lm_training import train_lm
+from core.synth.prompts import normalise_text, product_prompts
 from core.synth.store import (
     COPY_OF_REAL,
     NOT_ROUND_TRIP,
@@ -542,7 +535,7 @@ def attribute_mismatches(
     does not have.
 
     A value counts when it appears as whole words (case-insensitive; a hyphen joins words) in
-    the text and nowhere in the product's own prompt (:func:`core.synth.lm.product_prompts`:
+    the text and nowhere in the product's own prompt (:func:`core.synth.prompts.product_prompts`:
     title, type, brand, attributes); values under three characters are ignored.
 
     Examples

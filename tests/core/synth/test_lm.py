@@ -12,19 +12,10 @@ import torch
 
 from core.data.workspace import Workspace
 from core.errors import LMError, TrainingCancelled
-from core.synth.lm import (
-    LMConfig,
-    TextLM,
-    _pick,
-    delete_lm,
-    list_lms,
-    lm_path,
-    lms_dir,
-    load_lm,
-    product_prompts,
-    train_lm,
-    train_tokenizer,
-)
+from core.synth.lm import LMConfig, TextLM, _pick
+from core.synth.lm_store import delete_lm, list_lms, lm_path, lms_dir, load_lm
+from core.synth.lm_training import train_lm, train_tokenizer
+from core.synth.prompts import product_prompts
 from core.synth.queries import train_query_lm
 from tests.core.synth.conftest import QUERIES, TINY_LM
 
