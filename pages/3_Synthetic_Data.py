@@ -7,8 +7,9 @@ import streamlit as st
 from core.data.workspace import Workspace
 from core.synth import store
 from core.synth.descriptions import DEFAULT_MIN_WORDS, synthesize_descriptions
+from core.synth.generation import TEMPLATE
 from core.synth.lm_store import list_lms
-from core.synth.queries import QUERY_LM_TASK, TEMPLATE, synthesize_queries, train_query_lm
+from core.synth.queries import QUERY_LM_TASK, synthesize_queries, train_query_lm
 from ui import cache, state, synth_widgets, widgets
 
 st.set_page_config(
