@@ -236,35 +236,6 @@ def train_description_lm(
     return lm
 
 
-def lm_descriptions(
-    lm: TextLM,
-    catalog: pd.DataFrame,
-    *,
-    item_ids: Sequence[str] | None = None,
-    n_per_product: int = 1,
-    temperature: float = 0.8,
-    top_p: float = 0.9,
-    batch_size: int = 32,
-    random_state: int = 0,
-    callback: ProgressCallback | None = None,
-    should_stop: StopCheck | None = None,
-) -> pd.DataFrame:
-    """Sampled descriptions per product, continuing its existing short description.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``item_id`` and ``text``: ``n_per_product`` rows per product.
-    """
-    ids = description_targets(catalog) if item_ids is None else item_ids
-    table = aligned_catalog(catalog, ids)
-    return lm_samples(
-        lm, table, n_per_product, prefixes=catalog_column(table, DESCRIPTION),
-        temperature=temperature, top_p=top_p, batch_size=batch_size, random_state=random_state,
-        callback=callback, should_stop=should_stop,
-    )  # fmt: skip
-
-
 def is_repetitive(text: str, n: int = REPEAT_NGRAM) -> bool:
     """Whether a sequence of ``n`` words occurs twice in ``text`` (ignoring case and
     punctuation)."""
@@ -361,16 +332,22 @@ def synthesize_descriptions(
         )
     started = time.perf_counter()
     copies = {normalise_text(text) for text in catalog_column(catalog, DESCRIPTION)} - {""}
+
+    def from_lm(lm: TextLM, progress: ProgressCallback) -> pd.DataFrame:
+        # The model continues each product's short description, where there is one.
+        table = aligned_catalog(catalog, ids)
+        return lm_samples(
+            lm, table, n_per_product, prefixes=catalog_column(table, DESCRIPTION),
+            temperature=temperature, top_p=top_p, batch_size=batch_size,
+            random_state=random_state, callback=progress,
+        )  # fmt: skip
+
     raw, lm_copies = generate_samples(
         workspace, generator, task=DESCRIPTION_LM_TASK, error=DescriptionGenerationError,
         template=lambda: template_descriptions(
             catalog, item_ids=ids, n_per_product=n_per_product, random_state=random_state
         ),
-        from_lm=lambda lm, progress: lm_descriptions(
-            lm, catalog, item_ids=ids, n_per_product=n_per_product, temperature=temperature,
-            top_p=top_p, batch_size=batch_size, random_state=random_state, callback=progress,
-        ),
-        callback=callback, should_stop=should_stop, template_steps=len(ids),
+        from_lm=from_lm, callback=callback, should_stop=should_stop, template_steps=len(ids),
     )  # fmt: skip
     copies |= lm_copies
     samples = raw.assign(text=[" ".join(text.split()) for text in raw["text"]])

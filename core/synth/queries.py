@@ -334,34 +334,6 @@ def train_query_lm(
     return lm
 
 
-def lm_queries(
-    lm: TextLM,
-    catalog: pd.DataFrame,
-    *,
-    n_per_product: int = 3,
-    item_ids: Sequence[str] | None = None,
-    temperature: float = 1.0,
-    top_p: float = 0.9,
-    batch_size: int = 64,
-    random_state: int = 0,
-    callback: ProgressCallback | None = None,
-    should_stop: StopCheck | None = None,
-) -> pd.DataFrame:
-    """``n_per_product`` sampled queries per product (see :meth:`TextLM.generate`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``item_id`` and ``text``: ``n_per_product`` rows per product in input order
-        (empty texts included; :func:`synthesize_queries` drops them).
-    """
-    return lm_samples(
-        lm, aligned_catalog(catalog, item_ids), n_per_product, temperature=temperature,
-        top_p=top_p, batch_size=batch_size, random_state=random_state, callback=callback,
-        should_stop=should_stop,
-    )  # fmt: skip
-
-
 # --------------------------------------------------------------------------------------------
 # Review
 
@@ -475,10 +447,9 @@ def synthesize_queries(
         template=lambda: template_queries(
             catalog, n_per_product=n_per_product, item_ids=item_ids, random_state=random_state
         ),
-        from_lm=lambda lm, progress: lm_queries(
-            lm, catalog, n_per_product=n_per_product, item_ids=item_ids,
-            temperature=temperature, top_p=top_p, batch_size=batch_size,
-            random_state=random_state, callback=progress,
+        from_lm=lambda lm, progress: lm_samples(
+            lm, aligned_catalog(catalog, item_ids), n_per_product, temperature=temperature,
+            top_p=top_p, batch_size=batch_size, random_state=random_state, callback=progress,
         ),
         callback=callback, should_stop=should_stop,
     )  # fmt: skip

@@ -179,31 +179,22 @@ def add_samples(
     return [f"{run_id}-{int(offset) + i:06d}" for i in range(n)]
 
 
-def _where(
-    sample_ids: Sequence[str] | None = None,
-    *,
-    kind: str | None = None,
-    generator: str | None = None,
-    run_id: str | None = None,
-    status: str | None = None,
-    item_id: str | None = None,
-    flag: str | None = None,
-    flagged: bool | None = None,
-    min_score: float | None = None,
-    max_rank: int | None = None,
-) -> tuple[str, list[Any]]:
+def _where(sample_ids: Sequence[str] | None = None, **filters: Any) -> tuple[str, list[Any]]:
+    """SQL ``WHERE`` clause and its arguments for ``sample_ids`` and the filters of
+    :func:`list_samples` (a filter that is None sets no condition)."""
     clauses: list[str] = []
     args: list[Any] = []
     if sample_ids is not None:
         clauses.append("list_contains(?, sample_id)")
         args.append([str(sample_id) for sample_id in sample_ids])
-    for column, value in (("kind", kind), ("generator", generator), ("run_id", run_id),
-                          ("status", status), ("item_id", item_id)):  # fmt: skip
-        if value is not None:
+    for column in ("kind", "generator", "run_id", "status", "item_id"):
+        if filters.get(column) is not None:
             clauses.append(f"{column} = ?")
-            args.append(value)
-    if status is not None:
-        check_choice("status", status, STATUSES, SampleStoreError)
+            args.append(filters[column])
+    if filters.get("status") is not None:
+        check_choice("status", filters["status"], STATUSES, SampleStoreError)
+    flag, flagged = filters.get("flag"), filters.get("flagged")
+    min_score, max_rank = filters.get("min_score"), filters.get("max_rank")
     if flag is not None:
         check_choice("flag", flag, FLAGS, SampleStoreError)
         clauses.append("list_contains(flags, ?)")
