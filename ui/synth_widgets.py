@@ -202,11 +202,11 @@ def _save_decisions(ws: Workspace, before: pd.DataFrame, after: pd.DataFrame) ->
 
 def interactions_tab(ws: Workspace) -> None:
     """Generate synthetic interactions for cold-start products, accept or reject them by run."""
-    from core.interactions.gru import GRU
-    from core.interactions.inputs import product_vectors
-    from core.interactions.neighbours import NEIGHBOURS
-    from core.interactions.runs import saved_generators, synthesize_interactions
-    from core.interactions.store import interaction_summary, set_interaction_status
+    from core.synth.interactions.gru import GRU
+    from core.synth.interactions.inputs import product_vectors
+    from core.synth.interactions.neighbours import NEIGHBOURS
+    from core.synth.interactions.runs import saved_generators, synthesize_interactions
+    from core.synth.interactions.store import interaction_summary, set_interaction_status
 
     st.markdown(
         "Interactions for products without training interactions (the cold-start products "
