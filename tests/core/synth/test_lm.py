@@ -161,7 +161,9 @@ def test_the_synthesis_modules_load_without_torch() -> None:
     # The Synthetic Data page opens on these modules; torch and transformers (seconds to
     # import) load only when a language model is trained, sampled or read.
     code = (
-        "import sys; import core.synth.lm, core.synth.queries, core.synth.descriptions; "
+        "import sys; import core.synth.lm, core.synth.lm_store, core.synth.generation, "
+        "core.synth.queries, core.synth.descriptions, core.synth.interactions.runs, "
+        "core.synth.interactions.augment; "
         "print(sorted({'torch', 'transformers', 'tokenizers'} & set(sys.modules)))"
     )
     root = Path(__file__).resolve().parents[3]
