@@ -114,16 +114,18 @@ def product_vectors(
             encoder, chosen, batch_size=batch_size, callback=callback
         )
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    out[with_text] = unit_rows(np.asarray(encoded, dtype=np.float32))
+    out[with_text] = _unit_rows(np.asarray(encoded, dtype=np.float32))
     return out
 
 
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
 def unit_vectors(item_vectors: np.ndarray | sp.spmatrix, n_items: int) -> Any:
+    """``item_vectors`` (one row per item) scaled to unit length, dense float32 or sparse CSR;
+    zero rows stay zero."""
     if item_vectors.shape[0] != n_items:
         raise SyntheticInteractionsError(
             f"item_vectors has {item_vectors.shape[0]} rows for {n_items} items; give one row "
@@ -134,4 +136,4 @@ def unit_vectors(item_vectors: np.ndarray | sp.spmatrix, n_items: int) -> Any:
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
         scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
         return sp.diags(scale.astype(np.float32)) @ matrix
-    return unit_rows(np.asarray(item_vectors, dtype=np.float32))
+    return _unit_rows(np.asarray(item_vectors, dtype=np.float32))

@@ -13,17 +13,17 @@ from core.synth.interactions.store import ROW_COLUMNS
 
 
 def event_weight(event: str, weight: float | None) -> float:
+    """Weight of generated ``event`` rows: ``weight`` (a number > 0), or the event's default
+    when None; search events are not generated."""
     if event not in EVENT_TYPES or event == SEARCH:
         kinds = ", ".join(e for e in EVENT_TYPES if e != SEARCH)
         raise SyntheticInteractionsError(f"unknown event {event!r}; use one of {kinds}")
-    return (
-        DEFAULT_EVENT_WEIGHTS[event]
-        if weight is None
-        else check_positive("weight", weight, SyntheticInteractionsError)
-    )
+    if weight is None:
+        return DEFAULT_EVENT_WEIGHTS[event]
+    return check_positive("weight", weight, SyntheticInteractionsError)
 
 
-def latest_ts(train: Interactions) -> np.ndarray:
+def _latest_ts(train: Interactions) -> np.ndarray:
     """Time of each user's latest training interaction (NaT for users without one)."""
     rows, _ = train.entries()
     latest = np.full(train.n_users, np.datetime64("NaT"), dtype="datetime64[s]")
@@ -57,9 +57,11 @@ def rows_frame(
     event: str,
     weight: float,
 ) -> pd.DataFrame:
+    """Rows (:data:`~core.synth.interactions.store.ROW_COLUMNS`) of the drawn (user, item)
+    index pairs, each at its user's latest training time; users without one are dropped."""
     user_idx = np.concatenate(users) if users else np.empty(0, dtype=np.int64)
     item_idx = np.concatenate(items) if items else np.empty(0, dtype=np.int64)
-    latest = latest_ts(train)
+    latest = _latest_ts(train)
     frame = pd.DataFrame(
         {
             "user_id": train.user_ids[user_idx].astype(str),
