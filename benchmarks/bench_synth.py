@@ -53,12 +53,8 @@ import torch  # noqa: E402
 from core.data.clean import clean_dataset  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
-from core.synth.queries import (  # noqa: E402
-    QUERY_LM_CONFIG,
-    read_catalog,
-    synthesize_queries,
-    train_query_lm,
-)
+from core.synth.catalog_fields import read_catalog  # noqa: E402
+from core.synth.queries import QUERY_LM_CONFIG, synthesize_queries, train_query_lm  # noqa: E402
 from core.synth.store import SynthesisRun  # noqa: E402
 from core.text.cache import EmbeddingCache  # noqa: E402
 from core.text.encoders import load_encoder  # noqa: E402

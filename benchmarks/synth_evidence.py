@@ -7,7 +7,7 @@ Protocol
 1. The committed sample world is loaded and cleaned with the defaults into a temporary
    workspace and split as the Models page does (temporal: 70% train, 10% validation, 20%
    test). The targets are the items without any training interaction
-   (:func:`core.synth.interactions.sparse_items`), chosen from the training data alone.
+   (:func:`core.synth.interactions.inputs.sparse_items`), chosen from the training data alone.
 2. Product vectors: all-MiniLM-L6-v2 embeddings of the product texts.
 3. Two generators draw ``n_per_item`` users per target, with timestamps inside the training
    period: the content-neighbour baseline (``k`` nearest warm items) and the GRU session
@@ -45,17 +45,13 @@ from core.data.ingest.load import load_sample_world  # noqa: E402
 from core.data.splits import make_split  # noqa: E402
 from core.data.workspace import Workspace  # noqa: E402
 from core.evaluation.synthetic_utility import synthetic_utility  # noqa: E402
-from core.synth.interactions import (  # noqa: E402
-    ACCEPTED,
-    GRU,
-    NEIGHBOURS,
-    list_interactions,
-    product_vectors,
-    set_interaction_status,
-    sparse_items,
-    synthesize_interactions,
-)
+from core.synth.interactions.gru import GRU  # noqa: E402
+from core.synth.interactions.inputs import product_vectors, sparse_items  # noqa: E402
+from core.synth.interactions.neighbours import NEIGHBOURS  # noqa: E402
+from core.synth.interactions.runs import synthesize_interactions  # noqa: E402
+from core.synth.interactions.store import list_interactions, set_interaction_status  # noqa: E402
 from core.synth.quality import quality_report  # noqa: E402
+from core.synth.store import ACCEPTED  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "synth_evidence.json"
 # Kept between runs (ignored by git): the catalogue is encoded once.

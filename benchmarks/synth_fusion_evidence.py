@@ -49,13 +49,11 @@ from core.fusion.runs import (  # noqa: E402
     validation_candidates,
 )
 from core.models.training import train_model  # noqa: E402
-from core.synth.interactions import (  # noqa: E402
-    ACCEPTED,
-    NEIGHBOURS,
-    product_vectors,
-    set_interaction_status,
-    synthesize_interactions,
-)
+from core.synth.interactions.inputs import product_vectors  # noqa: E402
+from core.synth.interactions.neighbours import NEIGHBOURS  # noqa: E402
+from core.synth.interactions.runs import synthesize_interactions  # noqa: E402
+from core.synth.interactions.store import set_interaction_status  # noqa: E402
+from core.synth.store import ACCEPTED  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "synth_fusion_evidence.json"
 EMBEDDINGS = ROOT / "benchmarks" / "data" / "embeddings"

@@ -85,7 +85,7 @@ def synthetic_augment(ws: Workspace, split: Split) -> tuple[Interactions, dict[s
     ModelError
         No accepted synthetic interaction falls in the training period.
     """
-    from core.synth.interactions import augment
+    from core.synth.interactions.augment import augment
 
     augmented = augment(split, ws)
     if augmented.synthetic.nnz == 0:

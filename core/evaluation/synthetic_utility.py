@@ -6,7 +6,7 @@ For each model, three variants are trained on one split and served to its real t
     The split's real training interactions.
 ``real+<set>``
     Real plus the accepted synthetic interactions of a set of generators (:func:`core.synth.
-    interactions.augment`).
+    interactions.augment.augment`).
 ``<set> only``
     The synthetic interactions alone (train on synthetic, test on real).
 
@@ -33,7 +33,8 @@ from core.metrics.ranking import top_k
 from core.models.base import Recommender
 from core.models.registry import make_model
 from core.progress import ProgressCallback
-from core.synth.interactions import ACCEPTED, augment
+from core.synth.interactions.augment import augment
+from core.synth.store import ACCEPTED
 
 REAL = "real"
 MODEL = "model"

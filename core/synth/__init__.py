@@ -1,34 +1,10 @@
-"""Synthetic data for search: queries and product descriptions, with their review.
+"""Synthetic data for search and recommendation: queries, product descriptions, interactions.
 
-:mod:`core.synth.store` (light) keeps the samples and review decisions in the workspace;
-:mod:`core.synth.queries`, :mod:`core.synth.descriptions` and :mod:`core.synth.lm` generate them
-and import torch and transformers, so import them where needed.
+:mod:`core.synth.store` (light) keeps the text samples and their review decisions in the
+workspace; :mod:`core.synth.queries` and :mod:`core.synth.descriptions` generate them, with the
+template baseline or a small language model (:mod:`core.synth.lm`, trained by
+:mod:`core.synth.lm_training`, kept by :mod:`core.synth.lm_store`), which import torch and
+transformers only where they use them. :mod:`core.synth.interactions` generates and keeps
+synthetic interactions for cold-start products, and :mod:`core.synth.quality` compares
+synthetic data with real data.
 """
-
-from core.synth.store import (
-    FLAGS,
-    KINDS,
-    STATUSES,
-    SynthesisRun,
-    accepted_descriptions,
-    accepted_query_pairs,
-    add_samples,
-    edit_text,
-    list_samples,
-    sample_summary,
-    set_status,
-)
-
-__all__ = [
-    "FLAGS",
-    "KINDS",
-    "STATUSES",
-    "SynthesisRun",
-    "accepted_descriptions",
-    "accepted_query_pairs",
-    "add_samples",
-    "edit_text",
-    "list_samples",
-    "sample_summary",
-    "set_status",
-]

@@ -34,29 +34,19 @@ from core.data.workspace import Workspace
 from core.errors import DescriptionGenerationError
 from core.progress import ProgressCallback
 from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE
-from core.synth.lm import (
-    LMConfig,
-    StopCheck,
-    TextLM,
-    check_stop,
-    load_lm,
-    normalise_text,
-    product_prompts,
-    save_lm,
-    train_lm,
-)
-from core.synth.queries import (
-    LM_PREFIX,
-    TEMPLATE,
+from core.synth.catalog_fields import (
     aligned_catalog,
-    attribute_mismatches,
     catalog_column,
-    flag_shares,
     price_words,
     read_catalog,
     singular,
-    staged_callback,
 )
+from core.synth.generation import TEMPLATE, generate_samples, lm_samples
+from core.synth.lm import LMConfig, StopCheck, TextLM, check_stop
+from core.synth.lm_store import save_lm
+from core.synth.lm_training import train_lm
+from core.synth.prompts import normalise_text, product_prompts
+from core.synth.review import attribute_mismatches, flag_shares
 from core.synth.store import (
     COPY_OF_REAL,
     DESCRIPTION_KIND,
@@ -246,44 +236,6 @@ def train_description_lm(
     return lm
 
 
-def lm_descriptions(
-    lm: TextLM,
-    catalog: pd.DataFrame,
-    *,
-    item_ids: Sequence[str] | None = None,
-    n_per_product: int = 1,
-    temperature: float = 0.8,
-    top_p: float = 0.9,
-    batch_size: int = 32,
-    random_state: int = 0,
-    callback: ProgressCallback | None = None,
-    should_stop: StopCheck | None = None,
-) -> pd.DataFrame:
-    """Sampled descriptions per product, continuing its existing short description.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``item_id`` and ``text``: ``n_per_product`` rows per product.
-    """
-    ids = description_targets(catalog) if item_ids is None else item_ids
-    table = aligned_catalog(catalog, ids)
-    ids = table[ITEM_ID].tolist()
-    texts = lm.generate(
-        product_prompts(table, ids),
-        n_per_product,
-        prefixes=catalog_column(table, DESCRIPTION),
-        temperature=temperature,
-        top_p=top_p,
-        batch_size=batch_size,
-        random_state=random_state,
-        callback=callback,
-        should_stop=should_stop,
-    )
-    rows = [(item, text) for item, written in zip(ids, texts, strict=True) for text in written]
-    return pd.DataFrame(rows, columns=[ITEM_ID, "text"])
-
-
 def is_repetitive(text: str, n: int = REPEAT_NGRAM) -> bool:
     """Whether a sequence of ``n`` words occurs twice in ``text`` (ignoring case and
     punctuation)."""
@@ -306,7 +258,7 @@ def description_flags(
     LM's training descriptions); ``too_short``: fewer than ``min_words`` words (still short);
     ``too_long``: more than ``max_words``; ``repetitive``: see :func:`is_repetitive`;
     ``wrong_attribute``: its ``mismatches`` (see
-    :func:`core.synth.queries.attribute_mismatches`) are not empty.
+    :func:`core.synth.review.attribute_mismatches`) are not empty.
     """
     if mismatches is not None and len(mismatches) != len(texts):
         raise DescriptionGenerationError(f"{len(mismatches)} mismatch lists for {len(texts)}")
@@ -380,26 +332,24 @@ def synthesize_descriptions(
         )
     started = time.perf_counter()
     copies = {normalise_text(text) for text in catalog_column(catalog, DESCRIPTION)} - {""}
-    progress = staged_callback(callback, should_stop, "generating")
-    if generator == TEMPLATE:
-        check_stop(should_stop)
-        raw = template_descriptions(
-            catalog, item_ids=ids, n_per_product=n_per_product, random_state=random_state
-        )
-        progress(len(ids), len(ids), "templates filled")
-    elif generator.startswith(LM_PREFIX):
-        lm = load_lm(workspace, generator[len(LM_PREFIX) :])
-        if lm.metadata.get("task") != DESCRIPTION_LM_TASK:
-            raise DescriptionGenerationError(f"{generator!r} is not a description model")
-        copies |= {normalise_text(text) for text in lm.training_targets or []}
-        raw = lm_descriptions(
-            lm, catalog, item_ids=ids, n_per_product=n_per_product, temperature=temperature,
-            top_p=top_p, batch_size=batch_size, random_state=random_state, callback=progress,
+
+    def from_lm(lm: TextLM, progress: ProgressCallback) -> pd.DataFrame:
+        # The model continues each product's short description, where there is one.
+        table = aligned_catalog(catalog, ids)
+        return lm_samples(
+            lm, table, n_per_product, prefixes=catalog_column(table, DESCRIPTION),
+            temperature=temperature, top_p=top_p, batch_size=batch_size,
+            random_state=random_state, callback=progress,
         )  # fmt: skip
-    else:
-        raise DescriptionGenerationError(
-            f"unknown generator {generator!r}: use {TEMPLATE!r} or 'lm:<model name>'"
-        )
+
+    raw, lm_copies = generate_samples(
+        workspace, generator, task=DESCRIPTION_LM_TASK, error=DescriptionGenerationError,
+        template=lambda: template_descriptions(
+            catalog, item_ids=ids, n_per_product=n_per_product, random_state=random_state
+        ),
+        from_lm=from_lm, callback=callback, should_stop=should_stop, template_steps=len(ids),
+    )  # fmt: skip
+    copies |= lm_copies
     samples = raw.assign(text=[" ".join(text.split()) for text in raw["text"]])
     samples = samples[samples["text"] != ""].drop_duplicates(ignore_index=True)
     if samples.empty:

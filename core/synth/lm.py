@@ -7,14 +7,15 @@ byte-level BPE trained on the same texts (nothing is downloaded), lower-casing t
 ``LMConfig.lowercase`` is set (queries: a title's "Briarco" and a query's "briarco" become the
 same tokens, so the model can copy words from the product into the query).
 
-:func:`train_lm` trains a :class:`TextLM`; :meth:`TextLM.generate` samples ``n`` targets per
-source with temperature and nucleus (top-p) sampling: prompts sorted by length, batches decoded
-with an attention cache, each batch with its own seed, several batches at once on one torch
-thread each (on a busy machine that beats threads inside one batch by far).
-Training and generation call ``callback(step, total, info)`` and stop when ``should_stop()``
-returns True or the callback raises :class:`core.errors.TrainingCancelled`; the model is saved
-(:func:`save_lm`: safetensors, tokenizer and ``lm.json``, written into a temporary folder that is
-then renamed) only after training finishes, so a stopped run leaves nothing behind.
+:func:`core.synth.lm_training.train_lm` trains a :class:`TextLM`; :meth:`TextLM.generate`
+samples ``n`` targets per source with temperature and nucleus (top-p) sampling: prompts sorted
+by length, batches decoded with an attention cache, each batch with its own seed, several
+batches at once on one torch thread each (on a busy machine that beats threads inside one batch
+by far). Training and generation call ``callback(step, total, info)`` and stop when
+``should_stop()`` returns True or the callback raises :class:`core.errors.TrainingCancelled`;
+the model is saved (:func:`core.synth.lm_store.save_lm`: safetensors, tokenizer and
+``lm.json``, written into a temporary folder that is then renamed) only after training
+finishes, so a stopped run leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ import json
 import math
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,10 +36,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import pandas as pd
 
-from core.data.workspace import Workspace, check_name, replace_folder
+from core.data.workspace import replace_folder
 from core.errors import LMError, TrainingCancelled
-from core.progress import ProgressCallback, ProgressInfo
-from core.schema import BRAND, CATEGORY, ITEM_ID, TITLE
+from core.progress import ProgressCallback
 from core.text.runtime import torch_threads
 
 if TYPE_CHECKING:
@@ -53,13 +51,9 @@ PAD_TOKEN = "<pad>"
 SEP_TOKEN = "<sep>"
 EOS_TOKEN = "<eos>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD_TOKEN, SEP_TOKEN, EOS_TOKEN)
-LMS_FOLDER = "synth_lms"
 LM_META_FILE = "lm.json"
 # The training targets, kept to tell a memorised sample from a new one.
 TARGETS_FILE = "training_targets.parquet"
-# Catalogue attributes a product prompt names after its title, category and brand, when present.
-ATTRIBUTE_COLUMNS: tuple[str, ...] = ("colour", "color", "material", "size", "feature")
-PROMPT_SEPARATOR = " | "
 # Tokens considered first by nucleus sampling (see _pick).
 _NUCLEUS_CANDIDATES = 64
 
@@ -141,91 +135,6 @@ class LMConfig:
     def context_length(self) -> int:
         """Longest sequence: source, ``<sep>``, target and ``<eos>``."""
         return self.max_source_tokens + self.max_target_tokens + 2
-
-
-# --------------------------------------------------------------------------------------------
-# Product prompts
-
-
-def product_prompts(catalog: pd.DataFrame, item_ids: Sequence[str] | np.ndarray) -> list[str]:
-    """The source text of each product: title, product type, brand and attributes, " | "-joined.
-
-    The product type is the last level of the category path. The brand and attributes that the
-    title already names are left out (a shorter prompt trains faster and says the same), and
-    so are empty fields; ids not in ``catalog`` give an empty prompt.
-
-    Examples
-    --------
-    >>> catalog = pd.DataFrame({"item_id": ["a"], "title": ["Oak Table, Brown"], "brand": ["Woody"],
-    ...                         "category": ["Home > Tables"], "colour": ["brown"]})
-    >>> product_prompts(catalog, ["a"])
-    ['Oak Table, Brown | Tables | Woody']
-    """
-    if ITEM_ID not in catalog.columns:
-        raise LMError("the catalogue needs an item_id column")
-    fields = [c for c in (TITLE, CATEGORY, BRAND, *ATTRIBUTE_COLUMNS) if c in catalog.columns]
-    table = catalog[[ITEM_ID, *fields]].copy()
-    table[ITEM_ID] = table[ITEM_ID].astype(str)
-    table = table.drop_duplicates(ITEM_ID).set_index(ITEM_ID)
-    table = table.reindex([str(item) for item in item_ids])
-    columns = []
-    for field in fields:
-        values = table[field].astype(object).where(table[field].notna(), "")
-        cleaned = [" ".join(str(value).split()) for value in values]
-        if field == CATEGORY:
-            cleaned = [value.rsplit(">", 1)[-1].strip() for value in cleaned]
-        columns.append(cleaned)
-    prompts = []
-    for row in zip(*columns, strict=True):
-        title = row[0].casefold() if fields[0] == TITLE else ""
-        parts = [row[0]] if fields[0] == TITLE and row[0] else []
-        for field, value in zip(fields, row, strict=True):
-            if field == TITLE or not value:
-                continue
-            if field != CATEGORY and value.casefold() in title:
-                continue
-            parts.append(value)
-        prompts.append(PROMPT_SEPARATOR.join(parts))
-    return prompts
-
-
-def normalise_text(text: str) -> str:
-    """Lower-cased, single-spaced, stripped: the form in which texts are compared."""
-    return " ".join(str(text).lower().split())
-
-
-# --------------------------------------------------------------------------------------------
-# Tokenizer
-
-
-def train_tokenizer(
-    texts: Sequence[str], vocab_size: int, *, lowercase: bool
-) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer trained on ``texts``, with ``<pad>``, ``<sep>`` and ``<eos>``.
-
-    Byte-level: any text, misspellings and unseen characters included, has a tokenization.
-    """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE())
-    if lowercase:
-        tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(list(texts), trainer=trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        pad_token=PAD_TOKEN,
-        eos_token=EOS_TOKEN,
-        sep_token=SEP_TOKEN,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,7 +254,8 @@ class TextLM:
             sequences.append((prompt + target, len(prompt)))
         return sequences
 
-    def _batch(self, sequences: Sequence[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
+    def batch_tensors(self, sequences: Sequence[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
+        """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` (-100 where unscored)."""
         import torch
 
         width = max(len(ids) for ids, _ in sequences)
@@ -358,7 +268,7 @@ class TextLM:
             labels[row, n_prompt : len(ids)] = torch.tensor(ids[n_prompt:])
         return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
 
-    def _target_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def target_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean cross-entropy of the scored tokens of a batch.
 
         The output layer runs on the positions that predict a scored token only (about a third
@@ -376,9 +286,10 @@ class TextLM:
 
     def loss(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 256) -> float:
         """Mean cross-entropy per target token (``<eos>`` included) of the pairs."""
-        return self._loss(self.training_sequences(sources, targets), batch_size)
+        return self.sequences_loss(self.training_sequences(sources, targets), batch_size)
 
-    def _loss(self, sequences: Sequence[tuple[list[int], int]], batch_size: int) -> float:
+    def sequences_loss(self, sequences: Sequence[tuple[list[int], int]], batch_size: int) -> float:
+        """Mean cross-entropy per scored token of :meth:`training_sequences` pairs (NaN: none)."""
         import torch
 
         total, count = 0.0, 0
@@ -388,9 +299,9 @@ class TextLM:
             with torch.inference_mode(), torch_threads(self.config.num_threads):
                 for start in range(0, len(sequences), batch_size):
                     chunk = sequences[start : start + batch_size]
-                    batch = self._batch(chunk)
+                    batch = self.batch_tensors(chunk)
                     n_tokens = sum(len(ids) - n_prompt for ids, n_prompt in chunk)
-                    total += float(self._target_loss(batch)) * n_tokens
+                    total += float(self.target_loss(batch)) * n_tokens
                     count += n_tokens
         finally:
             self.model.train(was_training)
@@ -422,7 +333,7 @@ class TextLM:
         Parameters
         ----------
         sources : sequence of str
-            Source texts (e.g. :func:`product_prompts`).
+            Source texts (e.g. :func:`core.synth.prompts.product_prompts`).
         n : int
             Texts per source.
         prefixes : sequence of str, optional
@@ -648,204 +559,3 @@ def _nucleus(
     ranked[ranked.cumsum(dim=-1) - ranked >= top_p] = 0
     chosen = torch.multinomial(ranked, 1, generator=generator)
     return tokens.gather(-1, chosen).squeeze(-1)
-
-
-# --------------------------------------------------------------------------------------------
-# Training
-
-
-def _length_batches(
-    lengths: np.ndarray, rows: np.ndarray, batch_size: int, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """Shuffled batches of ``rows``; each batch holds sequences of similar length.
-
-    Rows are shuffled, cut into pools of 50 batches, each pool sorted by length and cut into
-    batches, and the batches shuffled: little padding, and still a random order.
-    """
-    shuffled = rng.permutation(rows)
-    pool = 50 * batch_size
-    batches = []
-    for start in range(0, len(shuffled), pool):
-        chunk = shuffled[start : start + pool]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def train_lm(
-    sources: Sequence[str],
-    targets: Sequence[str],
-    config: LMConfig | None = None,
-    *,
-    callback: ProgressCallback | None = None,
-    should_stop: StopCheck | None = None,
-) -> TextLM:
-    """Train a tokenizer and a GPT-2 model from scratch to write ``targets`` after ``sources``.
-
-    Parameters
-    ----------
-    sources, targets : sequence of str
-        Training pairs (pairs with an empty target are dropped).
-    config : LMConfig, optional
-        Model size and training settings; defaults if omitted.
-    callback : callable, optional
-        ``callback(step, total, info)`` after each optimiser step; ``info`` is a
-        :class:`core.progress.ProgressInfo` whose point holds ``epoch`` and ``train_loss`` (and
-        ``valid_loss`` at the end of an epoch).
-    should_stop : callable, optional
-        Checked before each step; True raises TrainingCancelled.
-
-    Returns
-    -------
-    TextLM
-        The trained model; ``training_targets`` the distinct normalised targets,
-        ``metadata["history"]`` holds one row per epoch (``epoch``,
-        ``train_loss``, ``valid_loss``, ``seconds``), ``metadata["n_train"]`` and
-        ``metadata["n_valid"]`` the pair counts.
-    """
-    import torch
-
-    config = config or LMConfig()
-    if len(sources) != len(targets):
-        raise LMError(f"{len(sources)} sources for {len(targets)} targets")
-    keep = [i for i, target in enumerate(targets) if str(target).strip()]
-    sources = [str(sources[i]) for i in keep]
-    targets = [str(targets[i]) for i in keep]
-    if len(targets) < 2:
-        raise LMError(f"only {len(targets)} training pair(s) with a target: at least 2 are needed")
-    started = time.perf_counter()
-    tokenizer = train_tokenizer([*sources, *targets], config.vocab_size, lowercase=config.lowercase)
-    lm = TextLM.new(tokenizer, config)
-    sequences = lm.training_sequences(sources, targets)
-    lengths = np.array([len(ids) for ids, _ in sequences])
-    rng = np.random.default_rng(config.random_state)
-    rows = rng.permutation(len(sequences))
-    n_valid = round(config.valid_fraction * len(sequences))
-    valid_rows, train_rows = np.sort(rows[:n_valid]), rows[n_valid:]
-    valid = [sequences[i] for i in valid_rows]
-    steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
-    total = steps_per_epoch * config.epochs
-    warmup = round(config.warmup_fraction * total)
-    model = lm.model
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: (
-            (step + 1) / (warmup + 1)
-            if step < warmup
-            else max(0.0, (total - step) / max(1, total - warmup))
-        ),
-    )
-    history: list[dict[str, float]] = []
-    step = 0
-    with torch.random.fork_rng(devices=[]), torch_threads(config.num_threads):
-        torch.manual_seed(config.random_state)
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            losses = []
-            for rows_of_batch in _length_batches(lengths, train_rows, config.batch_size, rng):
-                check_stop(should_stop)
-                loss = lm._target_loss(lm._batch([sequences[i] for i in rows_of_batch]))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                losses.append(float(loss.detach()))
-                if callback is not None:
-                    point = {"epoch": (step / steps_per_epoch), "train_loss": losses[-1]}
-                    text = f"epoch {epoch}/{config.epochs}: loss {losses[-1]:.3f}"
-                    callback(step, total, ProgressInfo(text, point))
-            model.eval()
-            row = {
-                "epoch": epoch,
-                "train_loss": float(np.mean(losses)),
-                "valid_loss": lm._loss(valid, 4 * config.batch_size) if valid else math.nan,
-                "seconds": time.perf_counter() - started,
-            }
-            history.append(row)
-            if callback is not None and valid:
-                text = f"epoch {epoch}/{config.epochs}: validation loss {row['valid_loss']:.3f}"
-                point = {"epoch": float(epoch), "valid_loss": row["valid_loss"]}
-                callback(step, total, ProgressInfo(text, point))
-    lm.training_targets = sorted({normalise_text(target) for target in targets})
-    lm.metadata.update(
-        {
-            "history": [
-                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-                for r in history
-            ],
-            "n_train": len(train_rows),
-            "n_valid": len(valid),
-            "n_parameters": lm.n_parameters,
-        }
-    )
-    return lm
-
-
-# --------------------------------------------------------------------------------------------
-# Models in a workspace
-
-
-def lms_dir(workspace: Workspace) -> Path:
-    """Folder of the trained language models of ``workspace``."""
-    return workspace.artifacts_dir / LMS_FOLDER
-
-
-def lm_path(workspace: Workspace, name: str) -> Path:
-    """Folder of the language model ``name``; raises LMError when there is none."""
-    folder = lms_dir(workspace) / check_name(name)
-    if not (folder / LM_META_FILE).is_file():
-        raise LMError(f"no language model {name!r} in workspace {workspace.name!r}: train one")
-    return folder
-
-
-def save_lm(workspace: Workspace, name: str, lm: TextLM, metadata: dict[str, Any]) -> Path:
-    """Save ``lm`` as ``name`` in ``workspace`` (replacing a model of that name)."""
-    stamp = {"name": name, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    return lm.save(lms_dir(workspace) / check_name(name), {**metadata, **stamp})
-
-
-def load_lm(workspace: Workspace, name: str) -> TextLM:
-    """The language model ``name`` of ``workspace``."""
-    return TextLM.load(lm_path(workspace, name))
-
-
-def delete_lm(workspace: Workspace, name: str) -> None:
-    """Delete the language model ``name``."""
-    shutil.rmtree(lm_path(workspace, name))
-
-
-def list_lms(workspace: Workspace, task: str | None = None) -> pd.DataFrame:
-    """The language models of ``workspace`` (of one ``task`` when given), newest first.
-
-    Columns: ``name``, ``task``, ``created_at``, ``n_train``, ``n_parameters``, ``epochs``,
-    ``train_loss``, ``valid_loss`` (of the last epoch), ``path``.
-    """
-    columns = ["name", "task", "created_at", "n_train", "n_parameters", "epochs", "train_loss",
-               "valid_loss", "path"]  # fmt: skip
-    rows = []
-    root = lms_dir(workspace)
-    for meta_path in sorted(root.glob(f"*/{LM_META_FILE}")) if root.is_dir() else []:
-        meta = json.loads(meta_path.read_text())
-        if task is not None and meta.get("task") != task:
-            continue
-        last = (meta.get("history") or [{}])[-1]
-        rows.append(
-            {
-                "name": meta_path.parent.name,
-                "task": meta.get("task"),
-                "created_at": meta.get("created_at"),
-                "n_train": meta.get("n_train"),
-                "n_parameters": meta.get("n_parameters"),
-                "epochs": last.get("epoch"),
-                "train_loss": last.get("train_loss"),
-                "valid_loss": last.get("valid_loss"),
-                "path": str(meta_path.parent),
-            }
-        )
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values("created_at", ascending=False, ignore_index=True)

@@ -15,12 +15,13 @@ Generators
 
 Review
 ------
-:func:`round_trip` embeds each synthetic query with the sentence encoder, ranks the whole
-catalogue by cosine similarity (product embeddings come from the workspace's embedding cache)
-and records the rank and the score of the query's own product: a query is consistent when its
-product is in the top ``k``. :func:`query_flags` marks what a reviewer should look at: a copy of
-a real query or of the LM's training text (memorisation), too short, too long, not consistent,
-naming another product's brand, colour or material (:func:`attribute_mismatches`).
+:func:`core.synth.review.round_trip` embeds each synthetic query with the sentence encoder,
+ranks the whole catalogue by cosine similarity (product embeddings come from the workspace's
+embedding cache) and records the rank and the score of the query's own product: a query is
+consistent when its product is in the top ``k``. :func:`query_flags` marks what a reviewer
+should look at: a copy of a real query or of the LM's training text (memorisation), too short,
+too long, not consistent, naming another product's brand, colour or material
+(:func:`core.synth.review.attribute_mismatches`).
 :func:`synthesize_queries` runs the whole step and stores the samples as pending (see
 :mod:`core.synth.store`).
 """
@@ -30,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -42,7 +43,6 @@ from core.errors import QueryGenerationError
 from core.progress import ProgressCallback
 from core.schema import (
     BRAND,
-    CATALOG_TABLE,
     CATEGORY,
     DESCRIPTION,
     EVENTS_TABLE,
@@ -51,17 +51,24 @@ from core.schema import (
     SEARCH,
     TITLE,
 )
-from core.synth.lm import (
-    LMConfig,
-    StopCheck,
-    TextLM,
-    check_stop,
-    load_lm,
-    normalise_text,
-    product_prompts,
-    save_lm,
-    train_lm,
+from core.synth.catalog_fields import (
+    aligned_catalog,
+    catalog_column,
+    price_words,
+    read_catalog,
+    singular,
 )
+from core.synth.generation import (
+    TEMPLATE,
+    generate_samples,
+    lm_samples,
+    staged_callback,
+)
+from core.synth.lm import LMConfig, StopCheck, TextLM, check_stop
+from core.synth.lm_store import save_lm
+from core.synth.lm_training import train_lm
+from core.synth.prompts import normalise_text, product_prompts
+from core.synth.review import attribute_mismatches, flag_shares, round_trip
 from core.synth.store import (
     COPY_OF_REAL,
     NOT_ROUND_TRIP,
@@ -73,10 +80,7 @@ from core.synth.store import (
     add_samples,
 )
 from core.text.cache import EmbeddingCache, TextEncoder
-from core.text.product_text import product_texts
 
-TEMPLATE = "template"
-LM_PREFIX = "lm:"
 QUERY_LM_TASK = "query"
 # About 0.66M parameters. On the sample world (20,795 pairs) an epoch takes about 55 s on one
 # thread (benchmarks/results/synth.json); the validation loss falls from 3.6 after one epoch to
@@ -87,9 +91,6 @@ QUERY_LM_CONFIG = LMConfig(
 
 LOW_PRICE_WORDS: tuple[str, ...] = ("cheap", "budget", "affordable")
 HIGH_PRICE_WORDS: tuple[str, ...] = ("premium", "luxury", "high end")
-# A product is cheap below LOW_PRICE_RATIO x its type's median price, dear above HIGH_PRICE_RATIO.
-LOW_PRICE_RATIO = 0.75
-HIGH_PRICE_RATIO = 1.5
 PRICE_BOUNDS: tuple[int, ...] = (
     10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
 )  # fmt: skip
@@ -115,59 +116,6 @@ _WORD = re.compile(r"[\w][\w'+.-]*")
 
 # --------------------------------------------------------------------------------------------
 # Template baseline
-
-
-def singular(noun_phrase: str) -> str:
-    """The phrase with its last word made singular by English suffix rules ("Frying Pans" ->
-    "frying pan", "Batteries" -> "battery"), lower-cased."""
-    words = noun_phrase.lower().split()
-    if not words:
-        return ""
-    last = words[-1]
-    if last.endswith("ies") and len(last) > 4:
-        last = last[:-3] + "y"
-    elif last.endswith(("sses", "shes", "ches", "xes", "zes")):
-        last = last[:-2]
-    elif last.endswith("s") and not last.endswith(("ss", "us", "is")) and len(last) > 3:
-        last = last[:-1]
-    return " ".join([*words[:-1], last])
-
-
-def catalog_column(catalog: pd.DataFrame, name: str) -> list[str]:
-    """The column ``name`` as single-spaced strings, "" for nulls and for a missing column."""
-    if name not in catalog.columns:
-        return [""] * len(catalog)
-    values = catalog[name].astype(object).where(catalog[name].notna(), "")
-    return [" ".join(str(value).split()) for value in values]
-
-
-def aligned_catalog(catalog: pd.DataFrame, item_ids: Sequence[str] | None) -> pd.DataFrame:
-    """One catalogue row per id of ``item_ids`` in that order (every product when None), with
-    string ids; raises QueryGenerationError for ids not in the catalogue."""
-    if ITEM_ID not in catalog.columns:
-        raise QueryGenerationError("the catalogue needs an item_id column")
-    table = catalog.assign(**{ITEM_ID: catalog[ITEM_ID].astype(str)}).drop_duplicates(ITEM_ID)
-    if item_ids is None:
-        return table.reset_index(drop=True)
-    ids = [str(item) for item in item_ids]
-    unknown = sorted(set(ids) - set(table[ITEM_ID]))
-    if unknown:
-        raise QueryGenerationError(
-            f"{len(unknown)} product(s) not in the catalogue, e.g. {unknown[0]!r}"
-        )
-    return table.set_index(ITEM_ID).loc[ids].reset_index()
-
-
-def price_words(catalog: pd.DataFrame) -> list[str]:
-    """``"low"``, ``"high"`` or ``""`` per product: its price against the median price of its
-    category (below LOW_PRICE_RATIO or above HIGH_PRICE_RATIO times it); ``""`` when unknown."""
-    if PRICE not in catalog.columns:
-        return [""] * len(catalog)
-    types = pd.Series(catalog_column(catalog, CATEGORY), index=catalog.index)
-    price = pd.to_numeric(catalog[PRICE], errors="coerce")
-    ratio = price / price.groupby(types).transform("median")
-    words = np.where(ratio < LOW_PRICE_RATIO, "low", np.where(ratio > HIGH_PRICE_RATIO, "high", ""))
-    return [str(word) for word in words]
 
 
 def _price_bound(price: float) -> str:
@@ -386,55 +334,8 @@ def train_query_lm(
     return lm
 
 
-def lm_queries(
-    lm: TextLM,
-    catalog: pd.DataFrame,
-    *,
-    n_per_product: int = 3,
-    item_ids: Sequence[str] | None = None,
-    temperature: float = 1.0,
-    top_p: float = 0.9,
-    batch_size: int = 64,
-    random_state: int = 0,
-    callback: ProgressCallback | None = None,
-    should_stop: StopCheck | None = None,
-) -> pd.DataFrame:
-    """``n_per_product`` sampled queries per product (see :meth:`TextLM.generate`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``item_id`` and ``text``: ``n_per_product`` rows per product in input order
-        (empty texts included; :func:`synthesize_queries` drops them).
-    """
-    table = aligned_catalog(catalog, item_ids)
-    ids = table[ITEM_ID].tolist()
-    texts = lm.generate(
-        product_prompts(table, ids),
-        n_per_product,
-        temperature=temperature,
-        top_p=top_p,
-        batch_size=batch_size,
-        random_state=random_state,
-        callback=callback,
-        should_stop=should_stop,
-    )
-    rows = [(item, text) for item, written in zip(ids, texts, strict=True) for text in written]
-    return pd.DataFrame(rows, columns=[ITEM_ID, "text"])
-
-
 # --------------------------------------------------------------------------------------------
 # Review
-
-
-def read_catalog(workspace: Workspace) -> pd.DataFrame:
-    """The workspace's cleaned catalogue; raises QueryGenerationError when there is none."""
-    if not workspace.table_exists(CATALOG_TABLE):
-        raise QueryGenerationError(
-            f"no catalogue in workspace {workspace.name!r}: load a dataset and clean it first"
-        )
-    catalog = workspace.read_table(CATALOG_TABLE)
-    return catalog.assign(**{ITEM_ID: catalog[ITEM_ID].astype(str)})
 
 
 def real_queries(workspace: Workspace) -> set[str]:
@@ -447,136 +348,6 @@ def real_queries(workspace: Workspace) -> set[str]:
             [SEARCH],
         ).fetchall()
     return {normalise_text(row[0]) for row in rows} - {""}
-
-
-def round_trip(
-    texts: Sequence[str],
-    item_ids: Sequence[str],
-    catalog: pd.DataFrame,
-    encoder: TextEncoder,
-    *,
-    k: int = 10,
-    cache: EmbeddingCache | None = None,
-    batch_size: int = 128,
-    callback: ProgressCallback | None = None,
-) -> pd.DataFrame:
-    r"""Rank of each text's own product when the whole catalogue is ranked for the text.
-
-    Products are embedded from :func:`core.text.product_text.product_texts` (through ``cache``
-    when given; products without text get a zero vector), each distinct text once. With
-    :math:`s_j` the cosine similarity of the text to product :math:`j` and :math:`p` its own
-    product, ``score`` is :math:`s_p` and ``rank`` is :math:`|\{j : s_j \ge s_p\}|` (ties
-    count against the text).
-
-    Parameters
-    ----------
-    texts : sequence of str
-        Synthetic queries.
-    item_ids : sequence of str
-        The product each query was written for (all in ``catalog``).
-    catalog : pandas.DataFrame
-        The catalogue: every product in it is a candidate.
-    encoder : TextEncoder
-        Sentence encoder (e.g. :func:`core.text.encoders.load_encoder`).
-    k : int
-        A text is consistent when ``rank <= k``.
-    cache : EmbeddingCache, optional
-        Cache of the product embeddings.
-    batch_size : int
-        Texts per encoder batch.
-    callback : callable, optional
-        ``callback(done, total, info)`` while products, then queries, are embedded.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``rank`` (int), ``score`` (float) and ``consistent`` (bool), in input order.
-    """
-    if k < 1:
-        raise QueryGenerationError(f"k must be at least 1, got {k}")
-    if len(texts) != len(item_ids):
-        raise QueryGenerationError(f"{len(texts)} texts for {len(item_ids)} products")
-    corpus_ids = pd.unique(catalog[ITEM_ID].astype(str))
-    position = pd.Series(np.arange(len(corpus_ids)), index=corpus_ids)
-    targets = position.reindex([str(item) for item in item_ids])
-    if targets.isna().any():
-        missing = targets.index[targets.isna()][0]
-        raise QueryGenerationError(f"product {missing!r} is not in the catalogue")
-    targets = targets.to_numpy(dtype=np.int64)
-    product_text = product_texts(catalog, corpus_ids)
-    with_text = np.flatnonzero([bool(text) for text in product_text])
-    chosen = [product_text[row] for row in with_text]
-
-    def stage(label: str) -> ProgressCallback | None:
-        if callback is None:
-            return None
-        return lambda done, total, info: callback(done, total, f"{label}: {info}")
-
-    products = np.zeros((len(corpus_ids), encoder.dim), dtype=np.float32)
-    if chosen:
-        products[with_text] = (
-            cache.encode(encoder, chosen, batch_size=batch_size, callback=stage("products"))
-            if cache is not None
-            else encoder.encode(chosen, batch_size=batch_size, callback=stage("products"))
-        )
-    unique, inverse = np.unique(np.asarray(list(texts), dtype=object), return_inverse=True)
-    vectors = encoder.encode(list(unique), batch_size=batch_size, callback=stage("queries"))
-    ranks = np.zeros(len(texts), dtype=np.int64)
-    scores = np.zeros(len(texts), dtype=np.float64)
-    inverse = inverse.ravel()
-    chunk = 2048
-    for start in range(0, len(texts), chunk):
-        rows = slice(start, start + chunk)
-        similarity = vectors[inverse[rows]] @ products.T
-        own = similarity[np.arange(similarity.shape[0]), targets[rows]]
-        # Ties count against the query: one that scores every product alike ranks last.
-        ranks[rows] = (similarity >= own[:, None]).sum(axis=1)
-        scores[rows] = own
-    return pd.DataFrame({"rank": ranks, "score": scores, "consistent": ranks <= k})
-
-
-def attribute_mismatches(
-    texts: Sequence[str], item_ids: Sequence[str], catalog: pd.DataFrame
-) -> list[list[str]]:
-    """Brands, colours and materials of the catalogue that each text names but its product
-    does not have.
-
-    A value counts when it appears as whole words (case-insensitive; a hyphen joins words) in
-    the text and nowhere in the product's own prompt (:func:`core.synth.lm.product_prompts`:
-    title, type, brand, attributes); values under three characters are ignored.
-
-    Examples
-    --------
-    >>> catalog = pd.DataFrame({"item_id": ["a", "b"], "title": ["Red Mug", "Blue Cup"],
-    ...                         "colour": ["red", "blue"]})
-    >>> attribute_mismatches(["blue mug", "red mug"], ["a", "a"], catalog)
-    [['blue'], []]
-    """
-    if len(texts) != len(item_ids):
-        raise QueryGenerationError(f"{len(texts)} texts for {len(item_ids)} products")
-    vocabulary = {
-        value.lower()
-        for column in (BRAND, "colour", "color", "material")
-        for value in catalog_column(catalog, column)
-        if len(value) >= 3
-    }
-    if not vocabulary:
-        return [[] for _ in texts]
-    # A hyphen joins words: "button-down" names no material "down".
-    pattern = re.compile(
-        r"(?<![\w-])(?:"
-        + "|".join(re.escape(value) for value in sorted(vocabulary, key=len, reverse=True))
-        + r")(?![\w-])"
-    )
-    unique_ids = list(dict.fromkeys(str(item) for item in item_ids))
-    prompts = product_prompts(catalog, unique_ids)
-    own = {item: prompt.lower() for item, prompt in zip(unique_ids, prompts, strict=True)}
-    found = []
-    for text, item in zip(texts, item_ids, strict=True):
-        prompt = own[str(item)]
-        named = dict.fromkeys(pattern.findall(str(text).lower()))
-        found.append([value for value in named if value not in prompt])
-    return found
 
 
 def query_flags(
@@ -614,25 +385,6 @@ def query_flags(
             row_flags.append(WRONG_ATTRIBUTE)
         flags.append(row_flags)
     return flags
-
-
-def flag_shares(flags: Sequence[Sequence[str]], names: Sequence[str]) -> dict[str, float]:
-    """Share of the samples carrying each flag of ``names`` (key ``<flag>_rate``)."""
-    n = max(1, len(flags))
-    return {f"{name}_rate": sum(name in row for row in flags) / n for name in names}
-
-
-def staged_callback(
-    callback: ProgressCallback | None, should_stop: StopCheck | None, label: str
-) -> Callable[[int, int, str], None]:
-    """A callback that first checks ``should_stop``, then reports ``"<label>: <info>"``."""
-
-    def report(done: int, total: int, info: str) -> None:
-        check_stop(should_stop)
-        if callback is not None:
-            callback(done, total, f"{label}: {info}")
-
-    return report
 
 
 def synthesize_queries(
@@ -690,27 +442,18 @@ def synthesize_queries(
     catalog = read_catalog(workspace)
     started = time.perf_counter()
     copies = real_queries(workspace)
-    generate_progress = staged_callback(callback, should_stop, "generating")
-    if generator == TEMPLATE:
-        check_stop(should_stop)
-        raw = template_queries(
+    raw, lm_copies = generate_samples(
+        workspace, generator, task=QUERY_LM_TASK, error=QueryGenerationError,
+        template=lambda: template_queries(
             catalog, n_per_product=n_per_product, item_ids=item_ids, random_state=random_state
-        )
-        generate_progress(len(raw), len(raw), "templates filled")
-    elif generator.startswith(LM_PREFIX):
-        lm = load_lm(workspace, generator[len(LM_PREFIX) :])
-        if lm.metadata.get("task") != QUERY_LM_TASK:
-            raise QueryGenerationError(f"{generator!r} is not a query model")
-        copies |= {normalise_text(text) for text in lm.training_targets or []}
-        raw = lm_queries(
-            lm, catalog, n_per_product=n_per_product, item_ids=item_ids,
-            temperature=temperature, top_p=top_p, batch_size=batch_size,
-            random_state=random_state, callback=generate_progress,
-        )  # fmt: skip
-    else:
-        raise QueryGenerationError(
-            f"unknown generator {generator!r}: use {TEMPLATE!r} or 'lm:<model name>'"
-        )
+        ),
+        from_lm=lambda lm, progress: lm_samples(
+            lm, aligned_catalog(catalog, item_ids), n_per_product, temperature=temperature,
+            top_p=top_p, batch_size=batch_size, random_state=random_state, callback=progress,
+        ),
+        callback=callback, should_stop=should_stop,
+    )  # fmt: skip
+    copies |= lm_copies
     generated = time.perf_counter()
     samples = raw.assign(text=[normalise_text(text) for text in raw["text"]])
     samples = samples[samples["text"] != ""].drop_duplicates(ignore_index=True)

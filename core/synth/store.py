@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from core.checks import check_choice
 from core.data.workspace import Workspace
 from core.errors import SampleStoreError
 from core.schema import ITEM_ID
@@ -91,13 +92,8 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
 
 
-def _check_choice(value: str, choices: Sequence[str], name: str) -> str:
-    if value not in choices:
-        raise SampleStoreError(f"unknown {name} {value!r}: use one of {', '.join(choices)}")
-    return value
-
-
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """The current time in UTC, without a time zone (as the tables store it)."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -130,7 +126,7 @@ def add_samples(
     list of str
         The new sample ids, in the row order of ``samples``.
     """
-    _check_choice(kind, KINDS, "kind")
+    check_choice("kind", kind, KINDS, SampleStoreError)
     missing = {ITEM_ID, "text"} - set(samples.columns)
     if missing:
         raise SampleStoreError(f"samples need the columns item_id and text (missing {missing})")
@@ -177,39 +173,30 @@ def add_samples(
                    CASE WHEN flags = '' THEN []::VARCHAR[] ELSE string_split(flags, ',') END,
                    '{PENDING}', NULL, ?, NULL
             FROM new_samples ORDER BY position""",
-            [run_id, int(offset), kind, generator, run_id, _now()],
+            [run_id, int(offset), kind, generator, run_id, utc_now()],
         )
         con.unregister("new_samples")
     return [f"{run_id}-{int(offset) + i:06d}" for i in range(n)]
 
 
-def _where(
-    sample_ids: Sequence[str] | None = None,
-    *,
-    kind: str | None = None,
-    generator: str | None = None,
-    run_id: str | None = None,
-    status: str | None = None,
-    item_id: str | None = None,
-    flag: str | None = None,
-    flagged: bool | None = None,
-    min_score: float | None = None,
-    max_rank: int | None = None,
-) -> tuple[str, list[Any]]:
+def _where(sample_ids: Sequence[str] | None = None, **filters: Any) -> tuple[str, list[Any]]:
+    """SQL ``WHERE`` clause and its arguments for ``sample_ids`` and the filters of
+    :func:`list_samples` (a filter that is None sets no condition)."""
     clauses: list[str] = []
     args: list[Any] = []
     if sample_ids is not None:
         clauses.append("list_contains(?, sample_id)")
         args.append([str(sample_id) for sample_id in sample_ids])
-    for column, value in (("kind", kind), ("generator", generator), ("run_id", run_id),
-                          ("status", status), ("item_id", item_id)):  # fmt: skip
-        if value is not None:
+    for column in ("kind", "generator", "run_id", "status", "item_id"):
+        if filters.get(column) is not None:
             clauses.append(f"{column} = ?")
-            args.append(value)
-    if status is not None:
-        _check_choice(status, STATUSES, "status")
+            args.append(filters[column])
+    if filters.get("status") is not None:
+        check_choice("status", filters["status"], STATUSES, SampleStoreError)
+    flag, flagged = filters.get("flag"), filters.get("flagged")
+    min_score, max_rank = filters.get("min_score"), filters.get("max_rank")
     if flag is not None:
-        _check_choice(flag, FLAGS, "flag")
+        check_choice("flag", flag, FLAGS, SampleStoreError)
         clauses.append("list_contains(flags, ?)")
         args.append(flag)
     if flagged is not None:
@@ -301,7 +288,7 @@ def set_status(
     int
         Samples changed.
     """
-    _check_choice(status, STATUSES, "status")
+    check_choice("status", status, STATUSES, SampleStoreError)
     where, args = _where(
         sample_ids, kind=kind, generator=generator, run_id=run_id, status=current_status,
         flag=flag, flagged=flagged, min_score=min_score, max_rank=max_rank,
@@ -312,7 +299,7 @@ def set_status(
         _ensure_table(con)
         (count,) = con.execute(f"SELECT count(*) FROM {SAMPLES_TABLE}{where}", args).fetchall()[0]
         if count:
-            reviewed = None if status == PENDING else _now()
+            reviewed = None if status == PENDING else utc_now()
             con.execute(
                 f"UPDATE {SAMPLES_TABLE} SET status = ?, reviewed_at = ?{where}",
                 [status, reviewed, *args],

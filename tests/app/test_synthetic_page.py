@@ -7,18 +7,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.data.runs import SYNTHETIC_INTERACTIONS_KIND
 from core.data.splits import make_split
 from core.data.workspace import Workspace
 from core.models.training import list_models, run_info
 from core.synth import store
-from core.synth.interactions import (
-    ACCEPTED,
-    GRU,
-    RUN_KIND,
-    list_interactions,
-    product_vectors,
-    synthesize_interactions,
-)
+from core.synth.interactions.gru import GRU
+from core.synth.interactions.inputs import product_vectors
+from core.synth.interactions.runs import synthesize_interactions
+from core.synth.interactions.store import list_interactions
+from core.synth.store import ACCEPTED
 from ui import state
 
 SYNTH_PAGE = "pages/3_Synthetic_Data.py"
@@ -113,7 +111,7 @@ def test_a_saved_session_model_generates_again(
     at.number_input(key=state.SYNTH_I_N).set_value(2)
     at.button(key=f"FormSubmitter:{state.SYNTH_I_FORM}-Generate interactions").click().run()
     assert not at.exception and not at.error
-    runs = ws.list_runs(kind=RUN_KIND)
+    runs = ws.list_runs(kind=SYNTHETIC_INTERACTIONS_KIND)
     assert len(runs) == 2
     again = runs.loc[runs["run_id"] != first.run_id, "run_id"].iloc[0]
     assert ws.run_row(again)["params"]["reused_generator"] == first.run_id

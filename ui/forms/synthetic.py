@@ -13,8 +13,9 @@ import streamlit as st
 from core.data.workspace import Workspace
 from core.synth import store
 from core.synth.descriptions import DEFAULT_MIN_WORDS, synthesize_descriptions
-from core.synth.lm import list_lms
-from core.synth.queries import TEMPLATE, synthesize_queries
+from core.synth.generation import TEMPLATE
+from core.synth.lm_store import list_lms
+from core.synth.queries import synthesize_queries
 from ui import cache, state
 from ui.feedback import long_step, show_errors, training_run
 
@@ -174,10 +175,13 @@ def description_form(ws: Workspace, task: str) -> None:
 def interactions_form(ws: Workspace) -> None:
     """Generator and settings of synthetic interactions for the cold-start products, and the
     Generate button."""
-    from core.synth import interactions as synth
+    from core.synth.interactions.gru import GRU
+    from core.synth.interactions.inputs import product_vectors
+    from core.synth.interactions.neighbours import NEIGHBOURS
+    from core.synth.interactions.runs import saved_generators, synthesize_interactions
 
-    labels = {synth.NEIGHBOURS: "Content neighbours (baseline)", synth.GRU: "Session model (GRU)"}
-    saved = synth.saved_generators(ws)
+    labels = {NEIGHBOURS: "Content neighbours (baseline)", GRU: "Session model (GRU)"}
+    saved = saved_generators(ws)
     trained = {
         run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"
         for run in saved.itertuples(index=False)
@@ -208,14 +212,14 @@ def interactions_form(ws: Workspace) -> None:
         with show_errors():
             with generation("Generating interactions…") as (callback, _):
                 split = cache.default_split(ws)
-                vectors = synth.product_vectors(
+                vectors = product_vectors(
                     cache.catalog_frame(ws), split.train.item_ids,
                     cache_dir=ws.artifacts_dir / "embeddings", callback=callback,
                 )  # fmt: skip
-                run = synth.synthesize_interactions(
+                run = synthesize_interactions(
                     ws, split, vectors, generator=generator, n_per_item=n_per_item,
                     temperature=temperature, k=neighbours, callback=callback,
-                    reuse_run=reuse if generator == synth.GRU else None,
+                    reuse_run=reuse if generator == GRU else None,
                 )  # fmt: skip
             state.flash(
                 "success",

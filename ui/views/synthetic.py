@@ -139,9 +139,9 @@ def _save_decisions(ws: Workspace, before: pd.DataFrame, after: pd.DataFrame) ->
 
 def interaction_runs(ws: Workspace) -> None:
     """The runs of synthetic interactions, each accepted or rejected as a whole."""
-    from core.synth import interactions as synth
+    from core.synth.interactions.store import interaction_summary, set_interaction_status
 
-    summary = synth.interaction_summary(ws)
+    summary = interaction_summary(ws)
     if summary.empty:
         return
     st.dataframe(summary, hide_index=True, width="stretch")
@@ -149,22 +149,22 @@ def interaction_runs(ws: Workspace) -> None:
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     run_id = left.selectbox("Run", runs, key=state.SYNTH_I_RUN)
     if middle.button("Accept run", icon=":material/check:", key=state.SYNTH_I_ACCEPT):
-        count = synth.set_interaction_status(ws, synth.ACCEPTED, run_id=run_id)
+        count = set_interaction_status(ws, store.ACCEPTED, run_id=run_id)
         state.flash("success", f"Accepted {count:,} synthetic interactions.")
         st.rerun()
     if right.button("Reject run", icon=":material/close:", key=state.SYNTH_I_REJECT):
-        count = synth.set_interaction_status(ws, synth.REJECTED, run_id=run_id)
+        count = set_interaction_status(ws, store.REJECTED, run_id=run_id)
         state.flash("success", f"Rejected {count:,} synthetic interactions.")
         st.rerun()
 
 
 def quality_tab(ws: Workspace) -> None:
     """Real vs synthetic: fidelity, diversity, memorisation, consistency, and utility."""
-    from core.synth import interactions as synth
+    from core.synth.interactions.store import list_interactions
     from core.synth.quality import quality_report
 
     samples = store.list_samples(ws, kind=store.QUERY_KIND)
-    synthetic_rows = synth.list_interactions(ws)
+    synthetic_rows = list_interactions(ws)
     if samples.empty and synthetic_rows.empty:
         st.info("Generate synthetic queries or interactions first.")
         return
@@ -226,7 +226,7 @@ def quality_tab(ws: Workspace) -> None:
             width="stretch",
         )
     st.markdown("##### Utility: does training with the accepted interactions help?")
-    if synthetic_rows.empty or not (synthetic_rows["status"] == synth.ACCEPTED).any():
+    if synthetic_rows.empty or not (synthetic_rows["status"] == store.ACCEPTED).any():
         st.caption("Accept synthetic interactions to measure their utility.")
         return
     if st.button("Measure utility", icon=":material/science:", key=state.SYNTH_UTILITY):

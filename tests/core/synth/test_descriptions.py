@@ -17,7 +17,7 @@ from core.synth.descriptions import (
     template_descriptions,
     train_description_lm,
 )
-from core.synth.lm import list_lms
+from core.synth.lm_store import list_lms
 from core.synth.queries import train_query_lm
 from core.synth.store import accepted_descriptions, list_samples, set_status
 from tests.core.synth.conftest import TINY_LM, write_catalog

@@ -10,35 +10,27 @@ import pandas as pd
 import pytest
 
 from core.data.interactions import Interactions
+from core.data.runs import SYNTHETIC_INTERACTIONS_KIND
 from core.data.splits import Split, temporal_split
 from core.data.workspace import Workspace
 from core.errors import SyntheticInteractionsError, TrainingCancelled
 from core.evaluation.synthetic_utility import REAL, synthetic_utility
 from core.progress import point_of
-from core.synth.interactions import (
-    ACCEPTED,
-    GRU,
+from core.synth.interactions.augment import augment, augmented_train
+from core.synth.interactions.gru import GRU, GRUGenerator, user_sequences
+from core.synth.interactions.inputs import sparse_items
+from core.synth.interactions.neighbours import NEIGHBOURS, neighbour_interactions
+from core.synth.interactions.runs import load_generator, saved_generators, synthesize_interactions
+from core.synth.interactions.store import (
     INTERACTIONS_TABLE,
-    NEIGHBOURS,
-    PENDING,
-    REJECTED,
-    RUN_KIND,
-    GRUGenerator,
     add_interactions,
-    augment,
-    augmented_train,
     delete_interaction_run,
     interaction_summary,
     list_interactions,
-    load_generator,
-    neighbour_interactions,
-    saved_generators,
     set_interaction_status,
-    sparse_items,
-    synthesize_interactions,
     train_end,
-    user_sequences,
 )
+from core.synth.store import ACCEPTED, PENDING, REJECTED
 
 CUTOFF = "2025-01-20"
 # user, item, day of January: training before the cut-off, then the test events.
@@ -247,7 +239,7 @@ def test_cancelled_gru_run_stores_nothing(world: Workspace, split: Split) -> Non
             world, split, VECTORS, generator=GRU, gru_params={"epochs": 2}, callback=cancel
         )
     assert world.row_count(INTERACTIONS_TABLE) == 0
-    assert world.list_runs(kind=RUN_KIND).empty
+    assert world.list_runs(kind=SYNTHETIC_INTERACTIONS_KIND).empty
 
 
 def test_saved_gru_generates_like_the_fitted_one(split: Split, tmp_path: Path) -> None:
@@ -329,7 +321,7 @@ def test_synthesize_stores_pending_rows_with_their_marks(world: Workspace, split
     assert set(stored["generator"]) == {NEIGHBOURS}
     assert set(stored["run_id"]) == {run.run_id}
     assert set(stored["item_id"]) == {"T"}
-    assert world.run_row(run.run_id, kind=RUN_KIND)["params"]["n_targets"] == 1
+    assert world.run_row(run.run_id, kind=SYNTHETIC_INTERACTIONS_KIND)["params"]["n_targets"] == 1
     # Real data is untouched.
     assert world.row_count("events") == len(TRAIN_EVENTS) + len(TEST_EVENTS)
 
@@ -339,7 +331,7 @@ def test_rows_at_or_after_the_cutoff_are_refused(world: Workspace, split: Split)
     with pytest.raises(SyntheticInteractionsError, match="before"):
         add_interactions(world, late, generator="manual", params={}, before=train_end(split))
     assert world.row_count(INTERACTIONS_TABLE) == 0
-    assert world.list_runs(kind=RUN_KIND).empty
+    assert world.list_runs(kind=SYNTHETIC_INTERACTIONS_KIND).empty
 
 
 def test_augmented_train_holds_real_and_accepted_rows_only(world: Workspace, split: Split) -> None:

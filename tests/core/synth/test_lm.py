@@ -12,19 +12,10 @@ import torch
 
 from core.data.workspace import Workspace
 from core.errors import LMError, TrainingCancelled
-from core.synth.lm import (
-    LMConfig,
-    TextLM,
-    _pick,
-    delete_lm,
-    list_lms,
-    lm_path,
-    lms_dir,
-    load_lm,
-    product_prompts,
-    train_lm,
-    train_tokenizer,
-)
+from core.synth.lm import LMConfig, TextLM, _pick
+from core.synth.lm_store import delete_lm, list_lms, lm_path, lms_dir, load_lm
+from core.synth.lm_training import train_lm, train_tokenizer
+from core.synth.prompts import product_prompts
 from core.synth.queries import train_query_lm
 from tests.core.synth.conftest import QUERIES, TINY_LM
 
@@ -170,7 +161,9 @@ def test_the_synthesis_modules_load_without_torch() -> None:
     # The Synthetic Data page opens on these modules; torch and transformers (seconds to
     # import) load only when a language model is trained, sampled or read.
     code = (
-        "import sys; import core.synth.lm, core.synth.queries, core.synth.descriptions; "
+        "import sys; import core.synth.lm, core.synth.lm_store, core.synth.generation, "
+        "core.synth.queries, core.synth.descriptions, core.synth.interactions.runs, "
+        "core.synth.interactions.augment; "
         "print(sorted({'torch', 'transformers', 'tokenizers'} & set(sys.modules)))"
     )
     root = Path(__file__).resolve().parents[3]

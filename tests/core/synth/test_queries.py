@@ -8,19 +8,17 @@ import pytest
 
 from core.data.workspace import Workspace
 from core.errors import QueryGenerationError, TrainingCancelled
+from core.synth.catalog_fields import price_words, singular
 from core.synth.queries import (
     QUERY_PATTERNS,
-    attribute_mismatches,
-    price_words,
     pseudo_queries,
     query_flags,
     query_training_pairs,
     real_queries,
-    round_trip,
-    singular,
     synthesize_queries,
     template_queries,
 )
+from core.synth.review import attribute_mismatches, round_trip
 from core.synth.store import list_samples
 from core.text.cache import EmbeddingCache
 from tests.core.synth.conftest import BagOfWordsEncoder

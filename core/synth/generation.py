@@ -1,0 +1,126 @@
+"""Choice of a synthetic text generator by name: the template baseline or a trained LM.
+
+A generator is named ``"template"`` or ``"lm:<model name>"``; :func:`generate_samples` runs
+the one named, with progress reported as ``"generating: ..."`` and stops checked throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from core.checks import ErrorType
+from core.data.workspace import Workspace
+from core.progress import ProgressCallback
+from core.schema import ITEM_ID
+from core.synth.lm import StopCheck, TextLM, check_stop
+from core.synth.lm_store import load_lm
+from core.synth.prompts import normalise_text, product_prompts
+
+TEMPLATE = "template"
+LM_PREFIX = "lm:"
+
+
+def staged_callback(
+    callback: ProgressCallback | None, should_stop: StopCheck | None, label: str
+) -> Callable[[int, int, str], None]:
+    """A callback that first checks ``should_stop``, then reports ``"<label>: <info>"``."""
+
+    def report(done: int, total: int, info: str) -> None:
+        check_stop(should_stop)
+        if callback is not None:
+            callback(done, total, f"{label}: {info}")
+
+    return report
+
+
+def generate_samples(
+    workspace: Workspace,
+    generator: str,
+    *,
+    task: str,
+    error: ErrorType,
+    template: Callable[[], pd.DataFrame],
+    from_lm: Callable[[TextLM, ProgressCallback], pd.DataFrame],
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    template_steps: int | None = None,
+) -> tuple[pd.DataFrame, set[str]]:
+    """Samples of the generator named ``generator``, and the texts a copy of which is memorised.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Holds the trained language models.
+    generator : str
+        ``"template"`` or ``"lm:<name>"``, a model of the workspace trained for ``task``.
+    task : str
+        The LM task (``"query"``, ``"description"``); another task's model is refused.
+    error : type
+        Error raised for an unknown generator or a model of another task.
+    template : callable
+        ``template()`` returns the template samples (columns ``item_id`` and ``text``).
+    from_lm : callable
+        ``from_lm(lm, progress)`` returns the samples of the loaded model.
+    callback, should_stop : callable, optional
+        Progress (``"generating: <info>"``) and stopping.
+    template_steps : int, optional
+        Steps the template generator reports done; the number of its samples when None.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and set of str
+        The raw samples, and the LM's normalised training targets (empty for the template).
+    """
+    progress = staged_callback(callback, should_stop, "generating")
+    if generator == TEMPLATE:
+        check_stop(should_stop)
+        raw = template()
+        steps = len(raw) if template_steps is None else template_steps
+        progress(steps, steps, "templates filled")
+        return raw, set()
+    if generator.startswith(LM_PREFIX):
+        lm = load_lm(workspace, generator[len(LM_PREFIX) :])
+        if lm.metadata.get("task") != task:
+            raise error(f"{generator!r} is not a {task} model")
+        copies = {normalise_text(text) for text in lm.training_targets or []}
+        return from_lm(lm, progress), copies
+    raise error(f"unknown generator {generator!r}: use {TEMPLATE!r} or 'lm:<model name>'")
+
+
+def lm_samples(
+    lm: TextLM,
+    table: pd.DataFrame,
+    n_per_product: int,
+    *,
+    prefixes: list[str] | None = None,
+    temperature: float,
+    top_p: float,
+    batch_size: int,
+    random_state: int,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> pd.DataFrame:
+    """``n_per_product`` texts written by ``lm`` for each product of ``table`` (one catalogue
+    row per product), continuing ``prefixes`` when given (see :meth:`TextLM.generate`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item_id`` and ``text``, products in the order of ``table``.
+    """
+    ids = table[ITEM_ID].tolist()
+    texts = lm.generate(
+        product_prompts(table, ids),
+        n_per_product,
+        prefixes=prefixes,
+        temperature=temperature,
+        top_p=top_p,
+        batch_size=batch_size,
+        random_state=random_state,
+        callback=callback,
+        should_stop=should_stop,
+    )
+    rows = [(item, text) for item, written in zip(ids, texts, strict=True) for text in written]
+    return pd.DataFrame(rows, columns=[ITEM_ID, "text"])
