@@ -11,7 +11,7 @@ import streamlit as st
 from core import pipeline
 from core.data.workspace import Workspace
 from core.figures import charts
-from core.models import training
+from core.models import explore, runs
 from core.models.registry import available_models
 from ui import cache, state, widgets
 
@@ -189,8 +189,8 @@ def train_section(ws: Workspace) -> None:
         state.flash(
             "success",
             f"Trained {label} in {metrics['fit_seconds']:.1f} s: "
-            f"Recall@20 {_fmt(metrics[training.RECALL_KEY])}, "
-            f"NDCG@10 {_fmt(metrics[training.NDCG_KEY])} on validation.",
+            f"Recall@20 {_fmt(metrics[runs.RECALL_KEY])}, "
+            f"NDCG@10 {_fmt(metrics[runs.NDCG_KEY])} on validation.",
         )
         st.rerun()
 
@@ -212,8 +212,8 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
         [
             "name",
             "model",
-            training.RECALL_KEY,
-            training.NDCG_KEY,
+            runs.RECALL_KEY,
+            runs.NDCG_KEY,
             "fit_seconds",
             "data_fingerprint",
             "created_at",
@@ -227,10 +227,10 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
         column_config={
             "name": "Name",
             "model": "Model",
-            training.RECALL_KEY: st.column_config.NumberColumn(
+            runs.RECALL_KEY: st.column_config.NumberColumn(
                 "Recall@20", format="%.4f", help="On the validation part"
             ),
-            training.NDCG_KEY: st.column_config.NumberColumn(
+            runs.NDCG_KEY: st.column_config.NumberColumn(
                 "NDCG@10", format="%.4f", help="On the validation part"
             ),
             "fit_seconds": st.column_config.NumberColumn("Training time (s)", format="%.2f"),
@@ -248,7 +248,7 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
     )
     if right.button("Delete", icon=":material/delete:", key=state.MODELS_DELETE) and run_id:
         with widgets.show_errors():
-            training.delete_model(ws, run_id)
+            runs.delete_model(ws, run_id)
             state.flash("success", f"Deleted {labels[run_id]}.")
             st.rerun()
 
@@ -286,7 +286,7 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         )
         if item_idx is not None:
             st.dataframe(
-                training.similar_items(model, int(item_idx), titles, k=10),
+                explore.similar_items(model, int(item_idx), titles, k=10),
                 hide_index=True,
                 width="stretch",
                 column_config=RANKED_COLUMNS,
@@ -308,7 +308,7 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         left, right = st.columns(2)
         left.markdown("##### History (training interactions)")
         left.dataframe(
-            training.user_history(model, user_idx, titles),
+            explore.user_history(model, user_idx, titles),
             hide_index=True,
             width="stretch",
             column_config={
@@ -320,7 +320,7 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         )
         right.markdown("##### Top 10 recommendations")
         right.dataframe(
-            training.user_recommendations(model, user_idx, titles, k=10),
+            explore.user_recommendations(model, user_idx, titles, k=10),
             hide_index=True,
             width="stretch",
             column_config=RANKED_COLUMNS,

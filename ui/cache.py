@@ -21,7 +21,7 @@ from core.data.clean import latest_report as _core_latest_report
 from core.data.interactions import build_interactions, make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
-from core.models import training
+from core.models import explore, runs
 from core.models.base import Recommender
 from core.schema import (
     CATALOG_TABLE,
@@ -120,7 +120,7 @@ def _dataset_status(path: str, data_fingerprint: str) -> dict[str, Any]:
         "info": ws.dataset_info(),
         "loaded": ws.table_exists(RAW_EVENTS_TABLE),
         "cleaned": profile.is_cleaned(ws),
-        "n_models": int((kinds == training.MODEL_KIND).sum()),
+        "n_models": int((kinds == runs.MODEL_KIND).sum()),
         "n_synthetic": int(kinds.isin(SYNTHETIC_RUN_KINDS).sum()),
         "n_fusions": int((kinds == "fusion").sum()),
         "n_experiments": int((kinds == experiment.EXPERIMENT_KIND).sum()),
@@ -192,18 +192,18 @@ def interaction_summary(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _model_list(path: str, runs_fingerprint: str) -> pd.DataFrame:
-    return training.list_models(Workspace(Path(path)))
+    return runs.list_models(Workspace(Path(path)))
 
 
 def model_list(ws: Workspace) -> pd.DataFrame:
-    """:func:`core.models.training.list_models`, recomputed when the ``runs`` table changes."""
+    """:func:`core.models.runs.list_models`, recomputed when the ``runs`` table changes."""
     return _model_list(str(ws.path), fingerprint(ws, RUNS_TABLE))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _trained_model(path: str, run_id: str) -> tuple[Recommender, np.ndarray]:
     ws = Workspace(Path(path))
-    return training.load_model(ws, run_id), training.run_user_ids(ws, run_id)
+    return runs.load_model(ws, run_id), runs.run_user_ids(ws, run_id)
 
 
 def trained_model(ws: Workspace, run_id: str) -> tuple[Recommender, np.ndarray]:
@@ -214,11 +214,11 @@ def trained_model(ws: Workspace, run_id: str) -> tuple[Recommender, np.ndarray]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _item_titles(path: str, catalog_fingerprint: str) -> dict[str, str]:
-    return training.item_titles(Workspace(Path(path)))
+    return explore.item_titles(Workspace(Path(path)))
 
 
 def item_titles(ws: Workspace) -> dict[str, str]:
-    """Item id -> title of the cleaned catalogue (:func:`core.models.training.item_titles`)."""
+    """Item id -> title of the cleaned catalogue (:func:`core.models.explore.item_titles`)."""
     return _item_titles(str(ws.path), fingerprint(ws, CATALOG_TABLE))
 
 
@@ -244,11 +244,11 @@ def saved_experiment(ws: Workspace, run_id: str) -> experiment.ExperimentResult:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _run_curve(path: str, run_id: str) -> pd.DataFrame:
-    return training.run_curve(Workspace(Path(path)), run_id)
+    return runs.run_curve(Workspace(Path(path)), run_id)
 
 
 def run_curve(ws: Workspace, run_id: str) -> pd.DataFrame:
-    """:func:`core.models.training.run_curve` (a run never changes once recorded)."""
+    """:func:`core.models.runs.run_curve` (a run never changes once recorded)."""
     return _run_curve(str(ws.path), run_id)
 
 

@@ -22,15 +22,15 @@ extra entries (``s / (1 - s)`` times the training entries).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import implicit.cpu.bpr
 import implicit.gpu.bpr
 import numpy as np
 import scipy.sparse as sp
 
-from core.errors import ModelError
-from core.models.als import MatrixFactorization, check_positive
+from core.checks import Constraint, Fraction, Positive
+from core.models.als import MatrixFactorization
 from core.progress import EPOCH, TRAIN_PREFIX, ProgressInfo
 
 # Curve value of an epoch: the share of its sampled (user, positive, negative) triples in which
@@ -75,6 +75,11 @@ class BPR(MatrixFactorization):
     """
 
     name = "bpr"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        **MatrixFactorization._parameter_constraints,
+        "learning_rate": Positive(),
+        "uniform_negatives": Fraction(allow_zero=True),
+    }
 
     def __init__(
         self,
@@ -95,13 +100,6 @@ class BPR(MatrixFactorization):
         self.random_state = random_state
         self.num_threads = num_threads
         self.use_gpu = use_gpu
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_positive("learning_rate", self.learning_rate)
-        share = check_positive("uniform_negatives", self.uniform_negatives, allow_zero=True)
-        if share >= 1:
-            raise ModelError(f"uniform_negatives must be below 1, not {share!r}")
 
     def _training_matrix(self) -> sp.csr_matrix:
         share = float(self.uniform_negatives)

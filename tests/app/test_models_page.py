@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.workspace import Workspace
-from core.models.training import NDCG_KEY, RECALL_KEY, list_models, load_model, run_curve, run_info
+from core.models.runs import NDCG_KEY, RECALL_KEY, list_models, load_model, run_curve, run_info
 from ui import state
 
 MODELS_PAGE = "pages/2_Models.py"

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data.interactions import make_split
 from core.data.workspace import Workspace
-from core.models.training import list_models, run_info
+from core.models.runs import list_models, run_info
 from core.synth import store
 from core.synth.interactions import (
     ACCEPTED,

@@ -18,7 +18,7 @@ import pytest
 from core.errors import ModelError
 from core.metrics.ranking import top_k
 from core.models.base import Recommender
-from core.models.registry import available_models
+from core.models.registry import available_models, read_model
 
 from .conftest import N_ITEMS, N_USERS, CheckerBoard, new_model
 
@@ -175,7 +175,7 @@ def test_save_load_round_trip(
     assert {p.name for p in folder.iterdir()} == {"params.json", "state.npz", "meta.json"}
     with np.load(folder / "state.npz", allow_pickle=False) as npz:
         assert all(npz[key].dtype != object for key in npz.files)
-    loaded = Recommender.load(folder)
+    loaded = read_model(folder)
     assert type(loaded) is type(fitted)
     assert loaded.get_params() == fitted.get_params()
     np.testing.assert_array_equal(loaded.item_ids_, fitted.item_ids_)
