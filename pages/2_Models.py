@@ -483,7 +483,7 @@ def encoders_section(ws: Workspace) -> None:
     name = left.selectbox("Encoder", listed["name"].tolist(), key=state.FINETUNE_ENCODER)
     if right.button("Delete", icon=":material/delete:", key=state.FINETUNE_DELETE) and name:
         with widgets.show_errors():
-            from core.text.finetune import delete_encoder
+            from core.text.saved_encoders import delete_encoder
 
             delete_encoder(ws, name)
             state.flash(

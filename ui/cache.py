@@ -258,35 +258,35 @@ def run_curve(ws: Workspace, run_id: str) -> pd.DataFrame:
 
 def _encoder_files(ws: Workspace) -> tuple[Path, ...]:
     from core.text.encoders import ENCODER_META_FILE
-    from core.text.finetune import encoders_dir
+    from core.text.saved_encoders import encoders_dir
 
     return tuple(sorted(encoders_dir(ws).glob(f"*/{ENCODER_META_FILE}")))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _encoders(path: str, signature: tuple) -> pd.DataFrame:
-    from core.text.finetune import list_encoders
+    from core.text.saved_encoders import list_encoders
 
     return list_encoders(Workspace(Path(path)))
 
 
 def encoders(ws: Workspace) -> pd.DataFrame:
-    """:func:`core.text.finetune.list_encoders`, reread when an encoder is saved or deleted."""
+    """:func:`core.text.saved_encoders.list_encoders`, reread when one is saved or deleted."""
     files = _encoder_files(ws)
     return _encoders(str(ws.path), (tuple(map(str, files)), _file_signature(*files)))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _encoder_curve(path: str, name: str, signature: tuple) -> pd.DataFrame:
-    from core.text.finetune import encoder_curve
+    from core.text.saved_encoders import encoder_curve
 
     return encoder_curve(Workspace(Path(path)), name)
 
 
 def encoder_curve(ws: Workspace, name: str) -> pd.DataFrame:
-    """:func:`core.text.finetune.encoder_curve` of the fine-tuned encoder ``name``."""
+    """:func:`core.text.saved_encoders.encoder_curve` of the fine-tuned encoder ``name``."""
     from core.text.encoders import ENCODER_META_FILE
-    from core.text.finetune import encoder_path
+    from core.text.saved_encoders import encoder_path
 
     signature = _file_signature(encoder_path(ws, name) / ENCODER_META_FILE)
     return _encoder_curve(str(ws.path), name, signature)
