@@ -24,13 +24,12 @@ import implicit.cpu.als
 import implicit.gpu
 import implicit.gpu.als
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.checks import Constraint, Positive, Satisfies, Whole
 from core.data.interactions import Interactions
-from core.models.base import ProgressCallback, Recommender, empty_lists
+from core.models.base import Catalog, ProgressCallback, Recommender, empty_lists
 from core.progress import EPOCH, TRAIN_LOSS, ProgressInfo
 
 # implicit's top-k gives items it filtered out (already seen) this score.
@@ -82,17 +81,24 @@ class MatrixFactorization(Recommender):
         """An unfitted implicit model with this object's hyperparameters; ``training_loss``
         asks it to compute its training loss each iteration, where it can."""
 
+    def _implicit_params(self, gpu: bool) -> dict[str, Any]:
+        """The keyword arguments every implicit factor model takes, from the hyperparameters."""
+        params = {
+            "factors": self.factors,
+            "regularization": float(self.regularization),
+            "iterations": self.iterations,
+            "random_state": self.random_state,
+        }
+        # implicit's GPU models have no thread setting.
+        return params if gpu else {**params, "num_threads": self.num_threads}
+
     @abstractmethod
     def _iteration_report(self, iteration: int, elapsed: float, *extra: Any) -> ProgressInfo:
         """Progress text and curve point (``epoch`` = ``iteration + 1`` and a training
         measure) for one iteration, from the arguments implicit's callback receives."""
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         gpu = self.use_gpu and implicit.gpu.HAS_CUDA
         if self.use_gpu and not gpu:
@@ -169,24 +175,17 @@ class MatrixFactorization(Recommender):
 
     # Ranking -------------------------------------------------------------------------------
 
-    def _recommend(
-        self,
-        users: np.ndarray,
-        k: int,
-        exclude_seen: bool,
-        history: sp.csr_matrix | None,
-        batch_size: int,
+    def _rank_training_users(
+        self, users: np.ndarray, k: int, exclude_seen: bool, batch_size: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Training users (``history`` not given) are ranked by implicit's multi-threaded top-k.
+        """Training users are ranked by implicit's multi-threaded top-k over the factors.
 
-        It works over the learned factors and never builds the dense users x items score
-        matrix. Its ``k + 1`` best items per user show whether a tie straddles the cut-off;
-        such users are ranked again by the dense path, so the result is the one
-        :meth:`Recommender.recommend` defines (ties to the lower item index, padding with
-        ``-1`` / ``-inf``). ``batch_size`` applies to the dense path only.
+        It never builds the dense users x items score matrix. Its ``k + 1`` best items per
+        user show whether a tie straddles the cut-off; such users are ranked again by the dense
+        path, so the result is the one :meth:`Recommender.recommend` defines (ties to the lower
+        item index, padding with ``-1`` / ``-inf``). ``batch_size`` is not used: implicit
+        ranks all the users at once.
         """
-        if history is not None:
-            return super()._recommend(users, k, exclude_seen, history, batch_size)
         out_idx, out_scores = empty_lists(len(users), k)
         if len(users) == 0 or self.n_items == 0:
             return out_idx, out_scores
@@ -197,8 +196,8 @@ class MatrixFactorization(Recommender):
         ranked = np.flatnonzero(np.diff(rows.indptr) > 0)
         if ranked.size < len(users):
             if ranked.size:
-                out_idx[ranked], out_scores[ranked] = self._recommend(
-                    users[ranked], k, exclude_seen, None, batch_size
+                out_idx[ranked], out_scores[ranked] = self._rank_training_users(
+                    users[ranked], k, exclude_seen, batch_size
                 )
             return out_idx, out_scores
         ids, scores = self._implicit_model().recommend(
@@ -301,23 +300,11 @@ class ALS(MatrixFactorization):
         self.use_gpu = use_gpu
 
     def _new_model(self, gpu: bool, training_loss: bool = False) -> Any:
-        if gpu:
-            return implicit.gpu.als.AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=float(self.regularization),
-                alpha=float(self.alpha),
-                iterations=self.iterations,
-                calculate_training_loss=training_loss,
-                random_state=self.random_state,
-            )
-        return implicit.cpu.als.AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=float(self.regularization),
+        module = implicit.gpu.als if gpu else implicit.cpu.als
+        return module.AlternatingLeastSquares(
             alpha=float(self.alpha),
-            iterations=self.iterations,
             calculate_training_loss=training_loss,
-            num_threads=self.num_threads,
-            random_state=self.random_state,
+            **self._implicit_params(gpu),
         )
 
     def _iteration_report(self, iteration: int, elapsed: float, *extra: Any) -> ProgressInfo:

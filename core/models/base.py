@@ -32,6 +32,9 @@ from core.errors import ModelError
 from core.metrics.ranking import top_k
 from core.progress import ProgressCallback
 
+# The catalogue a model's fit may read (content models align it to the items), or None.
+Catalog = pd.DataFrame | None
+
 
 class Recommender(ABC):
     """Base class of every recommender.
@@ -105,17 +108,13 @@ class Recommender(ABC):
         start = time.perf_counter()
         self.train_ = train.matrix.tocsr().astype(np.float32)
         self.item_ids_ = np.asarray(train.item_ids, dtype=object)
-        self._fit(train, catalog=catalog, callback=callback)
+        self._fit(train, catalog, callback)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
     @abstractmethod
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         """Model-specific training; ``self.train_`` is already set."""
 
@@ -210,9 +209,18 @@ class Recommender(ABC):
         users = self._user_array(user_idx)
         if history is not None and history.shape != (len(users), self.n_items):
             raise ModelError(f"history must have shape ({len(users)}, {self.n_items})")
-        return self._recommend(users, k, exclude_seen, history, batch_size)
+        if history is None:
+            return self._rank_training_users(users, k, exclude_seen, batch_size)
+        return self._rank_batches(users, k, exclude_seen, history, batch_size)
 
-    def _recommend(
+    def _rank_training_users(
+        self, users: np.ndarray, k: int, exclude_seen: bool, batch_size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`recommend` of checked training users; subclasses override it to rank faster
+        where their scores allow it."""
+        return self._rank_batches(users, k, exclude_seen, None, batch_size)
+
+    def _rank_batches(
         self,
         users: np.ndarray,
         k: int,
@@ -220,10 +228,7 @@ class Recommender(ABC):
         history: sp.csr_matrix | None,
         batch_size: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`recommend` for checked arguments: scores batches of users and ranks them.
-
-        Subclasses override it to rank faster where their scores allow it.
-        """
+        """Scores ``batch_size`` users at a time (from ``history`` when given) and ranks them."""
         out_idx, out_scores = empty_lists(len(users), k)
         for start in range(0, len(users), batch_size):
             stop = min(start + batch_size, len(users))

@@ -121,21 +121,10 @@ class BPR(MatrixFactorization):
         return matrix
 
     def _new_model(self, gpu: bool, training_loss: bool = False) -> Any:
-        if gpu:
-            return implicit.gpu.bpr.BayesianPersonalizedRanking(
-                factors=self.factors,
-                learning_rate=float(self.learning_rate),
-                regularization=float(self.regularization),
-                iterations=self.iterations,
-                random_state=self.random_state,
-            )
-        return implicit.cpu.bpr.BayesianPersonalizedRanking(
-            factors=self.factors,
-            learning_rate=float(self.learning_rate),
-            regularization=float(self.regularization),
-            iterations=self.iterations,
-            num_threads=self.num_threads,
-            random_state=self.random_state,
+        # implicit's BPR computes no training loss; the epoch report carries its own measure.
+        module = implicit.gpu.bpr if gpu else implicit.cpu.bpr
+        return module.BayesianPersonalizedRanking(
+            learning_rate=float(self.learning_rate), **self._implicit_params(gpu)
         )
 
     def _iteration_report(self, iteration: int, elapsed: float, *extra: Any) -> ProgressInfo:

@@ -26,7 +26,13 @@ from core.checks import Constraint, Positive, Whole
 from core.data.interactions import Interactions
 from core.errors import ModelError
 from core.metrics.ranking import top_k
-from core.models.base import ProgressCallback, Recommender, sparse_arrays, sparse_from_arrays
+from core.models.base import (
+    Catalog,
+    ProgressCallback,
+    Recommender,
+    sparse_arrays,
+    sparse_from_arrays,
+)
 from core.text.product_text import product_texts
 
 _SECONDS_PER_DAY = 86_400.0
@@ -194,11 +200,7 @@ class ContentRecommender(ProfileRecommender):
             )
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         texts = self.catalog_texts(train, catalog)
         if callback is not None:

@@ -15,13 +15,18 @@ from typing import Any, ClassVar
 
 import implicit.utils
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, TFIDFRecommender
 
 from core.checks import Choice, Constraint, Positive, Whole
 from core.data.interactions import Interactions
-from core.models.base import ProgressCallback, Recommender, sparse_arrays, sparse_from_arrays
+from core.models.base import (
+    Catalog,
+    ProgressCallback,
+    Recommender,
+    sparse_arrays,
+    sparse_from_arrays,
+)
 
 SIMILARITIES: tuple[str, ...] = ("cosine", "bm25", "tfidf")
 
@@ -70,11 +75,7 @@ class ItemKNN(Recommender):
         self.num_threads = num_threads
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         k, threads = int(self.k_neighbours), int(self.num_threads)
         if self.similarity == "bm25":

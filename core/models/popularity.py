@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from core.checks import Constraint, Positive
 from core.data.interactions import Interactions
 from core.errors import ModelError
-from core.models.base import ProgressCallback, Recommender, empty_lists
+from core.models.base import Catalog, ProgressCallback, Recommender, empty_lists
 
 _SECONDS_PER_DAY = 86_400
 
@@ -46,11 +45,7 @@ class Popularity(Recommender):
         self.use_weights = use_weights
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         matrix = train.matrix
         keep = np.ones(matrix.nnz, dtype=bool)
@@ -73,20 +68,15 @@ class Popularity(Recommender):
         if callback is not None:
             callback(1, 1, "counted item popularity")
 
-    def _recommend(
-        self,
-        users: np.ndarray,
-        k: int,
-        exclude_seen: bool,
-        history: sp.csr_matrix | None,
-        batch_size: int,
+    def _rank_training_users(
+        self, users: np.ndarray, k: int, exclude_seen: bool, batch_size: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Every user ranks the items in one global order, so a list is the first ``k`` items
         of that order the user has not seen: only the first ``k + (most items seen by a user
         in the batch)`` items of the order are checked, and no users x items score matrix is
         built.
         """
-        rows = self.train_[users] if history is None else sp.csr_matrix(history)
+        rows = self.train_[users]
         order = np.lexsort((np.arange(self.n_items), -self.popularity_))
         out_idx, out_scores = empty_lists(len(users), k)
         if not exclude_seen:

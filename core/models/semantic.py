@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from core.checks import Constraint, Whole
 from core.data.interactions import Interactions
-from core.models.base import ProgressCallback
+from core.models.base import Catalog, ProgressCallback
 from core.models.content import ProfileRecommender, similar_by_vectors
 from core.text.cache import EmbeddingCache
 
@@ -73,11 +72,7 @@ class SemanticRecommender(ProfileRecommender):
         self.cache_dir = cache_dir
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         texts = self.catalog_texts(train, catalog)
         # Imported here: torch and transformers load only when a semantic model is trained.
