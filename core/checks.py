@@ -118,11 +118,7 @@ class Choice:
     choices: tuple[Any, ...]
 
     def check(self, name: str, value: Any, error: ErrorType) -> Any:
-        if value not in self.choices:
-            raise error(
-                f"{name} must be one of {', '.join(map(repr, self.choices))}, not {value!r}"
-            )
-        return value
+        return check_choice(name, value, self.choices, error)
 
 
 @dataclass(frozen=True)
@@ -138,7 +134,17 @@ class Satisfies:
         return value
 
 
-Constraint = Whole | Positive | Choice | Satisfies
+@dataclass(frozen=True)
+class Fraction:
+    """A number ``0 < value < 1`` (``0 <= value < 1`` with ``allow_zero``)."""
+
+    allow_zero: bool = False
+
+    def check(self, name: str, value: Any, error: ErrorType) -> Any:
+        return check_fraction(name, value, error, allow_zero=self.allow_zero)
+
+
+Constraint = Whole | Positive | Fraction | Choice | Satisfies
 
 
 def validate_params(

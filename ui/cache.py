@@ -21,7 +21,7 @@ from core.data.clean import latest_report as _core_latest_report
 from core.data.splits import Split, make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
-from core.models import training
+from core.models import explore, runs
 from core.models.base import Recommender
 from core.pipeline import pipeline_status
 from core.schema import (
@@ -153,18 +153,18 @@ def interaction_summary(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _model_list(path: str, runs_fingerprint: str) -> pd.DataFrame:
-    return training.list_models(Workspace(Path(path)))
+    return runs.list_models(Workspace(Path(path)))
 
 
 def model_list(ws: Workspace) -> pd.DataFrame:
-    """:func:`core.models.training.list_models`, recomputed when the ``runs`` table changes."""
+    """:func:`core.models.runs.list_models`, recomputed when the ``runs`` table changes."""
     return _model_list(str(ws.path), fingerprint(ws, RUNS_TABLE))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _trained_model(path: str, run_id: str) -> tuple[Recommender, np.ndarray]:
     ws = Workspace(Path(path))
-    return training.load_model(ws, run_id), training.run_user_ids(ws, run_id)
+    return runs.load_model(ws, run_id), runs.run_user_ids(ws, run_id)
 
 
 def trained_model(ws: Workspace, run_id: str) -> tuple[Recommender, np.ndarray]:
@@ -175,11 +175,11 @@ def trained_model(ws: Workspace, run_id: str) -> tuple[Recommender, np.ndarray]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _item_titles(path: str, catalog_fingerprint: str) -> dict[str, str]:
-    return training.item_titles(Workspace(Path(path)))
+    return explore.item_titles(Workspace(Path(path)))
 
 
 def item_titles(ws: Workspace) -> dict[str, str]:
-    """Item id -> title of the cleaned catalogue (:func:`core.models.training.item_titles`)."""
+    """Item id -> title of the cleaned catalogue (:func:`core.models.explore.item_titles`)."""
     return _item_titles(str(ws.path), fingerprint(ws, CATALOG_TABLE))
 
 
@@ -205,11 +205,11 @@ def saved_experiment(ws: Workspace, run_id: str) -> experiment.ExperimentResult:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _run_curve(path: str, run_id: str) -> pd.DataFrame:
-    return training.run_curve(Workspace(Path(path)), run_id)
+    return runs.run_curve(Workspace(Path(path)), run_id)
 
 
 def run_curve(ws: Workspace, run_id: str) -> pd.DataFrame:
-    """:func:`core.models.training.run_curve` (a run never changes once recorded)."""
+    """:func:`core.models.runs.run_curve` (a run never changes once recorded)."""
     return _run_curve(str(ws.path), run_id)
 
 
@@ -219,35 +219,35 @@ def run_curve(ws: Workspace, run_id: str) -> pd.DataFrame:
 
 def _encoder_files(ws: Workspace) -> tuple[Path, ...]:
     from core.text.encoders import ENCODER_META_FILE
-    from core.text.finetune import encoders_dir
+    from core.text.saved_encoders import encoders_dir
 
     return tuple(sorted(encoders_dir(ws).glob(f"*/{ENCODER_META_FILE}")))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _encoders(path: str, signature: tuple) -> pd.DataFrame:
-    from core.text.finetune import list_encoders
+    from core.text.saved_encoders import list_encoders
 
     return list_encoders(Workspace(Path(path)))
 
 
 def encoders(ws: Workspace) -> pd.DataFrame:
-    """:func:`core.text.finetune.list_encoders`, reread when an encoder is saved or deleted."""
+    """:func:`core.text.saved_encoders.list_encoders`, reread when one is saved or deleted."""
     files = _encoder_files(ws)
     return _encoders(str(ws.path), (tuple(map(str, files)), _file_signature(*files)))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _encoder_curve(path: str, name: str, signature: tuple) -> pd.DataFrame:
-    from core.text.finetune import encoder_curve
+    from core.text.saved_encoders import encoder_curve
 
     return encoder_curve(Workspace(Path(path)), name)
 
 
 def encoder_curve(ws: Workspace, name: str) -> pd.DataFrame:
-    """:func:`core.text.finetune.encoder_curve` of the fine-tuned encoder ``name``."""
+    """:func:`core.text.saved_encoders.encoder_curve` of the fine-tuned encoder ``name``."""
     from core.text.encoders import ENCODER_META_FILE
-    from core.text.finetune import encoder_path
+    from core.text.saved_encoders import encoder_path
 
     signature = _file_signature(encoder_path(ws, name) / ENCODER_META_FILE)
     return _encoder_curve(str(ws.path), name, signature)

@@ -27,7 +27,7 @@ from core.evaluation.experiment import (
 )
 from core.metrics import MetricContext
 from core.models.base import Recommender
-from core.models.training import split_signature, trained_models
+from core.models.runs import split_signature, trained_models
 from core.progress import ProgressCallback
 from core.schema import CATALOG_TABLE, CATEGORY, ITEM_ID
 

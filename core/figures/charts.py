@@ -182,7 +182,7 @@ def training_curve(
     """Training measures (left) and held-out metrics (right, "On ``held_out``") by epoch.
 
     ``curve`` has an ``epoch`` column and one column per measure (see
-    :func:`core.models.training.run_curve`): columns named ``train_*`` are drawn in the left panel,
+    :func:`core.models.runs.run_curve`): columns named ``train_*`` are drawn in the left panel,
     the others (``ndcg@10``...) in the right one, each series through the epochs where it
     was measured, in name order (so a measure keeps its colour from chart to chart). A panel
     with nothing to draw is left out.

@@ -28,7 +28,7 @@ from core.fusion.candidates import DEFAULT_DEPTH, CandidateSet, build_candidates
 from core.fusion.methods import METHODS, fuse
 from core.fusion.normalise import NORMALISATIONS
 from core.models.base import Recommender
-from core.models.training import trained_models
+from core.models.runs import trained_models
 from core.progress import ProgressCallback
 
 if TYPE_CHECKING:

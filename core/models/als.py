@@ -16,48 +16,24 @@ and the preference ``p = 1``; missing entries have ``c = 1`` and ``p = 0``.
 
 from __future__ import annotations
 
-import math
 import warnings
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import implicit.cpu.als
 import implicit.gpu
 import implicit.gpu.als
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from core.checks import Constraint, Positive, Satisfies, Whole
 from core.data.interactions import Interactions
-from core.errors import ModelError
-from core.metrics.ranking import top_k
-from core.models.base import ProgressCallback, Recommender
+from core.models.base import Catalog, ProgressCallback, Recommender, empty_lists
 from core.progress import EPOCH, TRAIN_LOSS, ProgressInfo
 
 # implicit's top-k gives items it filtered out (already seen) this score.
 _FILTERED_SCORE = np.finfo(np.float32).min
-
-
-def check_whole(name: str, value: Any, low: int) -> int:
-    """``value`` if it is a whole number ``>= low``, else raise :class:`ModelError`."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ModelError(f"{name} must be a whole number >= {low}, not {value!r}")
-    return int(value)
-
-
-def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    """``value`` if it is a finite number ``> 0`` (``>= 0`` with ``allow_zero``)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float | np.floating | np.integer)
-        or not math.isfinite(value)
-        or value < 0
-        or (value == 0 and not allow_zero)
-    ):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ModelError(f"{name} must be a finite number {bound}, not {value!r}")
-    return float(value)
 
 
 class MatrixFactorization(Recommender):
@@ -91,35 +67,39 @@ class MatrixFactorization(Recommender):
     num_threads: int
     use_gpu: bool
     scores_during_fit = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "factors": Whole(1),
+        "regularization": Positive(allow_zero=True),
+        "iterations": Whole(1),
+        "num_threads": Whole(0),
+        "random_state": Whole(0, optional=True),
+        "use_gpu": Satisfies(lambda value: isinstance(value, bool), "True or False"),
+    }
 
     @abstractmethod
     def _new_model(self, gpu: bool, training_loss: bool = False) -> Any:
         """An unfitted implicit model with this object's hyperparameters; ``training_loss``
         asks it to compute its training loss each iteration, where it can."""
 
+    def _implicit_params(self, gpu: bool) -> dict[str, Any]:
+        """The keyword arguments every implicit factor model takes, from the hyperparameters."""
+        params = {
+            "factors": self.factors,
+            "regularization": float(self.regularization),
+            "iterations": self.iterations,
+            "random_state": self.random_state,
+        }
+        # implicit's GPU models have no thread setting.
+        return params if gpu else {**params, "num_threads": self.num_threads}
+
     @abstractmethod
     def _iteration_report(self, iteration: int, elapsed: float, *extra: Any) -> ProgressInfo:
         """Progress text and curve point (``epoch`` = ``iteration + 1`` and a training
         measure) for one iteration, from the arguments implicit's callback receives."""
 
-    def _check_params(self) -> None:
-        check_whole("factors", self.factors, 1)
-        check_positive("regularization", self.regularization, allow_zero=True)
-        check_whole("iterations", self.iterations, 1)
-        check_whole("num_threads", self.num_threads, 0)
-        if self.random_state is not None:
-            check_whole("random_state", self.random_state, 0)
-        if not isinstance(self.use_gpu, bool):
-            raise ModelError(f"use_gpu must be True or False, not {self.use_gpu!r}")
-
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
-        self._check_params()
         gpu = self.use_gpu and implicit.gpu.HAS_CUDA
         if self.use_gpu and not gpu:
             warnings.warn(
@@ -195,34 +175,18 @@ class MatrixFactorization(Recommender):
 
     # Ranking -------------------------------------------------------------------------------
 
-    def recommend(
-        self,
-        user_idx: np.ndarray | int,
-        k: int,
-        exclude_seen: bool = True,
-        *,
-        history: sp.csr_matrix | None = None,
-        batch_size: int = 2048,
+    def _rank_training_users(
+        self, users: np.ndarray, k: int, exclude_seen: bool, batch_size: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` items per user; see :meth:`Recommender.recommend`.
+        """Training users are ranked by implicit's multi-threaded top-k over the factors.
 
-        Training users (``history`` not given) are ranked by implicit's multi-threaded
-        top-k over the learned factors, which never builds the dense users x items score
-        matrix. Its ``k + 1`` best items per user show whether a tie straddles the cut-off;
-        such users are ranked again by the dense path, so the result is the one
-        :meth:`Recommender.recommend` defines (ties to the lower item index, padding with
-        ``-1`` / ``-inf``). ``batch_size`` applies to the dense path only.
+        It never builds the dense users x items score matrix. Its ``k + 1`` best items per
+        user show whether a tie straddles the cut-off; such users are ranked again by the dense
+        path, so the result is the one :meth:`Recommender.recommend` defines (ties to the lower
+        item index, padding with ``-1`` / ``-inf``). ``batch_size`` is not used: implicit
+        ranks all the users at once.
         """
-        if history is not None:
-            return super().recommend(
-                user_idx, k, exclude_seen, history=history, batch_size=batch_size
-            )
-        self._check_fitted()
-        if k < 1:
-            raise ModelError(f"k must be at least 1, got {k}")
-        users = self._user_array(user_idx)
-        out_idx = np.full((len(users), k), -1, dtype=np.int64)
-        out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
+        out_idx, out_scores = empty_lists(len(users), k)
         if len(users) == 0 or self.n_items == 0:
             return out_idx, out_scores
         take = min(k + 1, self.n_items)
@@ -231,9 +195,10 @@ class MatrixFactorization(Recommender):
         # Users with an empty history keep their empty lists (see Recommender.recommend).
         ranked = np.flatnonzero(np.diff(rows.indptr) > 0)
         if ranked.size < len(users):
-            out = self.recommend(users[ranked], k, exclude_seen) if ranked.size else None
-            if out is not None:
-                out_idx[ranked], out_scores[ranked] = out
+            if ranked.size:
+                out_idx[ranked], out_scores[ranked] = self._rank_training_users(
+                    users[ranked], k, exclude_seen, batch_size
+                )
             return out_idx, out_scores
         ids, scores = self._implicit_model().recommend(
             users, rows, N=take, filter_already_liked_items=exclude_seen
@@ -255,20 +220,13 @@ class MatrixFactorization(Recommender):
                 (scores[:, k] > -np.inf) & (scores[:, k] == scores[:, k - 1])
             )
             if straddling.size:
-                dense_idx, dense_scores = self._dense_recommend(users[straddling], k, exclude_seen)
+                straddlers = users[straddling]
+                dense_idx, dense_scores = self.rank_scores(
+                    self.score(straddlers), self.train_[straddlers], k, exclude_seen
+                )
                 out_idx[straddling] = dense_idx
                 out_scores[straddling] = dense_scores
         return out_idx, out_scores
-
-    def _dense_recommend(
-        self, users: np.ndarray, k: int, exclude_seen: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.score(users)
-        if exclude_seen:
-            rows = self.train_[users]
-            row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-            scores[row_of_entry, rows.indices] = -np.inf
-        return top_k(scores, k)
 
     # Persistence ---------------------------------------------------------------------------
 
@@ -318,6 +276,10 @@ class ALS(MatrixFactorization):
     """
 
     name = "als"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        **MatrixFactorization._parameter_constraints,
+        "alpha": Positive(),
+    }
 
     def __init__(
         self,
@@ -337,28 +299,12 @@ class ALS(MatrixFactorization):
         self.num_threads = num_threads
         self.use_gpu = use_gpu
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_positive("alpha", self.alpha)
-
     def _new_model(self, gpu: bool, training_loss: bool = False) -> Any:
-        if gpu:
-            return implicit.gpu.als.AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=float(self.regularization),
-                alpha=float(self.alpha),
-                iterations=self.iterations,
-                calculate_training_loss=training_loss,
-                random_state=self.random_state,
-            )
-        return implicit.cpu.als.AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=float(self.regularization),
+        module = implicit.gpu.als if gpu else implicit.cpu.als
+        return module.AlternatingLeastSquares(
             alpha=float(self.alpha),
-            iterations=self.iterations,
             calculate_training_loss=training_loss,
-            num_threads=self.num_threads,
-            random_state=self.random_state,
+            **self._implicit_params(gpu),
         )
 
     def _iteration_report(self, iteration: int, elapsed: float, *extra: Any) -> ProgressInfo:

@@ -1,11 +1,14 @@
 """The Recommender contract every model follows, and the ranking and persistence it shares.
 
-Subclasses implement :meth:`Recommender._fit`, :meth:`Recommender.score_history` (and
-:meth:`Recommender.score` when they keep per-user state such as latent factors) and the pair
-:meth:`Recommender._state` / :meth:`Recommender._set_state`. The base class implements ranking
+Subclasses declare their hyperparameters' ``_parameter_constraints`` (see
+:mod:`core.checks`) and implement :meth:`Recommender._fit`, :meth:`Recommender.score_history`
+(and :meth:`Recommender.score` when they keep per-user state such as latent factors) and the
+pair :meth:`Recommender._state` / :meth:`Recommender._set_state`. The base class validates the
+hyperparameters when :meth:`Recommender.fit` starts and implements ranking
 (:meth:`Recommender.recommend`), hyperparameter introspection and a pickle-free save/load:
-``params.json`` (class and hyperparameters), ``state.npz`` (arrays) and ``meta.json``
-(anything else JSON can hold).
+``params.json`` (model name and hyperparameters), ``state.npz`` (arrays) and ``meta.json``
+(anything else JSON can hold). Loading a folder whose model is not known in advance is
+:func:`core.models.registry.read_model`.
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.checks import Constraint, validate_params
 from core.data.interactions import Interactions
 from core.data.workspace import atomic_write_bytes, atomic_write_json
 from core.errors import ModelError
 from core.metrics.ranking import top_k
 from core.progress import ProgressCallback
 
-# Every concrete Recommender registers itself here under its ``name`` (see __init_subclass__).
-MODEL_CLASSES: dict[str, type[Recommender]] = {}
+# The catalogue a model's fit may read (content models align it to the items), or None.
+Catalog = pd.DataFrame | None
 
 
 class Recommender(ABC):
@@ -48,11 +52,8 @@ class Recommender(ABC):
     # False for models that rank from the user's history: a user with an empty history gets
     # an empty list (-1 padding) rather than an arbitrary order of equal scores.
     ranks_without_history: ClassVar[bool] = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.name and not inspect.isabstract(cls):
-            MODEL_CLASSES[cls.name] = cls
+    # Hyperparameter name -> constraint, checked when fit starts (see _validate_params).
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {}
 
     # Hyperparameters -----------------------------------------------------------------------
 
@@ -68,6 +69,13 @@ class Recommender(ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+    def _validate_params(self) -> None:
+        """Raise :class:`ModelError` for a hyperparameter its constraint rejects.
+
+        Subclasses extend it for rules that tie several hyperparameters together.
+        """
+        validate_params(self.get_params(), self._parameter_constraints, ModelError)
 
     # Fitting -------------------------------------------------------------------------------
 
@@ -96,20 +104,17 @@ class Recommender(ABC):
         -------
         self
         """
+        self._validate_params()
         start = time.perf_counter()
         self.train_ = train.matrix.tocsr().astype(np.float32)
         self.item_ids_ = np.asarray(train.item_ids, dtype=object)
-        self._fit(train, catalog=catalog, callback=callback)
+        self._fit(train, catalog, callback)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
     @abstractmethod
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         """Model-specific training; ``self.train_`` is already set."""
 
@@ -204,8 +209,27 @@ class Recommender(ABC):
         users = self._user_array(user_idx)
         if history is not None and history.shape != (len(users), self.n_items):
             raise ModelError(f"history must have shape ({len(users)}, {self.n_items})")
-        out_idx = np.full((len(users), k), -1, dtype=np.int64)
-        out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
+        if history is None:
+            return self._rank_training_users(users, k, exclude_seen, batch_size)
+        return self._rank_batches(users, k, exclude_seen, history, batch_size)
+
+    def _rank_training_users(
+        self, users: np.ndarray, k: int, exclude_seen: bool, batch_size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`recommend` of checked training users; subclasses override it to rank faster
+        where their scores allow it."""
+        return self._rank_batches(users, k, exclude_seen, None, batch_size)
+
+    def _rank_batches(
+        self,
+        users: np.ndarray,
+        k: int,
+        exclude_seen: bool,
+        history: sp.csr_matrix | None,
+        batch_size: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores ``batch_size`` users at a time (from ``history`` when given) and ranks them."""
+        out_idx, out_scores = empty_lists(len(users), k)
         for start in range(0, len(users), batch_size):
             stop = min(start + batch_size, len(users))
             if history is None:
@@ -264,13 +288,9 @@ class Recommender(ABC):
         self._check_fitted()
         folder = Path(folder)
         arrays, meta = self._state()
-        train = self.train_.tocsr()
         arrays = {
             **arrays,
-            "_train_data": train.data,
-            "_train_indices": train.indices,
-            "_train_indptr": train.indptr,
-            "_train_shape": np.asarray(train.shape, dtype=np.int64),
+            **sparse_arrays("_train_", self.train_.tocsr()),
             "_item_ids": np.asarray(self.item_ids_, dtype=str),
         }
         buffer = io.BytesIO()
@@ -281,30 +301,69 @@ class Recommender(ABC):
         return folder
 
     @classmethod
-    def load(cls, folder: Path) -> Recommender:
-        """Read a model written by :meth:`save`; the class comes from ``params.json``."""
+    def load(cls, folder: Path) -> Self:
+        """Read a model of this class written by :meth:`save`.
+
+        :func:`core.models.registry.read_model` reads a model of any class.
+        """
         folder = Path(folder)
+        params = _read_json(folder / "params.json")
+        meta = _read_json(folder / "meta.json")
         try:
-            params = json.loads((folder / "params.json").read_text())
-            meta = json.loads((folder / "meta.json").read_text())
             with np.load(folder / "state.npz", allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError) as error:
             raise ModelError(f"cannot load a model from {folder}: {error}") from error
         model_name = params.pop("model", None)
-        # Model classes register when their module is imported: import them all first, so a
-        # fresh process can load any model. (Imported here: the registry imports this module.)
-        from core.models.registry import available_models
-
-        model_class = available_models().get(model_name)
-        if model_class is None:
-            raise ModelError(f"unknown model {model_name!r} in {folder / 'params.json'}")
-        model = model_class(**params)
-        model.train_ = sp.csr_matrix(
-            (arrays.pop("_train_data"), arrays.pop("_train_indices"), arrays.pop("_train_indptr")),
-            shape=tuple(arrays.pop("_train_shape")),
-        )
+        if model_name != cls.name:
+            raise ModelError(
+                f"{folder / 'params.json'} holds a model {model_name!r}, not {cls.name!r}"
+            )
+        model = cls(**params)
+        model.train_ = sparse_from_arrays("_train_", arrays)
         model.item_ids_ = arrays.pop("_item_ids").astype(object)
         model.fit_seconds_ = float(meta.pop("fit_seconds", 0.0))
         model._set_state(arrays, meta)
         return model
+
+
+def saved_model_name(folder: Path) -> Any:
+    """The model name that :meth:`Recommender.save` wrote in ``folder`` (None if missing)."""
+    return _read_json(Path(folder) / "params.json").get("model")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"cannot load a model from {path.parent}: {error}") from error
+
+
+def empty_lists(n_users: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_users, k)`` top-``k`` lists holding only padding: item ``-1``, score ``-inf``."""
+    return (
+        np.full((n_users, k), -1, dtype=np.int64),
+        np.full((n_users, k), -np.inf, dtype=np.float32),
+    )
+
+
+def sparse_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """The arrays of a CSR ``matrix`` for a model's ``state.npz``, keys starting ``prefix``."""
+    return {
+        f"{prefix}data": matrix.data,
+        f"{prefix}indices": matrix.indices,
+        f"{prefix}indptr": matrix.indptr,
+        f"{prefix}shape": np.asarray(matrix.shape, dtype=np.int64),
+    }
+
+
+def sparse_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    """The CSR matrix :func:`sparse_arrays` stored under ``prefix``, taken out of ``arrays``."""
+    return sp.csr_matrix(
+        (
+            arrays.pop(f"{prefix}data"),
+            arrays.pop(f"{prefix}indices"),
+            arrays.pop(f"{prefix}indptr"),
+        ),
+        shape=tuple(int(n) for n in arrays.pop(f"{prefix}shape")),
+    )

@@ -22,15 +22,15 @@ extra entries (``s / (1 - s)`` times the training entries).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import implicit.cpu.bpr
 import implicit.gpu.bpr
 import numpy as np
 import scipy.sparse as sp
 
-from core.errors import ModelError
-from core.models.als import MatrixFactorization, check_positive
+from core.checks import Constraint, Fraction, Positive
+from core.models.als import MatrixFactorization
 from core.progress import EPOCH, TRAIN_PREFIX, ProgressInfo
 
 # Curve value of an epoch: the share of its sampled (user, positive, negative) triples in which
@@ -75,6 +75,11 @@ class BPR(MatrixFactorization):
     """
 
     name = "bpr"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        **MatrixFactorization._parameter_constraints,
+        "learning_rate": Positive(),
+        "uniform_negatives": Fraction(allow_zero=True),
+    }
 
     def __init__(
         self,
@@ -96,13 +101,6 @@ class BPR(MatrixFactorization):
         self.num_threads = num_threads
         self.use_gpu = use_gpu
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_positive("learning_rate", self.learning_rate)
-        share = check_positive("uniform_negatives", self.uniform_negatives, allow_zero=True)
-        if share >= 1:
-            raise ModelError(f"uniform_negatives must be below 1, not {share!r}")
-
     def _training_matrix(self) -> sp.csr_matrix:
         share = float(self.uniform_negatives)
         n_items = self.n_items
@@ -123,21 +121,10 @@ class BPR(MatrixFactorization):
         return matrix
 
     def _new_model(self, gpu: bool, training_loss: bool = False) -> Any:
-        if gpu:
-            return implicit.gpu.bpr.BayesianPersonalizedRanking(
-                factors=self.factors,
-                learning_rate=float(self.learning_rate),
-                regularization=float(self.regularization),
-                iterations=self.iterations,
-                random_state=self.random_state,
-            )
-        return implicit.cpu.bpr.BayesianPersonalizedRanking(
-            factors=self.factors,
-            learning_rate=float(self.learning_rate),
-            regularization=float(self.regularization),
-            iterations=self.iterations,
-            num_threads=self.num_threads,
-            random_state=self.random_state,
+        # implicit's BPR computes no training loss; the epoch report carries its own measure.
+        module = implicit.gpu.bpr if gpu else implicit.cpu.bpr
+        return module.BayesianPersonalizedRanking(
+            learning_rate=float(self.learning_rate), **self._implicit_params(gpu)
         )
 
     def _iteration_report(self, iteration: int, elapsed: float, *extra: Any) -> ProgressInfo:

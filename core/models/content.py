@@ -14,7 +14,7 @@ like any other, which is how this model recommends cold-start products.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,10 +22,17 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from core.checks import Constraint, Positive, Whole
 from core.data.interactions import Interactions
 from core.errors import ModelError
 from core.metrics.ranking import top_k
-from core.models.base import ProgressCallback, Recommender
+from core.models.base import (
+    Catalog,
+    ProgressCallback,
+    Recommender,
+    sparse_arrays,
+    sparse_from_arrays,
+)
 from core.text.product_text import product_texts
 
 _SECONDS_PER_DAY = 86_400.0
@@ -67,16 +74,6 @@ def recency_weights(train: Interactions, half_life_days: float | None) -> np.nda
     return weights * np.power(0.5, age_days / float(half_life_days))
 
 
-def check_half_life(half_life_days: float | None) -> None:
-    """Raise ModelError unless ``half_life_days`` is None or a number >= 0."""
-    if half_life_days is None:
-        return
-    if isinstance(half_life_days, bool) or not isinstance(half_life_days, int | float):
-        raise ModelError(f"half_life_days must be a number of days or None, not {half_life_days!r}")
-    if not np.isfinite(half_life_days) or half_life_days < 0:
-        raise ModelError(f"half_life_days must be >= 0 (0 or None: no decay), not {half_life_days}")
-
-
 def similar_by_vectors(
     vectors: np.ndarray | sp.csr_matrix, item_idx: np.ndarray | int, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -97,14 +94,35 @@ def similar_by_vectors(
 
 
 class ProfileRecommender(Recommender):
-    """A recommender scoring users from a recency-weighted profile of their history.
+    """A recommender of products by their text, scoring users from a recency-weighted profile.
 
-    Subclasses set ``profile_data_`` in ``_fit`` (:func:`recency_weights` of the training
-    interactions, aligned with ``train_.data``) and implement :meth:`score_history`; training
-    users are then scored from their recency-weighted rows.
+    Subclasses have the hyperparameter ``half_life_days``, call :meth:`fit_profiles` in
+    ``_fit`` (it sets ``profile_data_``, :func:`recency_weights` of the training interactions
+    aligned with ``train_.data``) and implement :meth:`score_history`; training users are then
+    scored from their recency-weighted rows.
     """
 
+    half_life_days: float | None
     profile_data_: np.ndarray
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "half_life_days": Positive(allow_zero=True, optional=True)
+    }
+
+    def catalog_texts(self, train: Interactions, catalog: pd.DataFrame | None) -> list[str]:
+        """The text of each training item (:func:`product_texts`); ModelError if none has any."""
+        if catalog is None:
+            raise ModelError(f"{self.name} needs the catalogue: fit(train, catalog=...)")
+        texts = product_texts(catalog, train.item_ids)
+        if not any(texts):
+            raise ModelError(
+                f"{self.name} found no product text: the catalogue needs a title, description, "
+                "category or brand for the items"
+            )
+        return texts
+
+    def fit_profiles(self, train: Interactions) -> None:
+        """Set ``profile_data_``: the recency weights of the training interactions."""
+        self.profile_data_ = recency_weights(train, self.half_life_days).astype(np.float32)
 
     def profile_rows(self, user_idx: np.ndarray | int) -> sp.csr_matrix:
         """Recency-weighted history rows of training users (the weights behind their profile)."""
@@ -143,6 +161,15 @@ class ContentRecommender(ProfileRecommender):
     """
 
     name = "content_tfidf"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        **ProfileRecommender._parameter_constraints,
+        "word_ngram_max": Whole(1),
+        "char_ngram_min": Whole(1),
+        "char_ngram_max": Whole(1),
+        "char_weight": Positive(allow_zero=True),
+        "min_df": Whole(1),
+        "max_features": Whole(1, optional=True),
+    }
 
     def __init__(
         self,
@@ -164,44 +191,24 @@ class ContentRecommender(ProfileRecommender):
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
 
-    def _check_params(self) -> None:
-        check_half_life(self.half_life_days)
-        if self.word_ngram_max < 1:
-            raise ModelError(f"word_ngram_max must be at least 1, got {self.word_ngram_max}")
-        if not 1 <= self.char_ngram_min <= self.char_ngram_max:
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if self.char_ngram_min > self.char_ngram_max:
             raise ModelError(
                 "char n-gram lengths must satisfy 1 <= char_ngram_min <= char_ngram_max, got "
                 f"{self.char_ngram_min} and {self.char_ngram_max}"
             )
-        if self.char_weight < 0:
-            raise ModelError(f"char_weight must be >= 0, got {self.char_weight}")
-        if self.min_df < 1:
-            raise ModelError(f"min_df must be at least 1, got {self.min_df}")
-        if self.max_features is not None and self.max_features < 1:
-            raise ModelError(f"max_features must be at least 1 or None, got {self.max_features}")
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
-        self._check_params()
-        if catalog is None:
-            raise ModelError(f"{self.name} needs the catalogue: fit(train, catalog=...)")
-        texts = product_texts(catalog, train.item_ids)
-        if not any(texts):
-            raise ModelError(
-                f"{self.name} found no product text: the catalogue needs a title, description, "
-                "category or brand for the items"
-            )
+        texts = self.catalog_texts(train, catalog)
         if callback is not None:
             callback(0, 3, f"TF-IDF of {len(texts):,} products")
         self.item_vectors_ = self._vectorize(texts)
         if callback is not None:
             callback(2, 3, "user profiles")
-        self.profile_data_ = recency_weights(train, self.half_life_days).astype(np.float32)
+        self.fit_profiles(train)
         if callback is not None:
             callback(3, 3, "done")
 
@@ -269,25 +276,11 @@ class ContentRecommender(ProfileRecommender):
     # Persistence -----------------------------------------------------------------------------
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        vectors = self.item_vectors_
-        arrays = {
-            "item_vectors_data": vectors.data,
-            "item_vectors_indices": vectors.indices,
-            "item_vectors_indptr": vectors.indptr,
-            "item_vectors_shape": np.asarray(vectors.shape, dtype=np.int64),
-            "profile_data": self.profile_data_,
-        }
-        return arrays, {}
+        arrays = sparse_arrays("item_vectors_", self.item_vectors_)
+        return {**arrays, "profile_data": self.profile_data_}, {}
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.item_vectors_ = sp.csr_matrix(
-            (
-                arrays["item_vectors_data"],
-                arrays["item_vectors_indices"],
-                arrays["item_vectors_indptr"],
-            ),
-            shape=tuple(arrays["item_vectors_shape"]),
-        )
+        self.item_vectors_ = sparse_from_arrays("item_vectors_", arrays)
         self.profile_data_ = arrays["profile_data"]
 
 

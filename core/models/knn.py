@@ -11,18 +11,22 @@ the interaction weight. The same formula scores users unseen in training from an
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import implicit.utils
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, TFIDFRecommender
 
+from core.checks import Choice, Constraint, Positive, Whole
 from core.data.interactions import Interactions
-from core.errors import ModelError
-from core.models.als import check_positive, check_whole
-from core.models.base import ProgressCallback, Recommender
+from core.models.base import (
+    Catalog,
+    ProgressCallback,
+    Recommender,
+    sparse_arrays,
+    sparse_from_arrays,
+)
 
 SIMILARITIES: tuple[str, ...] = ("cosine", "bm25", "tfidf")
 
@@ -48,6 +52,13 @@ class ItemKNN(Recommender):
     """
 
     name = "item_knn"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "similarity": Choice(SIMILARITIES),
+        "k_neighbours": Whole(1),
+        "bm25_k1": Positive(allow_zero=True),
+        "bm25_b": Positive(allow_zero=True),
+        "num_threads": Whole(0),
+    }
 
     def __init__(
         self,
@@ -64,24 +75,12 @@ class ItemKNN(Recommender):
         self.num_threads = num_threads
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
-        if self.similarity not in SIMILARITIES:
-            raise ModelError(
-                f"unknown similarity {self.similarity!r}; use one of {', '.join(SIMILARITIES)}"
-            )
-        k = check_whole("k_neighbours", self.k_neighbours, 1)
-        threads = check_whole("num_threads", self.num_threads, 0)
+        k, threads = int(self.k_neighbours), int(self.num_threads)
         if self.similarity == "bm25":
             model = BM25Recommender(
-                K=k,
-                K1=check_positive("bm25_k1", self.bm25_k1, allow_zero=True),
-                B=check_positive("bm25_b", self.bm25_b, allow_zero=True),
-                num_threads=threads,
+                K=k, K1=float(self.bm25_k1), B=float(self.bm25_b), num_threads=threads
             )
         elif self.similarity == "tfidf":
             model = TFIDFRecommender(K=k, num_threads=threads)
@@ -108,21 +107,7 @@ class ItemKNN(Recommender):
         return np.asarray((rows @ similarity).toarray(), dtype=np.float32)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        matrix = self.similarity_
-        arrays = {
-            "similarity_data": matrix.data,
-            "similarity_indices": matrix.indices,
-            "similarity_indptr": matrix.indptr,
-            "similarity_shape": np.asarray(matrix.shape, dtype=np.int64),
-        }
-        return arrays, {}
+        return sparse_arrays("similarity_", self.similarity_), {}
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.similarity_ = sp.csr_matrix(
-            (
-                arrays["similarity_data"],
-                arrays["similarity_indices"],
-                arrays["similarity_indptr"],
-            ),
-            shape=tuple(int(n) for n in arrays["similarity_shape"]),
-        )
+        self.similarity_ = sparse_from_arrays("similarity_", arrays)

@@ -8,16 +8,15 @@ same list as everyone else. Ties rank the lower item index first (see :func:`top
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
+from core.checks import Constraint, Positive
 from core.data.interactions import Interactions
 from core.errors import ModelError
-from core.models.base import ProgressCallback, Recommender
+from core.models.base import Catalog, ProgressCallback, Recommender, empty_lists
 
 _SECONDS_PER_DAY = 86_400
 
@@ -37,31 +36,20 @@ class Popularity(Recommender):
 
     name = "popularity"
     ranks_without_history = True
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "window_days": Positive(optional=True)
+    }
 
     def __init__(self, window_days: float | None = None, use_weights: bool = False) -> None:
         self.window_days = window_days
         self.use_weights = use_weights
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
         matrix = train.matrix
         keep = np.ones(matrix.nnz, dtype=bool)
         if self.window_days is not None:
-            window = self.window_days
-            if (
-                isinstance(window, bool)
-                or not isinstance(window, int | float)
-                or not math.isfinite(window)
-                or window <= 0
-            ):
-                raise ModelError(
-                    f"window_days must be a number of days > 0 or None, not {window!r}"
-                )
             stamps = np.asarray(train.last_ts, dtype="datetime64[s]")
             dated = ~np.isnat(stamps)
             if not dated.any():
@@ -71,7 +59,7 @@ class Popularity(Recommender):
                 )
             seconds = stamps.astype(np.int64)
             latest = seconds[dated].max()
-            keep = dated & (seconds >= latest - window * _SECONDS_PER_DAY)
+            keep = dated & (seconds >= latest - self.window_days * _SECONDS_PER_DAY)
         weights = matrix.data if self.use_weights else np.ones(matrix.nnz, dtype=np.float64)
         popularity = np.bincount(
             matrix.indices[keep], weights=weights[keep], minlength=matrix.shape[1]
@@ -80,32 +68,17 @@ class Popularity(Recommender):
         if callback is not None:
             callback(1, 1, "counted item popularity")
 
-    def recommend(
-        self,
-        user_idx: np.ndarray | int,
-        k: int,
-        exclude_seen: bool = True,
-        *,
-        history: sp.csr_matrix | None = None,
-        batch_size: int = 2048,
+    def _rank_training_users(
+        self, users: np.ndarray, k: int, exclude_seen: bool, batch_size: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` items for each user; see :meth:`Recommender.recommend`.
-
-        Every user ranks the items in one global order, so a list is the first ``k`` items of
-        that order the user has not seen: only the first ``k + (most items seen by a user in
-        the batch)`` items of the order are checked, and no users x items score matrix is
+        """Every user ranks the items in one global order, so a list is the first ``k`` items
+        of that order the user has not seen: only the first ``k + (most items seen by a user
+        in the batch)`` items of the order are checked, and no users x items score matrix is
         built.
         """
-        self._check_fitted()
-        if k < 1:
-            raise ModelError(f"k must be at least 1, got {k}")
-        users = self._user_array(user_idx)
-        if history is not None and history.shape != (len(users), self.n_items):
-            raise ModelError(f"history must have shape ({len(users)}, {self.n_items})")
-        rows = self.train_[users] if history is None else sp.csr_matrix(history)
+        rows = self.train_[users]
         order = np.lexsort((np.arange(self.n_items), -self.popularity_))
-        out_idx = np.full((len(users), k), -1, dtype=np.int64)
-        out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
+        out_idx, out_scores = empty_lists(len(users), k)
         if not exclude_seen:
             take = min(k, self.n_items)
             out_idx[:, :take] = order[:take]

@@ -1,31 +1,37 @@
 """The models the dashboard and the pipeline can train, by name.
 
-Every concrete :class:`~core.models.base.Recommender` registers itself in
-:data:`~core.models.base.MODEL_CLASSES` when its module is imported. This module imports every
-module of the :mod:`core.models` package, so a model added in a new module there is available
-without further wiring.
+:data:`MODELS` lists every model class. A model written in a new module of
+:mod:`core.models` becomes available (to :func:`make_model`, :func:`read_model`, the Models
+page and the pipeline) by importing its class here and adding it to that tuple.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from pathlib import Path
 from typing import Any
 
-import core.models
 from core.errors import ModelError
-from core.models.base import MODEL_CLASSES, Recommender
+from core.models.als import ALS
+from core.models.base import Recommender, saved_model_name
+from core.models.bpr import BPR
+from core.models.content import ContentRecommender
+from core.models.knn import ItemKNN
+from core.models.popularity import Popularity
+from core.models.semantic import SemanticRecommender
 
-
-def _import_model_modules() -> None:
-    for module in pkgutil.iter_modules(core.models.__path__):
-        importlib.import_module(f"{core.models.__name__}.{module.name}")
+MODELS: tuple[type[Recommender], ...] = (
+    ALS,
+    BPR,
+    ContentRecommender,
+    ItemKNN,
+    Popularity,
+    SemanticRecommender,
+)
 
 
 def available_models() -> dict[str, type[Recommender]]:
-    """Model name -> class, sorted by name, for every model in :mod:`core.models`."""
-    _import_model_modules()
-    return dict(sorted(MODEL_CLASSES.items()))
+    """Model name -> class, sorted by name, for every model in :data:`MODELS`."""
+    return {model.name: model for model in sorted(MODELS, key=lambda model: model.name)}
 
 
 def make_model(name: str, **params: Any) -> Recommender:
@@ -47,3 +53,12 @@ def make_model(name: str, **params: Any) -> Recommender:
             f"it takes {', '.join(model_class._param_names())}"
         )
     return model_class(**params)
+
+
+def read_model(folder: Path) -> Recommender:
+    """The model :meth:`Recommender.save` wrote in ``folder``, of the class it names."""
+    model_name = saved_model_name(folder)
+    model_class = available_models().get(model_name)
+    if model_class is None:
+        raise ModelError(f"unknown model {model_name!r} in {Path(folder) / 'params.json'}")
+    return model_class.load(folder)

@@ -16,23 +16,16 @@ unchanged catalogue runs no encoder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
+from core.checks import Constraint, Whole
 from core.data.interactions import Interactions
-from core.errors import ModelError
-from core.models.base import ProgressCallback
-from core.models.content import (
-    ProfileRecommender,
-    check_half_life,
-    recency_weights,
-    similar_by_vectors,
-)
+from core.models.base import Catalog, ProgressCallback
+from core.models.content import ProfileRecommender, similar_by_vectors
 from core.text.cache import EmbeddingCache
-from core.text.product_text import product_texts
 
 
 class SemanticRecommender(ProfileRecommender):
@@ -57,6 +50,10 @@ class SemanticRecommender(ProfileRecommender):
     """
 
     name = "semantic_bert"
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        **ProfileRecommender._parameter_constraints,
+        "batch_size": Whole(1),
+    }
 
     def __init__(
         self,
@@ -75,27 +72,13 @@ class SemanticRecommender(ProfileRecommender):
         self.cache_dir = cache_dir
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: Catalog, callback: ProgressCallback | None
     ) -> None:
-        check_half_life(self.half_life_days)
-        if self.batch_size < 1:
-            raise ModelError(f"batch_size must be at least 1, got {self.batch_size}")
-        if catalog is None:
-            raise ModelError(f"{self.name} needs the catalogue: fit(train, catalog=...)")
+        texts = self.catalog_texts(train, catalog)
         # Imported here: torch and transformers load only when a semantic model is trained.
         from core.text.encoders import default_encoder_spec, load_encoder
 
-        texts = product_texts(catalog, train.item_ids)
         with_text = np.flatnonzero([bool(text) for text in texts])
-        if with_text.size == 0:
-            raise ModelError(
-                f"{self.name} found no product text: the catalogue needs a title, description, "
-                "category or brand for the items"
-            )
         encoder = load_encoder(self.encoder, device=self.device, num_threads=self.num_threads)
         chosen = [texts[row] for row in with_text]
         if self.cache_dir is None:
@@ -106,7 +89,7 @@ class SemanticRecommender(ProfileRecommender):
             )
         self.item_embeddings_ = np.zeros((len(texts), encoder.dim), dtype=np.float32)
         self.item_embeddings_[with_text] = vectors
-        self.profile_data_ = recency_weights(train, self.half_life_days).astype(np.float32)
+        self.fit_profiles(train)
         self.encoder_id_ = encoder.model_id
         self.encoder_spec_ = str(
             self.encoder if self.encoder is not None else default_encoder_spec()

@@ -12,29 +12,29 @@ and measures retrieval on the held-out queries before training and after each ep
 Recall@k, MRR@k and NDCG@k of the query's products among a corpus of products. Each step's loss
 and each evaluation reach the progress callback as curve points (:mod:`core.progress`). Nothing
 is written until training ends: the encoder is then saved as safetensors with its tokenizer and
-its training curve in ``<workspace>/artifacts/encoders/<name>/``, from where
-:func:`core.text.encoders.load_encoder` (and so the semantic model) loads it offline.
+its training curve in ``<workspace>/artifacts/encoders/<name>/`` (see
+:mod:`core.text.saved_encoders`), from where :func:`core.text.encoders.load_encoder` (and so
+the semantic model) loads it offline.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F  # noqa: N812
 
 from core.data.workspace import Workspace, check_name
 from core.errors import FinetuneError
+from core.metrics import hit_matrix, ndcg_at_k, recall_at_k, reciprocal_rank_at_k, relevant_counts
 from core.metrics.ranking import top_k
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
 from core.schema import (
@@ -46,10 +46,10 @@ from core.schema import (
     PURCHASE,
     SEARCH,
 )
-from core.text.encoders import ENCODER_META_FILE, BertEncoder, load_encoder
+from core.text.encoders import BertEncoder, load_encoder
 from core.text.product_text import product_texts
+from core.text.saved_encoders import curve_frame, encoders_dir, load_encoder_meta
 
-ENCODERS_FOLDER = "encoders"
 POSITIVE_EVENTS: tuple[str, ...] = (CLICK, ADD_TO_CART, PURCHASE)
 METRIC_NAMES: tuple[str, ...] = ("recall", "mrr", "ndcg")
 
@@ -162,21 +162,24 @@ def retrieval_metrics(
         raise FinetuneError("one relevant set per query is needed")
     if len(relevant) == 0:
         raise FinetuneError("no query to evaluate")
-    scores = np.asarray(query_vectors, dtype=np.float32) @ np.asarray(corpus_vectors).T
-    ranked, _ = top_k(scores, k)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    recall = np.zeros(len(relevant))
-    mrr = np.zeros(len(relevant))
-    ndcg = np.zeros(len(relevant))
-    for row, items in enumerate(relevant):
-        items = np.unique(np.asarray(items, dtype=np.int64))
+    sets = [np.unique(np.asarray(items, dtype=np.int64)) for items in relevant]
+    for row, items in enumerate(sets):
         if items.size == 0:
             raise FinetuneError(f"query {row} has no relevant item")
-        hits = np.isin(ranked[row], items)
-        recall[row] = hits.sum() / items.size
-        first = np.flatnonzero(hits)
-        mrr[row] = 1.0 / (first[0] + 1) if first.size else 0.0
-        ndcg[row] = (hits * discounts).sum() / discounts[: min(items.size, k)].sum()
+    matrix = sp.csr_matrix(
+        (
+            np.ones(sum(items.size for items in sets)),
+            np.concatenate(sets),
+            np.cumsum([0, *(items.size for items in sets)]),
+        ),
+        shape=(len(sets), len(corpus_vectors)),
+    )
+    scores = np.asarray(query_vectors, dtype=np.float32) @ np.asarray(corpus_vectors).T
+    hits = hit_matrix(top_k(scores, k)[0], matrix)
+    n_relevant = relevant_counts(matrix)
+    recall = recall_at_k(hits, n_relevant, k)
+    mrr = reciprocal_rank_at_k(hits, k)
+    ndcg = ndcg_at_k(hits, n_relevant, k)
     return {f"recall@{k}": recall.mean(), f"mrr@{k}": mrr.mean(), f"ndcg@{k}": ndcg.mean()}
 
 
@@ -313,52 +316,6 @@ class _Data:
     valid_queries: list[str]
     valid_relevant: list[np.ndarray]
     corpus_texts: list[str]
-
-
-def encoders_dir(workspace: Workspace) -> Path:
-    """Folder of the fine-tuned encoders of ``workspace``."""
-    return workspace.artifacts_dir / ENCODERS_FOLDER
-
-
-def encoder_path(workspace: Workspace, name: str) -> Path:
-    """Folder of the fine-tuned encoder ``name``; raises FinetuneError when there is none."""
-    folder = encoders_dir(workspace) / check_name(name)
-    if not (folder / ENCODER_META_FILE).is_file():
-        raise FinetuneError(f"no fine-tuned encoder {name!r} in workspace {workspace.name!r}")
-    return folder
-
-
-def delete_encoder(workspace: Workspace, name: str) -> None:
-    """Delete the fine-tuned encoder ``name`` (its cached embeddings stay until cleared)."""
-    shutil.rmtree(encoder_path(workspace, name))
-
-
-def list_encoders(workspace: Workspace) -> pd.DataFrame:
-    """The fine-tuned encoders of ``workspace``, newest first.
-
-    Columns: ``name``, ``path``, ``model_id``, ``base_encoder``, ``created_at`` (UTC
-    timestamps), the final retrieval metrics and ``epochs``.
-    """
-    rows = []
-    root = encoders_dir(workspace)
-    for meta_path in sorted(root.glob(f"*/{ENCODER_META_FILE}")) if root.is_dir() else []:
-        meta = json.loads(meta_path.read_text())
-        final = (meta.get("history") or [{}])[-1]
-        rows.append(
-            {
-                "name": meta_path.parent.name,
-                "path": str(meta_path.parent),
-                "model_id": meta.get("model_id"),
-                "base_encoder": meta.get("base_encoder"),
-                "created_at": meta.get("created_at"),
-                **{key: value for key, value in final.items() if "@" in key},
-                "epochs": meta.get("config", {}).get("epochs"),
-            }
-        )
-    columns = ["name", "path", "model_id", "base_encoder", "created_at"]
-    frame = pd.DataFrame(rows, columns=None if rows else columns)
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    return frame.sort_values("created_at", ascending=False, ignore_index=True)
 
 
 def _clean_pairs(pairs: pd.DataFrame, text_of: dict[str, str]) -> pd.DataFrame:
@@ -663,7 +620,7 @@ def finetune_encoder(
         path=folder,
         model_id=encoder.model_id,
         history=frame,
-        curve=_curve_frame(curve),
+        curve=curve_frame(curve),
         n_train_pairs=sizes["n_train_pairs"],
         n_valid_queries=sizes["n_valid_queries"],
         n_corpus=sizes["n_corpus"],
@@ -671,29 +628,6 @@ def finetune_encoder(
         config=config,
         encoder=encoder,
     )
-
-
-def load_encoder_meta(folder: Path) -> dict[str, Any]:
-    """The ``encoder.json`` of a saved encoder."""
-    return json.loads((Path(folder) / ENCODER_META_FILE).read_text())
-
-
-def encoder_curve(workspace: Workspace, name: str) -> pd.DataFrame:
-    """The training curve of the fine-tuned encoder ``name``.
-
-    One row per training step (``epoch`` as a fraction, ``train_loss`` of the step's batch)
-    and per evaluation (whole ``epoch``, 0 before training; ``recall@k``, ``mrr@k``,
-    ``ndcg@k`` on the held-out queries); NaN where a row has no such value.
-    """
-    return _curve_frame(load_encoder_meta(encoder_path(workspace, name)).get("curve") or [])
-
-
-def _curve_frame(points: list[dict[str, float]]) -> pd.DataFrame:
-    frame = pd.DataFrame(points)
-    if frame.empty:
-        return pd.DataFrame({EPOCH: pd.Series(dtype=float), TRAIN_LOSS: pd.Series(dtype=float)})
-    metrics = sorted(set(frame.columns) - {EPOCH, TRAIN_LOSS})
-    return frame.reindex(columns=[EPOCH, TRAIN_LOSS, *metrics]).astype(float)
 
 
 def _jsonable(rows: list[dict[str, float]]) -> list[dict[str, float | None]]:

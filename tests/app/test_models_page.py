@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.workspace import Workspace
-from core.models.training import NDCG_KEY, RECALL_KEY, list_models, load_model, run_curve, run_info
+from core.models.runs import NDCG_KEY, RECALL_KEY, list_models, load_model, run_curve, run_info
 from ui import state
 
 MODELS_PAGE = "pages/2_Models.py"
@@ -177,7 +177,7 @@ def test_interrupted_training_is_reported_once(app_test: AppTest, loaded_home: P
 def test_finetuned_encoder_trains_the_semantic_model(
     app_test: AppTest, loaded_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.text.finetune import encoder_path, list_encoders, load_encoder_meta
+    from core.text.saved_encoders import encoder_path, list_encoders, load_encoder_meta
 
     monkeypatch.setenv("SHOPSYNTH_ENCODER", "tiny")
     app_test.session_state[state.FINETUNE_OPEN] = True

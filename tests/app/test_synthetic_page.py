@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.data.runs import SYNTHETIC_INTERACTIONS_KIND
 from core.data.splits import make_split
 from core.data.workspace import Workspace
-from core.models.training import list_models, run_info
+from core.models.runs import list_models, run_info
 from core.synth import store
 from core.synth.interactions.gru import GRU
 from core.synth.interactions.inputs import product_vectors

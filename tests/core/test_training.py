@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from core.data.workspace import Workspace
 from core.errors import InteractionsError, ModelError, TrainingCancelled
 from core.metrics import hit_matrix, ndcg_at_k, recall_at_k, relevant_counts
-from core.models.training import (
+from core.models.runs import (
     NDCG_KEY,
     RECALL_KEY,
     delete_model,
@@ -23,8 +23,8 @@ from core.models.training import (
     run_info,
     run_split,
     run_user_ids,
-    train_model,
 )
+from core.models.training import train_model
 from core.progress import point_of
 
 T0 = datetime(2024, 5, 1)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import pipeline
 from core.data.workspace import Workspace
-from core.models import training
+from core.models import runs, training
 from core.models.registry import available_models
 from core.progress import ProgressCallback
 from ui import cache, feedback, state
@@ -201,8 +201,8 @@ def train_form(ws: Workspace) -> None:
         metrics = trained.metrics
         return (
             f"Trained {label} in {metrics['fit_seconds']:.1f} s: "
-            f"Recall@20 {_format_metric(metrics[training.RECALL_KEY])}, "
-            f"NDCG@10 {_format_metric(metrics[training.NDCG_KEY])} on validation."
+            f"Recall@20 {_format_metric(metrics[runs.RECALL_KEY])}, "
+            f"NDCG@10 {_format_metric(metrics[runs.NDCG_KEY])} on validation."
         )
 
     with feedback.show_errors():

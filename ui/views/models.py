@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.data.workspace import Workspace
 from core.figures import charts
-from core.models import training
+from core.models import explore, runs
 from ui import cache, feedback, state
 from ui.forms.models import finetune_form, model_label
 
@@ -70,8 +70,8 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
         [
             "name",
             "model",
-            training.RECALL_KEY,
-            training.NDCG_KEY,
+            runs.RECALL_KEY,
+            runs.NDCG_KEY,
             "fit_seconds",
             "data_fingerprint",
             "created_at",
@@ -85,10 +85,10 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
         column_config={
             "name": "Name",
             "model": "Model",
-            training.RECALL_KEY: st.column_config.NumberColumn(
+            runs.RECALL_KEY: st.column_config.NumberColumn(
                 "Recall@20", format="%.4f", help="On the validation part"
             ),
-            training.NDCG_KEY: st.column_config.NumberColumn(
+            runs.NDCG_KEY: st.column_config.NumberColumn(
                 "NDCG@10", format="%.4f", help="On the validation part"
             ),
             "fit_seconds": st.column_config.NumberColumn("Training time (s)", format="%.2f"),
@@ -102,7 +102,7 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
     labels = run_labels(models, "%Y-%m-%d %H:%M:%S")
 
     def delete(run_id: str) -> str:
-        training.delete_model(ws, run_id)
+        runs.delete_model(ws, run_id)
         return f"Deleted {labels[run_id]}."
 
     delete_control(
@@ -149,7 +149,7 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         )
         if item_idx is not None:
             st.dataframe(
-                training.similar_items(model, int(item_idx), titles, k=10),
+                explore.similar_items(model, int(item_idx), titles, k=10),
                 hide_index=True,
                 width="stretch",
                 column_config=RANKED_COLUMNS,
@@ -171,7 +171,7 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         left, right = st.columns(2)
         left.markdown("##### History (training interactions)")
         left.dataframe(
-            training.user_history(model, user_idx, titles),
+            explore.user_history(model, user_idx, titles),
             hide_index=True,
             width="stretch",
             column_config={
@@ -183,7 +183,7 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
         )
         right.markdown("##### Top 10 recommendations")
         right.dataframe(
-            training.user_recommendations(model, user_idx, titles, k=10),
+            explore.user_recommendations(model, user_idx, titles, k=10),
             hide_index=True,
             width="stretch",
             column_config=RANKED_COLUMNS,

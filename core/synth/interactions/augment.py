@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data.interactions import Interactions, Split
+from core.data.interactions import Interactions
+from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.synth.interactions.store import list_interactions, train_end
 from core.synth.store import ACCEPTED

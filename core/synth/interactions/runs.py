@@ -14,8 +14,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.checks import check_choice
-from core.data.interactions import Split
 from core.data.runs import SYNTHETIC_INTERACTIONS_KIND
+from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.errors import SyntheticInteractionsError
 from core.progress import ProgressCallback

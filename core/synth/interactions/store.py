@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 
 from core.checks import check_choice
-from core.data.interactions import Split
 from core.data.runs import SYNTHETIC_INTERACTIONS_KIND
+from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.errors import SyntheticInteractionsError
 from core.synth.store import ACCEPTED, PENDING, REJECTED, STATUSES, utc_now

@@ -11,8 +11,8 @@ import scipy.sparse as sp
 
 from core.data.interactions import Interactions
 from core.errors import ModelError
-from core.models.base import Recommender
 from core.models.content import ContentRecommender, recency_weights
+from core.models.registry import read_model
 from core.models.semantic import SemanticRecommender
 from core.text.encoders import tiny_encoder
 from core.text.product_text import product_texts
@@ -225,7 +225,7 @@ def test_semantic_uses_the_cache_and_round_trips(tmp_path: Path) -> None:
     )
     assert [(done, total) for done, total, _ in calls] == [(5, 5)]  # all read from the cache
     np.testing.assert_array_equal(second.item_embeddings_, first.item_embeddings_)
-    loaded = Recommender.load(first.save(tmp_path / "model"))
+    loaded = read_model(first.save(tmp_path / "model"))
     assert isinstance(loaded, SemanticRecommender)
     assert loaded.encoder_id_ == first.encoder_id_
     np.testing.assert_array_equal(loaded.score(0), first.score(0))

@@ -10,15 +10,19 @@ save/load round trip.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import core.models
 from core.errors import ModelError
 from core.metrics.ranking import top_k
 from core.models.base import Recommender
-from core.models.registry import available_models
+from core.models.registry import available_models, read_model
 
 from .conftest import N_ITEMS, N_USERS, CheckerBoard, new_model
 
@@ -50,6 +54,24 @@ def test_every_model_is_registered_under_its_name() -> None:
     models = available_models()
     assert {"popularity", "item_knn", "als", "bpr"} <= set(models)
     assert all(model_class.name == name for name, model_class in models.items())
+
+
+def test_every_model_class_in_the_package_is_listed() -> None:
+    """A model written in a new module must be added to core.models.registry.MODELS."""
+    found = set()
+    for module in pkgutil.iter_modules(core.models.__path__):
+        for _, value in inspect.getmembers(importlib.import_module(f"core.models.{module.name}")):
+            model = inspect.isclass(value) and issubclass(value, Recommender)
+            if model and not inspect.isabstract(value):
+                found.add(value)
+    assert found == set(available_models().values())
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_constraints_name_hyperparameters(name: str) -> None:
+    model_class = available_models()[name]
+    assert model_class._parameter_constraints
+    assert set(model_class._parameter_constraints) <= set(model_class._param_names())
 
 
 def test_shapes_and_dtypes(fitted: Recommender) -> None:
@@ -175,8 +197,12 @@ def test_save_load_round_trip(
     assert {p.name for p in folder.iterdir()} == {"params.json", "state.npz", "meta.json"}
     with np.load(folder / "state.npz", allow_pickle=False) as npz:
         assert all(npz[key].dtype != object for key in npz.files)
-    loaded = Recommender.load(folder)
+    loaded = read_model(folder)
     assert type(loaded) is type(fitted)
+    assert type(type(fitted).load(folder)) is type(fitted)
+    other = next(model for model in available_models().values() if model is not type(fitted))
+    with pytest.raises(ModelError, match=f"holds a model '{fitted.name}'"):
+        other.load(folder)
     assert loaded.get_params() == fitted.get_params()
     np.testing.assert_array_equal(loaded.item_ids_, fitted.item_ids_)
     np.testing.assert_array_equal(loaded.score(ALL_USERS), fitted.score(ALL_USERS))

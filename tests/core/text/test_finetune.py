@@ -17,15 +17,17 @@ from core.text.encoders import load_encoder
 from core.text.finetune import (
     FinetuneConfig,
     _batches,
+    finetune_encoder,
+    multiple_negatives_loss,
+    retrieval_metrics,
+    search_click_pairs,
+)
+from core.text.saved_encoders import (
     delete_encoder,
     encoder_curve,
     encoder_path,
     encoders_dir,
-    finetune_encoder,
     list_encoders,
-    multiple_negatives_loss,
-    retrieval_metrics,
-    search_click_pairs,
 )
 
 EVENT_COLUMNS = "user_id, item_id, event, ts, session_id, query"
