@@ -86,3 +86,15 @@ class SampleStoreError(ShopSynthError, ValueError):
 
 class SyntheticInteractionsError(ShopSynthError, ValueError):
     """Synthetic interactions cannot be generated, stored or used as asked."""
+
+
+class RetryError(Exception):
+    """Reading must start again with other options for one file (``"events"``/``"catalog"``).
+
+    A signal inside ingest, caught there; it never reaches a user.
+    """
+
+    def __init__(self, which: str, **options: object) -> None:
+        super().__init__(which)
+        self.which = which
+        self.options = options

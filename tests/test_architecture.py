@@ -142,3 +142,16 @@ def test_the_layer_rule_catches_an_upward_import() -> None:
     assert fusion_rank > models_rank
     assert _unit("core.synth")[0] == _unit("core.fusion")[0]
     assert _unit("core.data.ingest.load") == (_unit("core.data")[0], "core.data")
+
+
+def test_every_error_type_is_declared_in_core_errors() -> None:
+    declared_elsewhere = []
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        if path.name == "errors.py" and path.parent.name == "core":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                bases = {getattr(base, "id", getattr(base, "attr", "")) for base in node.bases}
+                if any(base.endswith(("Error", "Exception", "Cancelled")) for base in bases):
+                    declared_elsewhere.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert declared_elsewhere == []

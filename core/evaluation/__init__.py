@@ -1,1 +1,1 @@
-"""Offline evaluation: top-k metrics, paired comparisons and experiments over recommenders."""
+"""Offline evaluation: paired statistics, experiments, comparisons and the simulated online A/B."""

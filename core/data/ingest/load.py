@@ -39,14 +39,9 @@ from core.data.ingest.plan import (
     plan_catalog,
     plan_events,
 )
-from core.data.ingest.sniff import (
-    RetryError,
-    formula_warnings,
-    readable_errors,
-    sniff_info,
-)
+from core.data.ingest.sniff import formula_warnings, readable_errors, sniff_info
 from core.data.workspace import DatasetInfo, Workspace, drop_relation
-from core.errors import IngestError, SchemaError
+from core.errors import IngestError, RetryError, SchemaError
 from core.schema import (
     BRAND,
     CATALOG_COLUMNS,

@@ -36,7 +36,7 @@ from core.data.ingest.presets import (
     detect_preset,
     suggest_mapping,
 )
-from core.errors import IngestError
+from core.errors import IngestError, RetryError
 from core.schema import (
     BRAND,
     CATEGORY,
@@ -130,15 +130,6 @@ def _short_cause(error: BaseException) -> str:
     if cause.startswith("CSV Error") and detail:
         cause = f"{cause}: {detail[0]}"
     return cause[:200].rstrip(". ")
-
-
-class RetryError(Exception):
-    """Reading must start again with other options for one file (``"events"``/``"catalog"``)."""
-
-    def __init__(self, which: str, **options: object) -> None:
-        super().__init__(which)
-        self.which = which
-        self.options = options
 
 
 @contextmanager

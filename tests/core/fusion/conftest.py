@@ -71,11 +71,7 @@ class FixedScores(Recommender):
         self.table = table
 
     def _fit(
-        self,
-        train: Interactions,
-        *,
-        catalog: pd.DataFrame | None,
-        callback: ProgressCallback | None,
+        self, train: Interactions, catalog: pd.DataFrame | None, callback: ProgressCallback | None
     ) -> None:
         self.table_ = np.asarray(self.table, dtype=np.float32)
         # The items of each score() call; None where every item was scored.
