@@ -11,12 +11,13 @@ import plotly.graph_objects as go
 
 from core.fusion import pareto_front
 from core.fusion.search import WEIGHT_PREFIX
+from core.metrics.registry import DEFAULT_RECALL, DEFAULT_RECALL_K
 
 # The metrics the Fusion page shows for a weighting, with their display names.
-HEADLINE = ("ndcg@10", "recall@20", "coverage@10", "category_diversity@10", "novelty@10")
+HEADLINE = ("ndcg@10", DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
 HEADLINE_LABELS = {
     "ndcg@10": "NDCG@10",
-    "recall@20": "Recall@20",
+    DEFAULT_RECALL: f"Recall@{DEFAULT_RECALL_K}",
     "coverage@10": "Coverage@10",
     "category_diversity@10": "Diversity@10",
     "novelty@10": "Novelty@10 (bits)",
