@@ -165,6 +165,9 @@ def test_the_review_grid_leads_with_the_status(app_test: AppTest, loaded_home: P
     )
     at = _open_tab(app_test.switch_page(SYNTH_PAGE).run(), "Review")
     assert not at.exception and not at.error
+    summary = json.loads(at.dataframe[0].proto.columns)
+    assert summary["run_id"]["label"] == "Run"
+    assert summary["created_at"]["label"] == "Created (UTC)"
     grid = _review_grid(at)
     assert grid["order"][0] == "status"
     assert grid["columns"]["status"]["label"] == "Status"

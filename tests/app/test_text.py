@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ui.tables import column_label, readable_columns
 from ui.text import plural
 from ui.views.home import checklist_lines
 
@@ -40,3 +41,14 @@ def test_the_checklist_counts_in_the_right_number() -> None:
     assert "2 saved fused variants" in text
     assert "3 generation runs" in text
     assert "needs two trained models" not in text
+
+
+def test_code_column_names_get_readable_headers() -> None:
+    assert column_label("n_rows") == "Rows"
+    assert column_label("p_holm") == "p-value (Holm)"
+    assert column_label("created_at") == "Created (UTC)"
+    assert column_label("n_events") == "Events"
+    assert column_label("ndcg@10") == "NDCG@10"
+    assert column_label("base_encoder") == "Base encoder"
+    config = readable_columns(["run_id", "kind"], {"kind": "What"})
+    assert config == {"run_id": "Run", "kind": "What"}

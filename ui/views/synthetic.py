@@ -12,7 +12,7 @@ import streamlit as st
 from core.data.workspace import Workspace
 from core.figures import charts
 from core.synth import store
-from ui import cache, state
+from ui import cache, state, tables
 from ui.feedback import long_step, show_errors
 from ui.text import plural
 
@@ -22,6 +22,7 @@ REVIEW_COLUMNS = (
     "status", "product", "text", "edited_text", "flags", "score", "rank", "generator",
 )  # fmt: skip
 REVIEW_ROW_HEIGHT = 96
+_SCORE = st.column_config.NumberColumn("Mean round-trip score", format="%.3f")
 FLAG_FILTERS = {None: "all", "any": "flagged", "none": "unflagged"}
 FLAG_LABELS = {
     store.COPY_OF_REAL: "copy of a real text",
@@ -44,7 +45,7 @@ def review(ws: Workspace) -> None:
     if summary.empty:
         st.info("Nothing generated yet: generate queries or descriptions first.")
         return
-    st.dataframe(summary, hide_index=True, width="stretch")
+    tables.table(summary, column_config={"score": _SCORE})
     left, middle, right, last = st.columns(4)
     kind = left.selectbox("Kind", [None, *store.KINDS], format_func=lambda v: v or "all",
                           key=state.SYNTH_REVIEW_KIND)  # fmt: skip
@@ -192,7 +193,7 @@ def interaction_runs(ws: Workspace) -> None:
     summary = interaction_summary(ws)
     if summary.empty:
         return
-    st.dataframe(summary, hide_index=True, width="stretch")
+    tables.table(summary, column_config={"n_rows": "Interactions"})
     runs = summary["run_id"].tolist()
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     run_id = left.selectbox("Run", runs, key=state.SYNTH_I_RUN)
@@ -229,7 +230,7 @@ def quality_tab(ws: Workspace) -> None:
         k=10,
     )
     st.markdown("##### Measures")
-    st.dataframe(report, hide_index=True, width="stretch")
+    tables.table(report)
     if not samples.empty:
         left, right = st.columns(2)
         left.plotly_chart(
@@ -287,7 +288,7 @@ def quality_tab(ws: Workspace) -> None:
                     callback=progress.stage("Utility"),
                 )  # fmt: skip
             st.session_state[state.SYNTH_UTILITY_TABLE] = table
-    table = st.session_state.get(state.SYNTH_UTILITY_TABLE)
-    if table is not None:
-        st.plotly_chart(charts.utility_bars(table), width="stretch")
-        st.dataframe(table, hide_index=True, width="stretch")
+    utility = st.session_state.get(state.SYNTH_UTILITY_TABLE)
+    if utility is not None:
+        st.plotly_chart(charts.utility_bars(utility), width="stretch")
+        tables.table(utility)
