@@ -6,6 +6,19 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint format bench clean-workspace
 
+# The address and port Streamlit will serve on, as it reads them: STREAMLIT_SERVER_* variables,
+# then the project's .streamlit/config.toml, then the user's, then Streamlit's defaults.
+define SERVER_URL
+import os, pathlib, tomllib
+server = {}
+for path in (pathlib.Path.home() / ".streamlit/config.toml", pathlib.Path(".streamlit/config.toml")):
+    if path.is_file():
+        server |= tomllib.loads(path.read_text()).get("server", {})
+address = os.environ.get("STREAMLIT_SERVER_ADDRESS") or server.get("address") or "localhost"
+print(f"{address}:{os.environ.get('STREAMLIT_SERVER_PORT') or server.get('port', 8501)}")
+endef
+export SERVER_URL
+
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
@@ -15,7 +28,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m core sample --if-empty
-	@echo "ShopSynth dashboard: http://127.0.0.1:8501"
+	@echo "ShopSynth dashboard: http://$$($(BIN)/python -c "$$SERVER_URL")"
 	$(BIN)/streamlit run app.py
 
 test: $(STAMP)

@@ -21,6 +21,7 @@ from core.data.clean import latest_report as _core_latest_report
 from core.data.splits import Split, make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
+from core.metrics.registry import DEFAULT_RECALL
 from core.models import explore, runs
 from core.models.base import Recommender
 from core.pipeline import pipeline_status
@@ -315,7 +316,7 @@ def _fusion_sweep(
     from core.fusion import search_weights
 
     prepared = _prepared_fusion(path, run_ids, depth, normalisation)
-    metrics = ("recall@20", "coverage@10", "category_diversity@10", "novelty@10")
+    metrics = (DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
     return search_weights(prepared, method=method, step=step, metrics=metrics).sweep
 
 

@@ -29,3 +29,14 @@ def code(text: object) -> str:
     longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
     fence = "`" * (longest + 1)
     return f"{fence} {value} {fence}" if longest else f"{fence}{value}{fence}"
+
+
+def plural(count: int | float, singular: str, plural_form: str | None = None) -> str:
+    """``count`` with its noun in the right number: "1 decision", "2 decisions", "1,200 runs".
+
+    ``plural_form`` gives an irregular plural ("1 sample query", "3 sample queries");
+    by default the plural adds an "s".
+    """
+    number = int(count)
+    noun = singular if number == 1 else (plural_form or f"{singular}s")
+    return f"{number:,} {noun}"

@@ -64,6 +64,7 @@ from core.metrics import (
     long_tail_items,
     parse_metric,
 )
+from core.metrics.registry import DEFAULT_RECALL
 from core.progress import ProgressCallback
 
 SEGMENT = "segment"
@@ -83,7 +84,7 @@ SEGMENTS: tuple[str, ...] = (
 )
 DEFAULT_METRICS: tuple[str, ...] = (
     "ndcg@10",
-    "recall@20",
+    DEFAULT_RECALL,
     "precision@10",
     "map@10",
     "mrr@10",

@@ -6,7 +6,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.figures.theme import EVENT_COLOURS, MARGIN, OTHER_COLOUR, PALETTE, style, whiskers
+from core.figures.theme import (
+    EVENT_COLOURS,
+    MARGIN,
+    OTHER_COLOUR,
+    PALETTE,
+    style,
+    variant_colours,
+    whiskers,
+)
 from core.progress import EPOCH, TRAIN_PREFIX
 from core.schema import EVENT_TYPES
 
@@ -176,6 +184,15 @@ def metric_label(name: str) -> str:
     return f"{pretty}@{k}" if k else pretty
 
 
+def _axis_title(names: list[str]) -> str:
+    """The y-axis title of a training-curve panel: the measure it shows, or what they are."""
+    if len(names) == 1:
+        return metric_label(names[0])
+    if names and all(name.startswith(TRAIN_PREFIX) for name in names):
+        return "training measure"
+    return "value" if not names else "metric (mean per user)"
+
+
 def training_curve(
     curve: pd.DataFrame, title: str, held_out: str = "the validation users"
 ) -> go.Figure:
@@ -216,6 +233,7 @@ def training_curve(
             )
             colour += 1
         figure.update_xaxes(title="epoch", row=1, col=column)
+        figure.update_yaxes(title=_axis_title(names), row=1, col=column)
     figure.update_layout(legend={"orientation": "h", "y": -0.25}, hovermode="x unified")
     return style(figure, title, height=340)
 
@@ -237,11 +255,11 @@ def utility_bars(table: pd.DataFrame) -> go.Figure:
     """
     segments = list(dict.fromkeys(table["segment"]))
     figure = make_subplots(rows=1, cols=len(segments), subplot_titles=segments)
-    colours = {}
+    colours = variant_colours(table["variant"])
     for column, segment in enumerate(segments, start=1):
         rows = table[table["segment"] == segment]
         for variant, part in rows.groupby("variant", sort=False):
-            colour = colours.setdefault(variant, PALETTE[len(colours) % len(PALETTE)])
+            colour = colours[str(variant)]
             figure.add_bar(
                 x=part["model"] + " " + part["metric"],
                 y=part["mean"],
@@ -253,4 +271,5 @@ def utility_bars(table: pd.DataFrame) -> go.Figure:
                 col=column,
             )
     figure.update_layout(barmode="group")
+    figure.update_yaxes(title="mean per test user", row=1, col=1)
     return style(figure, "Real test data: trained on real vs real + synthetic", height=420)

@@ -9,19 +9,20 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.figures.theme import style, variant_colours
 from core.fusion import pareto_front
 from core.fusion.search import WEIGHT_PREFIX
+from core.metrics.registry import DEFAULT_RECALL, DEFAULT_RECALL_K
 
 # The metrics the Fusion page shows for a weighting, with their display names.
-HEADLINE = ("ndcg@10", "recall@20", "coverage@10", "category_diversity@10", "novelty@10")
+HEADLINE = ("ndcg@10", DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
 HEADLINE_LABELS = {
     "ndcg@10": "NDCG@10",
-    "recall@20": "Recall@20",
+    DEFAULT_RECALL: f"Recall@{DEFAULT_RECALL_K}",
     "coverage@10": "Coverage@10",
     "category_diversity@10": "Diversity@10",
     "novelty@10": "Novelty@10 (bits)",
 }
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
 
 
 def frontier_chart(sweep: pd.DataFrame, x: str, current: dict[str, float]) -> go.Figure:
@@ -50,14 +51,8 @@ def frontier_chart(sweep: pd.DataFrame, x: str, current: dict[str, float]) -> go
         x=[current[x]], y=[current["ndcg@10"]], mode="markers", name="current weights",
         marker={"color": "#d62728", "size": 16, "symbol": "star"},
     )  # fmt: skip
-    figure.update_layout(
-        title=f"NDCG@10 against {HEADLINE_LABELS.get(x, x)}",
-        xaxis_title=HEADLINE_LABELS.get(x, x),
-        yaxis_title="NDCG@10",
-        height=380,
-        **_LAYOUT,
-    )
-    return figure
+    figure.update_layout(xaxis_title=HEADLINE_LABELS.get(x, x), yaxis_title="NDCG@10")
+    return style(figure, f"NDCG@10 against {HEADLINE_LABELS.get(x, x)}", height=380)
 
 
 def contribution_chart(
@@ -70,15 +65,19 @@ def contribution_chart(
     """
     figure = go.Figure()
     labels = [f"{rank}. {title}" for rank, title in enumerate(titles, start=1)]
+    colours = variant_colours(names)
     for position, name in enumerate(names):
-        figure.add_bar(y=labels, x=contributions[position], name=name, orientation="h")
+        figure.add_bar(
+            y=labels,
+            x=contributions[position],
+            name=name,
+            orientation="h",
+            marker_color=colours[str(name)],
+        )
     figure.update_layout(
         barmode="relative",
-        title="Each signal's share of the fused score",
         xaxis_title="contribution to the fused score",
         yaxis={"autorange": "reversed"},
-        height=60 + 32 * len(labels),
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.5},
-        **_LAYOUT,
     )
-    return figure
+    return style(figure, "Each signal's share of the fused score", height=60 + 32 * len(labels))

@@ -175,6 +175,13 @@ def _catalogue(
 
 _POPULARITY = ("item_popularity",)
 
+# The cut-offs every page reports unless told otherwise (Models, Fusion, A/B Compare), so that
+# one model shows the same recall everywhere.
+DEFAULT_RECALL_K = 20
+DEFAULT_NDCG_K = 10
+DEFAULT_RECALL = f"recall@{DEFAULT_RECALL_K}"
+DEFAULT_NDCG = f"ndcg@{DEFAULT_NDCG_K}"
+
 METRICS: dict[str, MetricInfo] = {
     "precision": _on_hits("precision", "share of the top k that is relevant"),
     "recall": _on_hits("recall", "share of the relevant items found in the top k"),

@@ -28,15 +28,16 @@ from core.data.runs import MODEL_KIND
 from core.data.splits import Split, temporal_split
 from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
 from core.errors import ModelError
+from core.metrics.registry import DEFAULT_NDCG, DEFAULT_NDCG_K, DEFAULT_RECALL, DEFAULT_RECALL_K
 from core.models.base import Recommender
 from core.models.registry import read_model
 from core.progress import EPOCH, TRAIN_PREFIX
 from core.schema import RUNS_TABLE
 
-RECALL_K = 20
-NDCG_K = 10
-RECALL_KEY = f"recall@{RECALL_K}"
-NDCG_KEY = f"ndcg@{NDCG_K}"
+RECALL_K = DEFAULT_RECALL_K
+NDCG_K = DEFAULT_NDCG_K
+RECALL_KEY = DEFAULT_RECALL
+NDCG_KEY = DEFAULT_NDCG
 _MODEL_FOLDER = "model"
 _USER_IDS_FILE = "user_ids.npz"
 _CURVE_FILE = "curve.json"

@@ -262,6 +262,30 @@ def list_samples(
     return frame
 
 
+def count_samples(
+    workspace: Workspace,
+    *,
+    kind: str | None = None,
+    generator: str | None = None,
+    run_id: str | None = None,
+    status: str | None = None,
+    item_id: str | None = None,
+    flag: str | None = None,
+    flagged: bool | None = None,
+    min_score: float | None = None,
+    max_rank: int | None = None,
+) -> int:
+    """How many stored samples match every given filter (those of :func:`list_samples`)."""
+    where, args = _where(
+        kind=kind, generator=generator, run_id=run_id, status=status, item_id=item_id,
+        flag=flag, flagged=flagged, min_score=min_score, max_rank=max_rank,
+    )  # fmt: skip
+    with workspace.connect() as con:
+        _ensure_table(con)
+        (count,) = con.execute(f"SELECT count(*) FROM {SAMPLES_TABLE}{where}", args).fetchall()[0]
+    return int(count)
+
+
 def set_status(
     workspace: Workspace,
     status: str,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -122,3 +124,82 @@ def test_a_saved_session_model_generates_again(
         for run_id, part in rows.groupby("run_id")
     }
     assert pairs[again] == pairs[first.run_id] and len(pairs[again]) > 0
+
+
+def _many_samples(ws: Workspace, n_clean: int, n_flagged: int) -> None:
+    items = ws.read_table("catalog")["item_id"].astype(str).tolist()
+    clean = pd.DataFrame(
+        {
+            "item_id": [items[i % len(items)] for i in range(n_clean)],
+            "text": [f"query number {i}" for i in range(n_clean)],
+            "flags": [[] for _ in range(n_clean)],
+        }
+    )
+    flagged = pd.DataFrame(
+        {
+            "item_id": items[:n_flagged],
+            "text": [f"q{i}" for i in range(n_flagged)],
+            "flags": [[store.TOO_SHORT] for _ in range(n_flagged)],
+        }
+    )
+    store.add_samples(ws, clean, kind=store.QUERY_KIND, generator="template", run_id="r1")
+    store.add_samples(ws, flagged, kind=store.QUERY_KIND, generator="template", run_id="r2")
+
+
+def _review_grid(at: AppTest) -> dict:
+    grids = [frame for frame in at.dataframe if frame.proto.editing_mode]
+    assert len(grids) == 1
+    proto = grids[0].proto
+    return {"order": list(proto.column_order), "columns": json.loads(proto.columns)}
+
+
+def test_the_review_grid_leads_with_the_status(app_test: AppTest, loaded_home: Path) -> None:
+    ws = Workspace.open(home=loaded_home)
+    description = "A long description that runs well past one line of the grid. " * 4
+    store.add_samples(
+        ws,
+        pd.DataFrame({"item_id": ["x"], "text": [description.strip()], "flags": [[]]}),
+        kind=store.DESCRIPTION_KIND,
+        generator="template",
+        run_id="d1",
+    )
+    at = _open_tab(app_test.switch_page(SYNTH_PAGE).run(), "Review")
+    assert not at.exception and not at.error
+    summary = json.loads(at.dataframe[0].proto.columns)
+    assert summary["run_id"]["label"] == "Run"
+    assert summary["created_at"]["label"] == "Created (UTC)"
+    grid = _review_grid(at)
+    assert grid["order"][0] == "status"
+    assert grid["columns"]["status"]["label"] == "Status"
+    assert grid["columns"]["status"]["pinned"] is True
+    # Rows taller than 4rem let the text wrap instead of cutting it at one line.
+    grids = [frame for frame in at.dataframe if frame.proto.editing_mode]
+    assert grids[0].proto.row_height > 64
+    assert grids[0].value["text"].tolist() == [description.strip()]
+
+
+def test_bulk_decisions_apply_to_every_matching_sample(
+    app_test: AppTest, loaded_home: Path
+) -> None:
+    ws = Workspace.open(home=loaded_home)
+    _many_samples(ws, n_clean=620, n_flagged=3)
+    at = _open_tab(app_test.switch_page(SYNTH_PAGE).run(), "Review")
+    assert not at.exception and not at.error
+    assert any("623 samples match these filters" in c.value for c in at.caption)
+    at.button(key=state.SYNTH_ACCEPT_CLEAN).click().run()
+    at.button(key=state.SYNTH_REJECT_FLAGGED).click().run()
+    assert not at.exception and not at.error
+    after = store.list_samples(ws)
+    assert (after.loc[after["run_id"] == "r1", "status"] == store.ACCEPTED).sum() == 620
+    assert (after.loc[after["run_id"] == "r2", "status"] == store.REJECTED).sum() == 3
+
+
+def test_bulk_decisions_keep_to_the_filters(app_test: AppTest, loaded_home: Path) -> None:
+    ws = Workspace.open(home=loaded_home)
+    _many_samples(ws, n_clean=4, n_flagged=2)
+    at = _open_tab(app_test.switch_page(SYNTH_PAGE).run(), "Review")
+    at.selectbox(key=state.SYNTH_REVIEW_FLAG).set_value("any").run()
+    at.button(key=state.SYNTH_ACCEPT_CLEAN).click().run()
+    assert not at.exception and not at.error
+    # Only flagged samples match: accepting the unflagged ones among them changes nothing.
+    assert set(store.list_samples(ws)["status"]) == {store.PENDING}

@@ -16,7 +16,7 @@ from core.synth.descriptions import DEFAULT_MIN_WORDS, synthesize_descriptions
 from core.synth.generation import TEMPLATE
 from core.synth.lm_store import list_lms
 from core.synth.queries import synthesize_queries
-from ui import cache, state
+from ui import cache, state, tables
 from ui.feedback import long_step, show_errors, training_run
 
 LM_COLUMNS = ["name", "created_at", "n_train", "n_parameters", "epochs", "train_loss", "valid_loss"]
@@ -49,11 +49,7 @@ def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> Non
     """Name, epochs and size of a small GPT-2 model, and a Train button with live curves."""
     lms = list_lms(ws, task=task)
     if not lms.empty:
-        st.dataframe(
-            lms[LM_COLUMNS],
-            hide_index=True,
-            width="stretch",
-        )
+        tables.table(lms[LM_COLUMNS], column_config={"name": "Model name"})
     from core.synth.descriptions import DESCRIPTION_LM_CONFIG
     from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK
 

@@ -11,7 +11,7 @@ from core.data.clean import CleaningReport
 from core.data.workspace import Workspace
 from core.figures import charts
 from core.schema import EVENTS_TABLE, RAW_EVENTS_TABLE
-from ui import cache
+from ui import cache, tables
 from ui.text import code, format_count, plain
 from ui.uploads import display_source
 
@@ -75,16 +75,14 @@ def cleaning_report(report: CleaningReport) -> None:
             help=f"{row.before:,} before cleaning",
         )
     rules = report.to_frame()
-    st.dataframe(
+    tables.table(
         rules[["rule", "parameter", "rows_before", "rows_after", "removed"]].rename(
             columns={"rows_before": "before", "rows_after": "after"}
         ),
-        hide_index=True,
-        width="stretch",
         column_config={
-            "before": st.column_config.NumberColumn(format="localized", width="small"),
-            "after": st.column_config.NumberColumn(format="localized", width="small"),
-            "removed": st.column_config.NumberColumn(format="localized", width="small"),
+            "before": st.column_config.NumberColumn("Rows before", format="localized"),
+            "after": st.column_config.NumberColumn("Rows after", format="localized"),
+            "removed": st.column_config.NumberColumn("Rows removed", format="localized"),
         },
     )
     chart, _ = st.columns(2)

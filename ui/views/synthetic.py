@@ -12,10 +12,17 @@ import streamlit as st
 from core.data.workspace import Workspace
 from core.figures import charts
 from core.synth import store
-from ui import cache, state
+from ui import cache, state, tables
 from ui.feedback import long_step, show_errors
+from ui.text import plural
 
 REVIEW_LIMIT = 500
+# The status first, then what a reviewer reads; rows tall enough for a description to wrap.
+REVIEW_COLUMNS = (
+    "status", "product", "text", "edited_text", "flags", "score", "rank", "generator",
+)  # fmt: skip
+REVIEW_ROW_HEIGHT = 96
+_SCORE = st.column_config.NumberColumn("Mean round-trip score", format="%.3f")
 FLAG_FILTERS = {None: "all", "any": "flagged", "none": "unflagged"}
 FLAG_LABELS = {
     store.COPY_OF_REAL: "copy of a real text",
@@ -38,7 +45,7 @@ def review(ws: Workspace) -> None:
     if summary.empty:
         st.info("Nothing generated yet: generate queries or descriptions first.")
         return
-    st.dataframe(summary, hide_index=True, width="stretch")
+    tables.table(summary, column_config={"score": _SCORE})
     left, middle, right, last = st.columns(4)
     kind = left.selectbox("Kind", [None, *store.KINDS], format_func=lambda v: v or "all",
                           key=state.SYNTH_REVIEW_KIND)  # fmt: skip
@@ -72,10 +79,12 @@ def review(ws: Workspace) -> None:
     if samples.empty:
         st.info("No sample matches these filters.")
         return
+    matching = store.count_samples(ws, **filters)
     titles = cache.item_titles(ws)
     shown = pd.DataFrame(
         {
             "sample_id": samples["sample_id"],
+            "status": samples["status"],
             "product": [titles.get(str(item), str(item)) for item in samples["item_id"]],
             "generator": samples["generator"],
             "text": samples["text"],
@@ -83,44 +92,84 @@ def review(ws: Workspace) -> None:
             "score": samples["score"],
             "rank": samples["rank"],
             "flags": [_flags_text(flags) for flags in samples["flags"]],
-            "status": samples["status"],
         }
     )
-    st.caption(f"{len(shown):,} samples shown (at most {REVIEW_LIMIT}); edit status or text.")
+    st.caption(
+        f"{plural(matching, 'sample')} match these filters; the first {len(shown):,} are shown. "
+        "Edit the status or the text; long texts wrap, and a double click shows a cell whole."
+    )
     edited = st.data_editor(
         shown,
         hide_index=True,
         width="stretch",
         disabled=["sample_id", "product", "generator", "text", "score", "rank", "flags"],
-        column_config={
-            "sample_id": None,
-            "product": st.column_config.TextColumn("Source product", width="medium"),
-            "text": st.column_config.TextColumn("Synthetic text", width="large"),
-            "edited_text": st.column_config.TextColumn("Edited text", width="medium"),
-            "score": st.column_config.NumberColumn("Round-trip score", format="%.3f"),
-            "rank": st.column_config.NumberColumn("Product rank"),
-            "status": st.column_config.SelectboxColumn("Status", options=list(store.STATUSES)),
-        },
+        column_order=REVIEW_COLUMNS,
+        column_config=_review_columns(),
+        row_height=REVIEW_ROW_HEIGHT,
         key=state.SYNTH_REVIEW_EDITOR,
     )
     left, middle, right = st.columns(3)
     if left.button("Save decisions", type="primary", icon=":material/save:", key=state.SYNTH_SAVE):
         with show_errors():
             changed = _save_decisions(ws, shown, edited)
-            state.flash("success", f"Saved {changed} decisions.")
+            state.flash("success", f"Saved {plural(changed, 'decision')}.")
             st.rerun()
-    if middle.button("Accept every unflagged sample shown", key=state.SYNTH_ACCEPT_CLEAN):
-        ids = shown.loc[shown["flags"] == "", "sample_id"].tolist()
-        if ids:
-            store.set_status(ws, store.ACCEPTED, ids)
-        state.flash("success", f"Accepted {len(ids)} unflagged samples.")
-        st.rerun()
-    if right.button("Reject every flagged sample shown", key=state.SYNTH_REJECT_FLAGGED):
-        ids = shown.loc[shown["flags"] != "", "sample_id"].tolist()
-        if ids:
-            store.set_status(ws, store.REJECTED, ids)
-        state.flash("success", f"Rejected {len(ids)} flagged samples.")
-        st.rerun()
+    accept, reject = with_flags(filters, flagged=False), with_flags(filters, flagged=True)
+    n_accept = store.count_samples(ws, **accept) if accept is not None else 0
+    n_reject = store.count_samples(ws, **reject) if reject is not None else 0
+    if middle.button(
+        f"Accept the {plural(n_accept, 'unflagged matching sample')}",
+        key=state.SYNTH_ACCEPT_CLEAN,
+    ):
+        with show_errors():
+            count = _set_matching(ws, store.ACCEPTED, accept)
+            state.flash("success", f"Accepted {plural(count, 'unflagged sample')}.")
+            st.rerun()
+    if right.button(
+        f"Reject the {plural(n_reject, 'flagged matching sample')}",
+        key=state.SYNTH_REJECT_FLAGGED,
+    ):
+        with show_errors():
+            count = _set_matching(ws, store.REJECTED, reject)
+            state.flash("success", f"Rejected {plural(count, 'flagged sample')}.")
+            st.rerun()
+
+
+def _review_columns() -> dict[str, Any]:
+    return {
+        "sample_id": None,
+        "status": st.column_config.SelectboxColumn(
+            "Status", options=list(store.STATUSES), required=True, pinned=True, width="small"
+        ),
+        "product": st.column_config.TextColumn("Source product", width="medium"),
+        "generator": st.column_config.TextColumn("Generator", width="small"),
+        "text": st.column_config.TextColumn("Synthetic text", width="large"),
+        "edited_text": st.column_config.TextColumn("Edited text", width="medium"),
+        "score": st.column_config.NumberColumn("Round-trip score", format="%.3f"),
+        "rank": st.column_config.NumberColumn("Product rank"),
+        "flags": st.column_config.TextColumn("Flags", width="medium"),
+    }
+
+
+def with_flags(filters: dict[str, Any], *, flagged: bool) -> dict[str, Any] | None:
+    """The review ``filters`` (those of :func:`core.synth.store.list_samples`) narrowed to the
+    flagged (or unflagged) samples; None when no sample can match both.
+
+    A bulk decision applies to every sample these filters match, not only the rows shown.
+    """
+    narrowed = {name: value for name, value in filters.items() if value is not None}
+    if narrowed.get("flagged", flagged) != flagged or ("flag" in narrowed and not flagged):
+        return None
+    narrowed["flagged"] = flagged
+    return narrowed
+
+
+def _set_matching(ws: Workspace, status: str, filters: dict[str, Any] | None) -> int:
+    """Set ``status`` on every sample matching ``filters`` (list filters; None: none match)."""
+    if filters is None:
+        return 0
+    renamed = {("current_status" if name == "status" else name): v for name, v in filters.items()}
+    return store.set_status(ws, status, **renamed)
 
 
 def _save_decisions(ws: Workspace, before: pd.DataFrame, after: pd.DataFrame) -> int:
@@ -144,7 +193,7 @@ def interaction_runs(ws: Workspace) -> None:
     summary = interaction_summary(ws)
     if summary.empty:
         return
-    st.dataframe(summary, hide_index=True, width="stretch")
+    tables.table(summary, column_config={"n_rows": "Interactions"})
     runs = summary["run_id"].tolist()
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     run_id = left.selectbox("Run", runs, key=state.SYNTH_I_RUN)
@@ -181,7 +230,7 @@ def quality_tab(ws: Workspace) -> None:
         k=10,
     )
     st.markdown("##### Measures")
-    st.dataframe(report, hide_index=True, width="stretch")
+    tables.table(report)
     if not samples.empty:
         left, right = st.columns(2)
         left.plotly_chart(
@@ -239,7 +288,7 @@ def quality_tab(ws: Workspace) -> None:
                     callback=progress.stage("Utility"),
                 )  # fmt: skip
             st.session_state[state.SYNTH_UTILITY_TABLE] = table
-    table = st.session_state.get(state.SYNTH_UTILITY_TABLE)
-    if table is not None:
-        st.plotly_chart(charts.utility_bars(table), width="stretch")
-        st.dataframe(table, hide_index=True, width="stretch")
+    utility = st.session_state.get(state.SYNTH_UTILITY_TABLE)
+    if utility is not None:
+        st.plotly_chart(charts.utility_bars(utility), width="stretch")
+        tables.table(utility)

@@ -37,3 +37,16 @@ def test_contribution_chart_has_one_bar_trace_per_signal_in_rank_order() -> None
     assert list(figure.data[0].y) == ["1. Shoe", "2. ✓ Hat"]
     assert list(figure.data[1].x) == [0.125, 0.5]
     assert figure.layout.height == 60 + 32 * 2
+
+
+def test_every_page_reports_the_same_default_recall() -> None:
+    from core.evaluation.experiment import DEFAULT_METRICS
+    from core.figures.fusion import HEADLINE, HEADLINE_LABELS
+    from core.metrics.registry import DEFAULT_RECALL, DEFAULT_RECALL_K, parse_metric
+    from core.models.runs import RECALL_KEY
+
+    assert parse_metric(DEFAULT_RECALL) == ("recall", DEFAULT_RECALL_K)
+    assert RECALL_KEY == DEFAULT_RECALL  # the Models page
+    assert [m for m in HEADLINE if m.startswith("recall@")] == [DEFAULT_RECALL]  # Fusion
+    assert HEADLINE_LABELS[DEFAULT_RECALL] == f"Recall@{DEFAULT_RECALL_K}"
+    assert [m for m in DEFAULT_METRICS if m.startswith("recall@")] == [DEFAULT_RECALL]

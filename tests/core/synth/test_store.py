@@ -14,6 +14,7 @@ from core.synth.store import (
     accepted_descriptions,
     accepted_query_pairs,
     add_samples,
+    count_samples,
     delete_run_samples,
     edit_text,
     list_samples,
@@ -102,6 +103,10 @@ def test_filters(workspace: Workspace) -> None:
     assert selected(item_id="P01") == ["red shoes", "Running  Shoes"]
     assert selected(kind="description") == []
     assert len(list_samples(workspace, limit=2)) == 2
+    assert count_samples(workspace) == 5
+    assert count_samples(workspace, run_id="r1", flagged=False) == 2
+    assert count_samples(workspace, min_score=0.8, max_rank=1, generator="template") == 2
+    assert count_samples(workspace, flag="copy_of_real", flagged=False) == 0
     # Bulk: accept every unflagged sample of run r1, then reject what is still pending.
     assert set_status(workspace, "accepted", run_id="r1", flagged=False) == 2
     assert set_status(workspace, "rejected", current_status="pending", run_id="r1") == 2
