@@ -88,6 +88,10 @@ class SyntheticInteractionsError(ShopSynthError, ValueError):
     """Synthetic interactions cannot be generated, stored or used as asked."""
 
 
+class DiskFullError(WorkspaceError):
+    """The disk of the workspace filled up during a step; the step was rolled back."""
+
+
 class RetryError(Exception):
     """Reading must start again with other options for one file (``"events"``/``"catalog"``).
 

@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("core.errors",),
     ("core.schema",),
-    ("core.progress", "core.checks"),
+    ("core.progress", "core.checks", "core.faults"),
     ("core.metrics",),
     ("core.data",),
     ("core.simulate",),

@@ -216,7 +216,7 @@ def clean_dataset(
         raise CleaningError(f"config must be a CleaningConfig, not {type(config).__name__}")
     total = len(RULES) + 1
     created_at = datetime.now(UTC).replace(tzinfo=None)
-    with ws.transaction() as con:
+    with ws.transaction("clean") as con:
         if not relation_exists(con, RAW_EVENTS_TABLE):
             raise WorkspaceError(
                 f"no raw events in workspace {ws.name!r}: load a dataset before cleaning"

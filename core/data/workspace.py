@@ -4,18 +4,28 @@ A workspace lives at ``<home>/<name>``; ``home`` defaults to ``./workspace`` and
 the ``SHOPSYNTH_HOME`` environment variable. Every step that changes the database does so inside
 :meth:`Workspace.transaction`, so a failed step leaves the workspace exactly as it was, and every
 file is written under a temporary name and then renamed.
+
+A run's files are written in ``runs/.staging-<pid>-<hex>/``, moved to ``runs/<run_id>/`` and
+recorded in one transaction, so a crash at any moment leaves either the complete run or a
+folder without a row, which :meth:`Workspace.open` removes (with staging folders of processes
+that are gone). A full disk rolls the step back, reclaims what it wrote and raises
+:class:`~core.errors.DiskFullError`; saving a run waits (bounded) for a workspace another
+program is writing to.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +35,9 @@ import duckdb
 import pandas as pd
 
 from core.data.runs import RUNS_DDL
-from core.errors import WorkspaceError
+from core.errors import DiskFullError, WorkspaceError
+from core.faults import kill_point
+from core.progress import ProgressCallback
 from core.schema import CLEANING_REPORTS_TABLE, DATASET_TABLE, RUNS_TABLE
 
 HOME_ENV_VAR = "SHOPSYNTH_HOME"
@@ -37,6 +49,19 @@ DEFAULT_HOME = Path("workspace")
 DEFAULT_NAME = "default"
 DB_FILENAME = "shopsynth.duckdb"
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+STAGING_PREFIX = ".staging-"
+_RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{8}$")
+_STAGING_PID = re.compile(rf"^{re.escape(STAGING_PREFIX)}(\d+)-[0-9a-f]+$")
+# How long saving a run waits for another program to release the workspace: a fit of minutes
+# is worth waiting for, and an ingest of a large log takes about that long.
+SAVE_WAIT_SECONDS = 600.0
+_LOCK_POLL_SECONDS = 1.0
+# Text of DuckDB and OS errors that mean the disk (or the user's quota) is full.
+_DISK_FULL_TEXT = ("no space left", "disk full", "disk is full", "not enough space", "quota")
+# Staging folders and run folders that a save of this process is writing or moving: opening
+# the workspace from another thread must not take them for leftovers of a crash.
+_IN_FLIGHT: set[str] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
 
 # Bookkeeping tables created with every workspace; data tables are created by the steps.
 _BOOKKEEPING_DDL = (
@@ -63,6 +88,64 @@ def list_workspaces(home: Path | None = None) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / DB_FILENAME).is_file())
+
+
+def disk_full_cause(error: BaseException) -> BaseException | None:
+    """The error in ``error``'s chain (causes and contexts) saying the disk is full, or None."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return current
+        if isinstance(current, (OSError, duckdb.Error)) and any(
+            text in str(current).lower() for text in _DISK_FULL_TEXT
+        ):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def disk_full_error(path: Path) -> DiskFullError:
+    """The error to raise when the disk holding ``path`` filled up: its free space in MB."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free_mb = shutil.disk_usage(probe).free // 2**20
+    return DiskFullError(
+        f"no space left on {path}: {free_mb} MB free. The step was undone; free some disk "
+        "space (or move the workspace to a larger disk) and run it again"
+    )
+
+
+def _is_lock_error(error: duckdb.Error) -> bool:
+    return "lock" in str(error).lower()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _in_flight(*names: str) -> Iterator[None]:
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.update(names)
+    try:
+        yield
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.difference_update(names)
+
+
+def new_run_id() -> str:
+    """A fresh run id: UTC time to the second and eight random hex digits."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 def check_name(name: str) -> str:
@@ -155,7 +238,30 @@ class Workspace:
         with workspace.connect() as con:
             for ddl in _BOOKKEEPING_DDL:
                 con.execute(ddl)
+            workspace._remove_leftovers(con)
         return workspace
+
+    def _remove_leftovers(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Remove what a crashed save left: staging folders of processes that are gone (or of
+        this one, not being written) and run folders without a ``runs`` row.
+
+        Runs only while ``con`` is open, so no other process is between moving a run folder
+        in and committing its row (it would hold the database).
+        """
+        recorded = {row[0] for row in con.execute(f"SELECT run_id FROM {RUNS_TABLE}").fetchall()}
+        with _IN_FLIGHT_LOCK:
+            busy = set(_IN_FLIGHT)
+        for folder in self.runs_dir.iterdir():
+            if folder.name in busy or not folder.is_dir() or folder.is_symlink():
+                continue
+            if folder.name.startswith(STAGING_PREFIX):
+                match = _STAGING_PID.match(folder.name)
+                pid = int(match.group(1)) if match else None
+                if pid is not None and pid != os.getpid() and _process_alive(pid):
+                    continue
+            elif not _RUN_ID_PATTERN.match(folder.name) or folder.name in recorded:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
 
     @property
     def name(self) -> str:
@@ -177,18 +283,37 @@ class Workspace:
         return f"Workspace({str(self.path)!r})"
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, *, wait_s: float = 0.0, callback: ProgressCallback | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A fresh DuckDB connection to the workspace database, closed on exit.
 
-        Connections in one process share the database, so each thread may hold its own.
+        Connections in one process share the database, so each thread may hold its own. One
+        process at a time may open it: while another holds it, retry for up to ``wait_s``
+        seconds, telling ``callback(waited, wait_s, text)`` about every try.
         """
-        try:
-            con = duckdb.connect(str(self.db_path))
-        except duckdb.Error as error:
-            raise WorkspaceError(
-                f"cannot open {self.db_path}: {error}. Close other programs using this "
-                "workspace, or choose another one."
-            ) from error
+        started = time.monotonic()
+        while True:
+            try:
+                con = duckdb.connect(str(self.db_path))
+                break
+            except duckdb.Error as error:
+                waited = time.monotonic() - started
+                if _is_lock_error(error) and waited < wait_s:
+                    if callback is not None:
+                        callback(
+                            int(waited),
+                            int(wait_s),
+                            f"another program is writing to workspace {self.name!r}; waiting "
+                            f"to save ({waited:.0f} s of at most {wait_s:.0f} s)",
+                        )
+                    time.sleep(min(_LOCK_POLL_SECONDS, wait_s - waited))
+                    continue
+                waiting = f" (waited {waited:.0f} s)" if wait_s else ""
+                raise WorkspaceError(
+                    f"cannot open {self.db_path}{waiting}: {error}. Close other programs using "
+                    "this workspace (or wait until their step ends), or choose another one."
+                ) from error
         # Row order of a table is never relied on (queries say ORDER BY): letting DuckDB write
         # in any order makes large CREATE TABLE ... AS SELECT about twice as fast.
         con.execute("SET preserve_insertion_order = false")
@@ -208,16 +333,34 @@ class Workspace:
             con.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection inside BEGIN ... COMMIT; any exception rolls every change back."""
-        with self.connect() as con:
+    def transaction(
+        self,
+        step: str = "",
+        *,
+        wait_s: float = 0.0,
+        callback: ProgressCallback | None = None,
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside BEGIN ... COMMIT; any exception rolls every change back.
+
+        ``step`` names the kill point ``<step>:commit`` just before COMMIT (see
+        :mod:`core.faults`). A full disk raises :class:`DiskFullError` once the changes are
+        rolled back and the space they took is reclaimed. ``wait_s`` and ``callback``: see
+        :meth:`connect`.
+        """
+        with self.connect(wait_s=wait_s, callback=callback) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+                if step:
+                    kill_point(f"{step}:commit")
+                con.execute("COMMIT")
+            except BaseException as error:
+                with suppress(duckdb.Error):  # a failed COMMIT has ended the transaction
+                    con.execute("ROLLBACK")
+                if disk_full_cause(error) is None:
+                    raise
+                _reclaim(con)
+                raise disk_full_error(self.path) from error
 
     def table_exists(self, table: str) -> bool:
         with self.connect() as con:
@@ -307,28 +450,12 @@ class Workspace:
         metrics: dict[str, Any] | None = None,
         status: str = "finished",
     ) -> str:
-        """Record a run (training, generation, evaluation...) and return its id.
+        """Record a run (training, generation, evaluation...) with no files; return its id.
 
-        The run's files go in ``runs/<run_id>/``, created here.
+        Its folder ``runs/<run_id>/`` is created empty. A run with files, or with rows in other
+        tables, is recorded by :meth:`record_run`.
         """
-        run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
-        artifact_dir = self.runs_dir / run_id
-        artifact_dir.mkdir(parents=True, exist_ok=True)
-        with self.connect() as con:
-            con.execute(
-                f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    kind,
-                    name,
-                    datetime.now(UTC).replace(tzinfo=None),
-                    status,
-                    json.dumps(params, sort_keys=True, default=str),
-                    json.dumps(metrics or {}, sort_keys=True, default=str),
-                    str(artifact_dir),
-                ],
-            )
-        return run_id
+        return self.record_run(kind, name, params, metrics, status=status)
 
     def record_run(
         self,
@@ -336,28 +463,57 @@ class Workspace:
         name: str,
         params: dict[str, Any],
         metrics: dict[str, Any] | None,
-        write_files: Callable[[Path], None],
+        write_files: Callable[[Path], None] | None = None,
+        write_rows: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
+        *,
+        status: str = "finished",
+        wait_s: float = SAVE_WAIT_SECONDS,
+        callback: ProgressCallback | None = None,
     ) -> str:
-        """Write a run's files with ``write_files(folder)``, then record the run.
+        """Write a run's files and rows and record it, all or nothing; return its id.
 
-        The files go to a staging folder first; the run is recorded and the folder moved to
-        ``runs/<run_id>/`` only when ``write_files`` returns, so a failure leaves no run and no
-        folder behind.
+        ``write_files(folder)`` writes the files in a staging folder. Then, in one transaction,
+        the folder is moved to ``runs/<run_id>/``, the ``runs`` row inserted and
+        ``write_rows(con, run_id)`` stores the run's rows (e.g. its samples). A failure or a
+        crash at any point leaves no run listed; a crash leaves at most folders that the next
+        :meth:`open` removes. While another program writes to the workspace, the save waits up
+        to ``wait_s`` seconds, reporting to ``callback(waited, wait_s, text)``.
+
+        Kill points (:mod:`core.faults`): ``<kind>:staged`` once the files are written,
+        ``<kind>:commit`` with the folder moved, before COMMIT.
         """
-        staging = self.runs_dir / f".staging-{uuid.uuid4().hex}"
-        staging.mkdir(parents=True)
-        try:
-            write_files(staging)
-            run_id = self.add_run(kind=kind, name=name, params=params, metrics=metrics)
-            target = self.runs_dir / run_id
+        run_id = new_run_id()
+        staging = self.runs_dir / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        target = self.runs_dir / run_id
+        with _in_flight(staging.name, run_id):
             try:
-                target.rmdir()  # add_run creates it empty
-                os.replace(staging, target)
-            except OSError:
-                self.delete_run(run_id)
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
+                if write_files is not None:
+                    write_files(staging)
+                kill_point(f"{kind}:staged")
+                with self.transaction(kind, wait_s=wait_s, callback=callback) as con:
+                    os.replace(staging, target)
+                    con.execute(
+                        f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            run_id,
+                            kind,
+                            name,
+                            datetime.now(UTC).replace(tzinfo=None),
+                            status,
+                            json.dumps(params, sort_keys=True, default=str),
+                            json.dumps(metrics or {}, sort_keys=True, default=str),
+                            str(target),
+                        ],
+                    )
+                    if write_rows is not None:
+                        write_rows(con, run_id)
+            except BaseException as error:
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(target, ignore_errors=True)
+                if isinstance(error, DiskFullError) or disk_full_cause(error) is None:
+                    raise
+                raise disk_full_error(self.path) from error
         return run_id
 
     def delete_run(self, run_id: str) -> None:
@@ -369,12 +525,13 @@ class Workspace:
             shutil.rmtree(folder, ignore_errors=True)
 
     def run_row(self, run_id: str, kind: str | None = None) -> dict[str, Any] | None:
-        """The ``runs`` row of ``run_id`` (params and metrics parsed), or None."""
+        """The ``runs`` row of ``run_id`` (params and metrics parsed), or None (also when
+        the run's folder is gone)."""
         sql = f"SELECT run_id, kind, name, created_at, params, metrics FROM {RUNS_TABLE}"
         sql += " WHERE run_id = ?" + (" AND kind = ?" if kind is not None else "")
         with self.connect() as con:
             row = con.execute(sql, [run_id] + ([kind] if kind is not None else [])).fetchone()
-        if row is None:
+        if row is None or not (self.runs_dir / row[0]).is_dir():
             return None
         return {
             "run_id": row[0],
@@ -386,14 +543,29 @@ class Workspace:
         }
 
     def list_runs(self, kind: str | None = None) -> pd.DataFrame:
-        """Runs, newest first, optionally of one ``kind``."""
+        """Runs, newest first, optionally of one ``kind``; a run whose folder is gone is not
+        listed (it cannot be loaded)."""
         with self.connect() as con:
             sql = f"SELECT * FROM {RUNS_TABLE}"
             args: list[Any] = []
             if kind is not None:
                 sql += " WHERE kind = ?"
                 args.append(kind)
-            return con.execute(sql + " ORDER BY created_at DESC", args).df()
+            runs = con.execute(sql + " ORDER BY created_at DESC", args).df()
+        present = [(self.runs_dir / run_id).is_dir() for run_id in runs["run_id"]]
+        return runs[present].reset_index(drop=True)
+
+
+def _reclaim(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the disk back the blocks a rolled-back step wrote (best effort on a full disk).
+
+    A CHECKPOINT alone keeps them; one after a small committed change truncates the file.
+    """
+    # Still no room: the next successful step's checkpoint frees them.
+    with suppress(duckdb.Error):
+        con.execute("CREATE TABLE _shopsynth_reclaim (x INTEGER)")
+        con.execute("DROP TABLE _shopsynth_reclaim")
+        con.execute("CHECKPOINT")
 
 
 def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -4,9 +4,9 @@ A trained model is a row of the ``runs`` table (kind ``"model"``) and a folder
 ``runs/<run_id>/`` holding ``model/`` (:meth:`Recommender.save`), ``user_ids.npz`` (the
 external ids of the model's user rows) and ``curve.json`` (the training curve: one point per
 epoch of an iterative model, see :func:`run_curve`). :func:`record_run` writes the folder
-completely in a staging folder before the run is recorded, so a failure leaves the earlier
-runs as they were and no trace. :func:`run_split` rebuilds the split of a run from the
-cut-off times it recorded.
+completely in a staging folder, then moves it in place and records the run in one transaction,
+so a failure or a crash leaves the earlier runs as they were and no run that cannot load.
+:func:`run_split` rebuilds the split of a run from the cut-off times it recorded.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ from core.errors import ModelError
 from core.metrics.registry import DEFAULT_NDCG, DEFAULT_NDCG_K, DEFAULT_RECALL, DEFAULT_RECALL_K
 from core.models.base import Recommender
 from core.models.registry import read_model
-from core.progress import EPOCH, TRAIN_PREFIX
+from core.progress import EPOCH, TRAIN_PREFIX, ProgressCallback
 from core.schema import RUNS_TABLE
 
 RECALL_K = DEFAULT_RECALL_K
@@ -41,7 +39,6 @@ NDCG_KEY = DEFAULT_NDCG
 _MODEL_FOLDER = "model"
 _USER_IDS_FILE = "user_ids.npz"
 _CURVE_FILE = "curve.json"
-_STAGING_PREFIX = ".staging-"
 
 
 def curve_frame(points: list[dict[str, Any]]) -> pd.DataFrame:
@@ -69,31 +66,23 @@ def record_run(
     run_params: dict[str, Any],
     metrics: dict[str, Any],
     curve: list[dict[str, Any]],
+    callback: ProgressCallback | None = None,
 ) -> str:
     """Record the fitted ``model`` as a run; its id.
 
-    The run folder is written in a staging folder, the run recorded, then the folder moved
-    in place.
+    The run folder is written in a staging folder, then moved in place and the run recorded in
+    one transaction (:meth:`Workspace.record_run`). While another program writes to the
+    workspace the save waits for it, telling ``callback(step, total, text)``, rather than
+    throw the fit away.
     """
-    staging = ws.runs_dir / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
-    try:
-        model.save(staging / _MODEL_FOLDER)
+
+    def write(folder: Path) -> None:
+        model.save(folder / _MODEL_FOLDER)
         user_ids = np.asarray(split.train.user_ids, dtype=str)
-        atomic_write_bytes(staging / _USER_IDS_FILE, _npz_bytes(user_ids=user_ids))
-        atomic_write_json(staging / _CURVE_FILE, curve)
-        run_id = ws.add_run(kind=MODEL_KIND, name=name, params=run_params, metrics=metrics)
-        target = ws.runs_dir / run_id
-        try:
-            target.rmdir()  # add_run creates it empty
-            os.replace(staging, target)
-        except BaseException:
-            _delete_row(ws, run_id)
-            if target.is_dir() and not any(target.iterdir()):
-                target.rmdir()
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return run_id
+        atomic_write_bytes(folder / _USER_IDS_FILE, _npz_bytes(user_ids=user_ids))
+        atomic_write_json(folder / _CURVE_FILE, curve)
+
+    return ws.record_run(MODEL_KIND, name, run_params, metrics, write, callback=callback)
 
 
 def short_fingerprint(fingerprint: str) -> str:
@@ -148,7 +137,7 @@ def _run_row(ws: Workspace, run_id: str) -> dict[str, Any]:
             f"SELECT run_id, name, params, metrics FROM {RUNS_TABLE} WHERE run_id = ? AND kind = ?",
             [run_id, MODEL_KIND],
         ).fetchone()
-    if row is None:
+    if row is None or not (ws.runs_dir / run_id).is_dir():
         raise ModelError(f"no trained model {run_id!r} in workspace {ws.name!r}")
     return {
         "run_id": row[0],

@@ -244,7 +244,9 @@ def train_model(
         "eval_every": every,
         "synthetic": augmentation,
     }
-    run_id = record_run(ws, name or model_name, model, split, run_params, metrics, curve)
+    run_id = record_run(
+        ws, name or model_name, model, split, run_params, metrics, curve, _stage(callback, "save")
+    )
     _stage(callback, "save")(1, 1, "done")
     return TrainedModel(
         run_id, name or model_name, model, split, metrics, run_params, curve_frame(curve)

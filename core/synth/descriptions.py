@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.runs import SYNTHETIC_DESCRIPTIONS_KIND
 from core.data.workspace import Workspace
 from core.errors import DescriptionGenerationError
 from core.progress import ProgressCallback
@@ -55,7 +56,7 @@ from core.synth.store import (
     TOO_SHORT,
     WRONG_ATTRIBUTE,
     SynthesisRun,
-    add_samples,
+    record_samples,
 )
 
 DESCRIPTION_LM_TASK = "description"
@@ -374,10 +375,10 @@ def synthesize_descriptions(
         "n_per_product": n_per_product, "temperature": temperature, "top_p": top_p,
         "random_state": random_state, "n_items": len(ids),
     }  # fmt: skip
-    run_id = workspace.add_run("synthetic_descriptions", generator, params, metrics)
-    sample_ids = add_samples(
-        workspace, samples, kind=DESCRIPTION_KIND, generator=generator, run_id=run_id
-    )
+    run_id, sample_ids = record_samples(
+        workspace, samples, kind=DESCRIPTION_KIND, run_kind=SYNTHETIC_DESCRIPTIONS_KIND,
+        generator=generator, params=params, metrics=metrics,
+    )  # fmt: skip
     stored = samples.assign(sample_id=sample_ids, score=np.nan, rank=pd.NA)
     return SynthesisRun(
         run_id, DESCRIPTION_KIND, generator,

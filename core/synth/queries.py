@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.runs import SYNTHETIC_QUERIES_KIND
 from core.data.workspace import Workspace
 from core.errors import QueryGenerationError
 from core.progress import ProgressCallback
@@ -77,7 +78,7 @@ from core.synth.store import (
     TOO_SHORT,
     WRONG_ATTRIBUTE,
     SynthesisRun,
-    add_samples,
+    record_samples,
 )
 from core.text.cache import EmbeddingCache, TextEncoder
 
@@ -494,7 +495,9 @@ def synthesize_queries(
         "top_p": top_p, "min_chars": min_chars, "max_words": max_words,
         "random_state": random_state, "n_items": len(item_ids) if item_ids is not None else None,
     }  # fmt: skip
-    run_id = workspace.add_run("synthetic_queries", generator, params, metrics)
-    ids = add_samples(workspace, samples, kind=QUERY_KIND, generator=generator, run_id=run_id)
+    run_id, ids = record_samples(
+        workspace, samples, kind=QUERY_KIND, run_kind=SYNTHETIC_QUERIES_KIND,
+        generator=generator, params=params, metrics=metrics,
+    )  # fmt: skip
     stored = samples.assign(sample_id=ids)[["sample_id", ITEM_ID, "text", "score", "rank", "flags"]]
     return SynthesisRun(run_id, QUERY_KIND, generator, stored, metrics)

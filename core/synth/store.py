@@ -126,11 +126,45 @@ def add_samples(
     list of str
         The new sample ids, in the row order of ``samples``.
     """
+    if not run_id:
+        raise SampleStoreError("samples need a generator name and a run id")
+    frame = _sample_frame(samples, kind, generator)
+    with workspace.transaction() as con:
+        return _insert_samples(con, frame, kind, generator, run_id)
+
+
+def record_samples(
+    workspace: Workspace,
+    samples: pd.DataFrame,
+    *,
+    kind: str,
+    run_kind: str,
+    generator: str,
+    params: dict[str, Any],
+    metrics: dict[str, Any],
+) -> tuple[str, list[str]]:
+    """Record a generation run of kind ``run_kind`` and store its ``samples`` as pending, in
+    one transaction (a crash leaves both or neither); the run id and the sample ids.
+
+    ``samples``, ``kind`` and ``generator`` as in :func:`add_samples`.
+    """
+    frame = _sample_frame(samples, kind, generator)
+    ids: list[str] = []
+
+    def write_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        ids[:] = _insert_samples(con, frame, kind, generator, run_id)
+
+    run_id = workspace.record_run(run_kind, generator, params, metrics, write_rows=write_rows)
+    return run_id, ids
+
+
+def _sample_frame(samples: pd.DataFrame, kind: str, generator: str) -> pd.DataFrame:
+    """The checked rows of ``samples`` as the frame :func:`_insert_samples` stores."""
     check_choice("kind", kind, KINDS, SampleStoreError)
     missing = {ITEM_ID, "text"} - set(samples.columns)
     if missing:
         raise SampleStoreError(f"samples need the columns item_id and text (missing {missing})")
-    if not generator or not run_id:
+    if not generator:
         raise SampleStoreError("samples need a generator name and a run id")
     texts = samples["text"]
     if texts.isna().any() or (texts.astype(str).str.strip() == "").any():
@@ -140,7 +174,7 @@ def add_samples(
     if unknown:
         raise SampleStoreError(f"unknown flags {unknown}: use {', '.join(FLAGS)}")
     n = len(samples)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "item_id": samples[ITEM_ID].astype(object).where(samples[ITEM_ID].notna(), None),
             "text": texts.astype(str).to_numpy(),
@@ -159,24 +193,28 @@ def add_samples(
             "position": np.arange(n, dtype=np.int64),
         }
     ).astype({"item_id": "string", "text": "string"})
-    with workspace.transaction() as con:
-        _ensure_table(con)
-        (offset,) = con.execute(
-            f"SELECT count(*) FROM {SAMPLES_TABLE} WHERE run_id = ?", [run_id]
-        ).fetchall()[0]
-        con.register("new_samples", frame)
-        con.execute(
-            f"""INSERT INTO {SAMPLES_TABLE}
-            SELECT ? || '-' || lpad(CAST(position + ? AS VARCHAR), 6, '0'), ?, ?, ?,
-                   CAST(item_id AS VARCHAR), CAST(text AS VARCHAR),
-                   CASE WHEN isnan(score) THEN NULL ELSE score END, rank,
-                   CASE WHEN flags = '' THEN []::VARCHAR[] ELSE string_split(flags, ',') END,
-                   '{PENDING}', NULL, ?, NULL
-            FROM new_samples ORDER BY position""",
-            [run_id, int(offset), kind, generator, run_id, utc_now()],
-        )
-        con.unregister("new_samples")
-    return [f"{run_id}-{int(offset) + i:06d}" for i in range(n)]
+
+
+def _insert_samples(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, kind: str, generator: str, run_id: str
+) -> list[str]:
+    _ensure_table(con)
+    (offset,) = con.execute(
+        f"SELECT count(*) FROM {SAMPLES_TABLE} WHERE run_id = ?", [run_id]
+    ).fetchall()[0]
+    con.register("new_samples", frame)
+    con.execute(
+        f"""INSERT INTO {SAMPLES_TABLE}
+        SELECT ? || '-' || lpad(CAST(position + ? AS VARCHAR), 6, '0'), ?, ?, ?,
+               CAST(item_id AS VARCHAR), CAST(text AS VARCHAR),
+               CASE WHEN isnan(score) THEN NULL ELSE score END, rank,
+               CASE WHEN flags = '' THEN []::VARCHAR[] ELSE string_split(flags, ',') END,
+               '{PENDING}', NULL, ?, NULL
+        FROM new_samples ORDER BY position""",
+        [run_id, int(offset), kind, generator, run_id, utc_now()],
+    )
+    con.unregister("new_samples")
+    return [f"{run_id}-{int(offset) + i:06d}" for i in range(len(frame))]
 
 
 def _where(sample_ids: Sequence[str] | None = None, **filters: Any) -> tuple[str, list[Any]]:

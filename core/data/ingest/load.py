@@ -422,7 +422,7 @@ def _load(
             )
 
     progress(1, f"loading {events_file.name}")
-    with ws.transaction() as tx:
+    with ws.transaction("ingest") as tx:
         tx.execute("SET TimeZone = 'UTC'")
         with readable_errors(events_file):
             counts = _stage_events(tx, plan, default_event)

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from core.checks import check_choice
@@ -63,7 +64,7 @@ def add_interactions(
         Counts and timings for the run record.
     write_files : callable, optional
         ``write_files(folder)`` writes files kept with the run (e.g. its generator); the run
-        is recorded only when it succeeds.
+        is recorded only when it succeeds, in the transaction that stores the rows.
     """
     missing = set(ROW_COLUMNS) - set(rows.columns)
     if missing:
@@ -81,28 +82,26 @@ def add_interactions(
             f"synthetic rows must fall before {before} (the end of the training period)"
         )
     frame = frame.astype({"user_id": str, "item_id": str, "event": str, "weight": float})
-    run_id = ws.record_run(
+
+    def write_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        con.execute(_DDL)
+        con.register("new_interactions", frame)
+        con.execute(
+            f"""INSERT INTO {INTERACTIONS_TABLE}
+            SELECT user_id, item_id, event, CAST(ts AS TIMESTAMP), weight, ?, ?, ?, ?
+            FROM new_interactions""",
+            [generator, run_id, PENDING, utc_now()],
+        )
+        con.unregister("new_interactions")
+
+    return ws.record_run(
         kind=SYNTHETIC_INTERACTIONS_KIND,
         name=generator,
         params={"generator": generator, **dict(params)},
         metrics={"n_rows": len(frame), **dict(metrics or {})},
-        write_files=write_files or (lambda folder: None),
+        write_files=write_files,
+        write_rows=write_rows,
     )
-    try:
-        with ws.transaction() as con:
-            con.execute(_DDL)
-            con.register("new_interactions", frame)
-            con.execute(
-                f"""INSERT INTO {INTERACTIONS_TABLE}
-                SELECT user_id, item_id, event, CAST(ts AS TIMESTAMP), weight, ?, ?, ?, ?
-                FROM new_interactions""",
-                [generator, run_id, PENDING, utc_now()],
-            )
-            con.unregister("new_interactions")
-    except BaseException:
-        ws.delete_run(run_id)
-        raise
-    return run_id
 
 
 def _where(
