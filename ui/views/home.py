@@ -54,11 +54,16 @@ def pipeline_checklist(status: dict[str, Any]) -> None:
             "BERT models on the Models page"
         )
     )
-    for key, name, unit, needs in LATER_STEPS:
+    for key, name, units, needs in LATER_STEPS:
         count = int(status.get(key, 0))
+        unit = units[:-1] if count == 1 else units  # "1 saved comparison", "2 saved comparisons"
         lines.append(
             f"{done if count else todo} **{name}** — "
-            + (f"{count:,} {unit}" if count else f"not started; {needs}")
+            + (
+                f"{count:,} {unit if count != 1 else unit[:-1]}"
+                if count
+                else f"not started; {needs}"
+            )
         )
     st.markdown("  \n".join(lines))
     for script, label, icon in PAGES[1:]:
