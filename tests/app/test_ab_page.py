@@ -39,7 +39,7 @@ def test_compare_two_models_on_the_sample_world(app_test: AppTest, loaded_home: 
     at.number_input(key=state.AB_RESAMPLES).set_value(200)
     at.button(key=state.AB_COMPARE).click().run()
     assert not at.exception
-    assert not at.error
+    assert not at.error, [e.value for e in at.error]
     assert any("Compared 2 variants" in message.value for message in at.success)
 
     saved = list_experiments(ws)
