@@ -178,6 +178,7 @@ def compare_models(
     control: str | None = None,
     fusion_run_ids: Sequence[str] = (),
     metrics: Sequence[str] = DEFAULT_METRICS,
+    primary_metric: str | None = None,
     segments: Sequence[str] = SEGMENTS,
     n_resamples: int = 1000,
     random_state: int = 0,
@@ -185,8 +186,9 @@ def compare_models(
 ) -> ExperimentResult:
     """Compare trained models and saved fusions on their shared split and keep the result.
 
-    ``control`` is one of the run ids. The simulated online A/B is added when the data is the
-    sample world. Returns the saved result.
+    ``control`` is one of the run ids; ``primary_metric`` one of ``metrics`` (the first by
+    default), the metric the verdict rests on. The simulated online A/B is added when the data
+    is the sample world. Returns the saved result.
     """
     split, variants = workspace_variants(ws, run_ids, fusion_run_ids)
     control_name: Any = None
@@ -200,6 +202,7 @@ def compare_models(
         split,
         variants,
         metrics=metrics,
+        primary_metric=primary_metric,
         control=control_name,
         segments=segments,
         n_resamples=n_resamples,

@@ -21,10 +21,13 @@ Segments
     the training interactions); users with at least one such item.
 
 Per-user metrics get a mean, a percentile interval and, against the control, a paired
-difference with its interval, relative lift and p-value. P-values are Holm-adjusted within each
-segment across every (treatment, metric) pair, so a significance mark stays valid when many
-metrics are read at once. Catalogue-level metrics (coverage, Gini, personalisation) are one
-number per variant and segment and have no interval.
+difference with its interval, relative lift and a paired t-test p-value (no floor, whatever the
+number of resamples). P-values are Holm-adjusted within each family "one metric in one segment,
+every treatment against the control". The primary metric (chosen by the user, the first metric by
+default) is the confirmatory family; the others are adjusted the same way but read as exploratory.
+Catalogue-level metrics (coverage, Gini, personalisation) are one number per variant and segment
+and have no interval. A metric whose inputs are missing or uninformative (category diversity
+without categories) is not reported: its rows carry the reason in ``not_available``.
 
 Results are kept as a run of kind ``"experiment"`` (:func:`save_experiment`) and reopened with
 :func:`load_experiment`.
@@ -52,10 +55,8 @@ from core.evaluation.stats import (
     BOOTSTRAP_COLUMNS,
     MEAN,
     P_HOLM,
-    P_VALUE,
     VARIANT,
-    holm,
-    paired_bootstrap,
+    paired_comparisons,
 )
 from core.metrics import (
     METRICS,
@@ -71,7 +72,14 @@ SEGMENT = "segment"
 METRIC = "metric"
 N_USERS = "n_users"
 SIGNIFICANT = "significant"
-RESULT_COLUMNS: tuple[str, ...] = (SEGMENT, METRIC, N_USERS, *BOOTSTRAP_COLUMNS, SIGNIFICANT)
+NOT_AVAILABLE = "not_available"
+RESULT_COLUMNS: tuple[str, ...] = (
+    SEGMENT, METRIC, N_USERS, *BOOTSTRAP_COLUMNS, SIGNIFICANT, NOT_AVAILABLE,
+)  # fmt: skip
+# Significance levels the page and report may mark (``*`` and ``**``), largest first.
+SIGNIFICANCE_LEVELS: tuple[float, ...] = (0.05, 0.01)
+# How p-values are computed; saved in the config. Experiments saved before had bootstrap ones.
+P_TEST = "paired t-test"
 
 SEGMENTS: tuple[str, ...] = (
     "all",
@@ -253,6 +261,53 @@ def _check_variants(variants: Sequence[Variant], control: str | None) -> None:
         raise ComparisonError(f"control {control!r} is not one of the variants {names}")
 
 
+def unavailable_metrics(metrics: Sequence[str], context: MetricContext) -> dict[str, str]:
+    """Metrics of ``metrics`` that cannot be reported on this data, with the reason.
+
+    A metric is not available when the context lacks what it needs, and category diversity also
+    when the categories carry no information: every item in a category of its own (a catalogue
+    without categories) or all items in one category. It would then be a constant of the list
+    length, not of the recommendations.
+    """
+    reasons = {}
+    for metric in metrics:
+        base = parse_metric(metric)[0]
+        missing = [need for need in METRICS[base].requires if getattr(context, need) is None]
+        if missing:
+            reasons[metric] = f"needs {' and '.join(missing)}, which this data does not have"
+        elif base == "category_diversity":
+            categories = np.asarray(context.item_categories)
+            distinct = np.unique(categories).size
+            if distinct == categories.size:
+                reasons[metric] = (
+                    "no two items share a category (the catalogue has no categories), so every "
+                    "full list scores the same"
+                )
+            elif distinct < 2:
+                reasons[metric] = "every item has the same category, so every list scores 0"
+    return reasons
+
+
+def _empty_rows(metric: str, variants: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({METRIC: metric, VARIANT: list(variants)})
+    for column in BOOTSTRAP_COLUMNS[1:]:
+        frame[column] = np.nan
+    return frame
+
+
+def _catalogue_rows(metric: str, values: dict[str, Any], control: str | None) -> pd.DataFrame:
+    """A catalogue-level metric: one number per variant, a difference and lift, no interval."""
+    frame = _empty_rows(metric, list(values))
+    frame[MEAN] = [float(v) for v in values.values()]
+    if control is not None:
+        base = float(values[control])
+        treated = frame[VARIANT] != control
+        frame.loc[treated, "diff"] = frame.loc[treated, MEAN] - base
+        if base != 0:
+            frame.loc[treated, "lift"] = frame.loc[treated, "diff"] / base
+    return frame
+
+
 def _segment_rows(
     segment: str,
     per_variant: dict[str, dict[str, Any]],
@@ -262,42 +317,35 @@ def _segment_rows(
     n_resamples: int,
     confidence: float,
     rng: np.random.Generator,
+    unavailable: Mapping[str, str],
 ) -> pd.DataFrame:
-    frames = []
+    """One segment's rows; per-user metrics share one set of bootstrap resamples, and Holm
+    adjusts each metric's p-values across the treatments (its own family)."""
+    names = list(per_variant)
+    frames: dict[str, pd.DataFrame] = {}
+    per_user = {}
     for metric in metrics:
-        values = {name: result[metric] for name, result in per_variant.items()}
-        if all(np.ndim(value) == 0 for value in values.values()):
-            frame = pd.DataFrame({VARIANT: list(values), MEAN: [float(v) for v in values.values()]})
-            for column in BOOTSTRAP_COLUMNS:
-                if column not in frame:
-                    frame[column] = np.nan
-            if control is not None:
-                base = float(values[control])
-                treated = frame[VARIANT] != control
-                frame.loc[treated, "diff"] = frame.loc[treated, MEAN] - base
-                if base != 0:
-                    frame.loc[treated, "lift"] = frame.loc[treated, "diff"] / base
-        elif n_users == 0:
-            frame = pd.DataFrame({VARIANT: list(values)})
-            for column in BOOTSTRAP_COLUMNS[1:]:
-                frame[column] = np.nan
+        values = {name: result.get(metric) for name, result in per_variant.items()}
+        if metric in unavailable or n_users == 0:
+            frames[metric] = _empty_rows(metric, names)
+        elif all(np.ndim(value) == 0 for value in values.values()):
+            frames[metric] = _catalogue_rows(metric, values, control)
         else:
-            frame = paired_bootstrap(
-                values,
-                control=control,
-                n_resamples=n_resamples,
-                confidence=confidence,
-                random_state=rng,
-            )
-        frame.insert(0, N_USERS, n_users)
-        frame.insert(0, METRIC, metric)
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
-    # One family per segment: every (treatment, metric) comparison.
-    tested = table[P_VALUE].notna().to_numpy()
-    table[P_HOLM] = np.nan
-    table.loc[tested, P_HOLM] = holm(table.loc[tested, P_VALUE].to_numpy())
+            per_user[metric] = values
+    if per_user:
+        compared = paired_comparisons(
+            per_user,
+            control=control,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            random_state=rng,
+        )
+        for metric, rows in compared.groupby(METRIC, sort=False):
+            frames[metric] = rows
+    table = pd.concat([frames[metric] for metric in metrics], ignore_index=True)
+    table.insert(1, N_USERS, n_users)
     table.insert(0, SEGMENT, segment)
+    table[NOT_AVAILABLE] = [unavailable.get(metric, "") for metric in table[METRIC]]
     return table
 
 
@@ -311,6 +359,7 @@ def run_experiment(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     alpha: float = 0.05,
+    primary_metric: str | None = None,
     context: MetricContext | None = None,
     random_state: int | np.random.Generator | None = 0,
     callback: ProgressCallback | None = None,
@@ -333,6 +382,8 @@ def run_experiment(
         Paired bootstrap resamples and interval coverage.
     alpha : float
         Level of the ``significant`` mark (Holm-adjusted p-value below ``alpha``).
+    primary_metric : str, optional
+        The metric the decision rests on (one of ``metrics``; the first by default).
     context : MetricContext, optional
         Item popularity, categories or embeddings for beyond-accuracy metrics; by default
         built from the split (popularity only).
@@ -349,6 +400,11 @@ def run_experiment(
     metrics = list(metrics)
     if not metrics:
         raise ComparisonError("choose at least one metric")
+    primary_metric = metrics[0] if primary_metric is None else primary_metric
+    if primary_metric not in metrics:
+        raise ComparisonError(
+            f"the primary metric {primary_metric!r} is not one of the chosen metrics {metrics}"
+        )
     unknown = sorted(set(segments) - set(SEGMENTS))
     if unknown:
         raise ComparisonError(f"unknown segment {unknown[0]!r}; use one of {', '.join(SEGMENTS)}")
@@ -366,11 +422,15 @@ def run_experiment(
 
     rng = random_generator(random_state)
     masks = segment_masks(split, users, relevant, long_tail_items(popularity))
+    unavailable = unavailable_metrics(metrics, context)
+    scored = [metric for metric in metrics if metric not in unavailable]
     tables = []
     for position, segment in enumerate(segments):
         chosen, segment_relevant = masks[segment]
         per_variant = {
-            name: evaluate_lists(served[chosen], segment_relevant[chosen], metrics, context)
+            name: evaluate_lists(served[chosen], segment_relevant[chosen], scored, context)
+            if scored
+            else {}
             for name, served in lists.items()
         }
         tables.append(
@@ -383,6 +443,7 @@ def run_experiment(
                 n_resamples,
                 confidence,
                 rng,
+                unavailable,
             )
         )
         if callback is not None:
@@ -398,6 +459,8 @@ def run_experiment(
         "n_resamples": n_resamples,
         "confidence": confidence,
         "alpha": alpha,
+        "primary_metric": primary_metric,
+        "p_test": P_TEST,
         "split": {"method": split.method, **split.params},
     }
     return ExperimentResult(
@@ -536,6 +599,8 @@ def load_experiment(ws: Workspace, run_id: str) -> ExperimentResult:
     except (OSError, ValueError, KeyError) as error:
         raise ComparisonError(f"cannot read experiment {run_id!r}: {error}") from error
     order = config.pop("variant_order")
+    if NOT_AVAILABLE not in table:
+        table[NOT_AVAILABLE] = ""  # saved before metrics could be marked as not available
     return ExperimentResult(
         table=table,
         lists={name: arrays[f"list:{name}"] for name in order},

@@ -7,16 +7,29 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core.evaluation.experiment import (
     METRIC,
+    NOT_AVAILABLE,
     SEGMENT,
     ExperimentResult,
     coverage_curve,
     popularity_profile,
 )
-from core.evaluation.stats import CI_HIGH, CI_LOW, LIFT, MEAN, P_HOLM, VARIANT
-from core.figures.theme import style, whiskers
+from core.evaluation.stats import (
+    CI_HIGH,
+    CI_LOW,
+    DIFF_CI_HIGH,
+    DIFF_CI_LOW,
+    LIFT,
+    MEAN,
+    P_HOLM,
+    P_VALUE,
+    VARIANT,
+)
+from core.evaluation.verdict import significance_levels, significance_mark
+from core.figures.theme import PALETTE, style, whiskers
 
 
 def _segment(result: ExperimentResult, segment: str) -> pd.DataFrame:
@@ -26,20 +39,30 @@ def _segment(result: ExperimentResult, segment: str) -> pd.DataFrame:
 def metric_bars(
     result: ExperimentResult, metrics: Sequence[str], segment: str = "all"
 ) -> go.Figure:
-    """Grouped bars: a group per metric, a bar per variant, whiskers at the interval."""
+    """One panel per metric, each with its own scale (coverage near 0.8 and NDCG near 0.06 do
+    not share an axis), a bar per variant with whiskers at the interval. Metrics not available
+    on the data are left out."""
     rows = _segment(result, segment)
-    figure = go.Figure()
-    for variant in result.variants:
-        mine = rows[(rows[VARIANT] == variant) & rows[METRIC].isin(metrics)]
-        mine = mine.set_index(METRIC).reindex(list(metrics))
+    available = rows[rows[NOT_AVAILABLE] == ""][METRIC].unique()
+    metrics = [metric for metric in metrics if metric in available]
+    columns = min(max(len(metrics), 1), 4)
+    n_rows = -(-max(len(metrics), 1) // columns)
+    figure = make_subplots(
+        rows=n_rows, cols=columns, subplot_titles=metrics, horizontal_spacing=0.06
+    )
+    for position, metric in enumerate(metrics):
+        mine = rows[rows[METRIC] == metric].set_index(VARIANT).reindex(result.variants)
         figure.add_bar(
-            name=variant,
-            x=list(metrics),
+            x=result.variants,
             y=mine[MEAN],
             error_y=whiskers(mine[MEAN], mine[CI_LOW], mine[CI_HIGH]),
-            hovertemplate="%{x}: %{y:.4f}<extra>" + variant + "</extra>",
+            marker_color=[PALETTE[j % len(PALETTE)] for j in range(len(result.variants))],
+            hovertemplate="%{x}: %{y:.4f}<extra>" + metric + "</extra>",
+            showlegend=False,
+            row=position // columns + 1,
+            col=position % columns + 1,
         )
-    figure.update_layout(barmode="group", yaxis_title="mean per user")
+    figure.update_layout(height=max(320, 300 * n_rows))
     confidence = result.config["confidence"]
     return style(figure, f"Metrics with {confidence:.0%} intervals ({segment} users)")
 
@@ -49,11 +72,12 @@ def lift_table(
 ) -> pd.DataFrame:
     """Treatments x metrics: relative lift over the control as text with significance marks.
 
-    ``**`` marks a Holm-adjusted p-value below 0.01, ``*`` below the experiment's alpha;
-    a metric without an interval shows its lift unmarked.
+    A mark per level of :func:`core.evaluation.verdict.significance_levels` that the
+    Holm-adjusted p-value reaches (only levels the experiment can reach); a metric without an
+    interval shows its lift unmarked, a metric not available on the data ``not available``.
     """
     rows = _segment(result, segment)
-    alpha = result.config.get("alpha", 0.05)
+    levels = significance_levels(result, segment)
     control = result.control
     table = {}
     for variant in result.variants:
@@ -64,16 +88,44 @@ def lift_table(
         for metric in metrics:
             if metric not in mine.index:
                 continue
+            if mine.at[metric, NOT_AVAILABLE]:
+                cells[metric] = "not available"
+                continue
             lift, p_holm = mine.at[metric, LIFT], mine.at[metric, P_HOLM]
             if not np.isfinite(lift):
                 cells[metric] = "n/a"
                 continue
-            mark = ""
-            if np.isfinite(p_holm):
-                mark = " **" if p_holm < 0.01 else " *" if p_holm < alpha else ""
-            cells[metric] = f"{lift:+.1%}{mark}"
+            mark = significance_mark(p_holm, levels)
+            cells[metric] = f"{lift:+.1%}" + (f" {mark}" if mark else "")
         table[variant] = cells
     return pd.DataFrame(table).T.reindex(columns=list(metrics))
+
+
+def comparison_table(
+    result: ExperimentResult, metrics: Sequence[str], segment: str = "all"
+) -> pd.DataFrame:
+    """One row per treatment and metric with readable column names: the difference with its
+    interval, the lift, the raw and the Holm-adjusted p-value and the significance mark."""
+    rows = _segment(result, segment)
+    rows = rows[(rows[VARIANT] != result.control) & rows[METRIC].isin(metrics)]
+    levels = significance_levels(result, segment)
+    confidence = result.config["confidence"]
+    frame = pd.DataFrame(
+        {
+            "Variant": rows[VARIANT],
+            "Metric": rows[METRIC],
+            "Mean": rows[MEAN],
+            "Difference": rows["diff"],
+            f"{confidence:.0%} interval, low": rows[DIFF_CI_LOW],
+            f"{confidence:.0%} interval, high": rows[DIFF_CI_HIGH],
+            "Lift": rows[LIFT],
+            "p (raw)": rows[P_VALUE],
+            "p (Holm, per metric)": rows[P_HOLM],
+            "Significance": [significance_mark(p, levels) for p in rows[P_HOLM]],
+            "Not available because": rows[NOT_AVAILABLE],
+        }
+    )
+    return frame.reset_index(drop=True)
 
 
 def tradeoff_scatter(
@@ -109,7 +161,7 @@ def segment_heatmap(result: ExperimentResult, metric: str) -> go.Figure:
     lifts = rows.pivot(index=SEGMENT, columns=VARIANT, values=LIFT).reindex_like(values)
     p_holm = rows.pivot(index=SEGMENT, columns=VARIANT, values=P_HOLM).reindex_like(values)
     n_users = rows.groupby(SEGMENT)["n_users"].first().reindex(segments)
-    alpha = result.config.get("alpha", 0.05)
+    levels = significance_levels(result)
     text = []
     for segment in segments:
         line = []
@@ -121,8 +173,7 @@ def segment_heatmap(result: ExperimentResult, metric: str) -> go.Figure:
             )
             cell = "" if not np.isfinite(value) else f"{value:.4f}"
             if np.isfinite(lift):
-                mark = "*" if np.isfinite(p) and p < alpha else ""
-                cell += f"<br>{lift:+.0%}{mark}"
+                cell += f"<br>{lift:+.0%}{significance_mark(p, levels)}"
             line.append(cell)
         text.append(line)
     figure = go.Figure(
@@ -183,3 +234,27 @@ def online_figure(online: pd.DataFrame) -> go.Figure:
         )
     figure.update_layout(barmode="group", yaxis_title="per list shown")
     return style(figure, "Simulated online A/B on the sample world's ground-truth users")
+
+
+READABLE_COLUMNS: dict[str, str] = {
+    VARIANT: "Variant",
+    METRIC: "Metric",
+    SEGMENT: "Segment",
+    "n_users": "Users",
+    MEAN: "Mean",
+    CI_LOW: "Interval low",
+    CI_HIGH: "Interval high",
+    "diff": "Difference",
+    DIFF_CI_LOW: "Difference, interval low",
+    DIFF_CI_HIGH: "Difference, interval high",
+    LIFT: "Lift",
+    P_VALUE: "p (raw)",
+    P_HOLM: "p (Holm)",
+    "significant": "Significant",
+    NOT_AVAILABLE: "Not available because",
+}
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the result columns renamed for people (``p_holm`` -> ``p (Holm)``)."""
+    return frame.rename(columns=READABLE_COLUMNS)

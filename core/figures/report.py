@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.evaluation.experiment import ExperimentResult, metric_table
+from core.evaluation.verdict import significance_levels, verdict
 from core.figures import evaluation as figures
 
 _STYLE = """
@@ -38,6 +39,18 @@ def _table_html(frame: pd.DataFrame, float_format: str = "{:.4f}") -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
+def split_text(split: dict | None) -> str:
+    """The split settings of an experiment's config as words, e.g. ``temporal split, test
+    fraction 0.2, valid fraction 0.1``."""
+    if not split:
+        return "not recorded"
+    settings = dict(split)
+    method = settings.pop("method", "unknown")
+    parts = [f"{str(method).replace('_', ' ')} split"]
+    parts += [f"{str(key).replace('_', ' ')} {value}" for key, value in settings.items()]
+    return ", ".join(parts)
+
+
 def experiment_report_html(
     result: ExperimentResult, title: str, online: pd.DataFrame | None = None
 ) -> str:
@@ -50,14 +63,20 @@ def experiment_report_html(
     title : str
         Heading of the report.
     online : pandas.DataFrame, optional
-        Simulated online A/B table, shown as a figure when given.
+        Simulated online A/B table, shown as a figure; by default the experiment's own.
     """
+    online = result.online if online is None else online
     config = result.config
     metrics = config["metrics"]
     accuracy = metrics[0]
     charts: list[go.Figure] = [figures.metric_bars(result, metrics)]
     for other in ("category_diversity", "ild", "coverage"):
-        matching = [m for m in metrics if m.split("@")[0] == other]
+        matching = [
+            m
+            for m in metrics
+            if m.split("@")[0] == other
+            and (result.table.loc[result.table["metric"] == m, "not_available"] == "").all()
+        ]
         if matching:
             charts.append(figures.tradeoff_scatter(result, matching[0], accuracy))
     charts += [
@@ -72,23 +91,44 @@ def experiment_report_html(
         for i, chart in enumerate(charts)
     ]
     control = config.get("control")
+    levels = significance_levels(result)
+    marks = ", ".join(f"{'*' * (i + 1)} p &lt; {level}" for i, level in enumerate(levels))
     settings = (
         f"Variants: {html.escape(', '.join(result.variants))}. "
         f"Control: {html.escape(str(control))}. Test users: {result.users.size:,}. "
-        f"Paired bootstrap with {config['n_resamples']:,} resamples, "
-        f"{config['confidence']:.0%} intervals; p-values Holm-adjusted per segment across "
-        f"every treatment and metric; * p &lt; {config['alpha']}, ** p &lt; 0.01."
+        f"Primary metric: {html.escape(str(config.get('primary_metric', accuracy)))}. "
+        f"Paired bootstrap with {config['n_resamples']:,} resamples for the "
+        f"{config['confidence']:.0%} intervals; "
+        + (
+            "p-values from a paired t-test, Holm-adjusted per metric across the treatments"
+            if config.get("p_test")
+            else "bootstrap p-values, Holm-adjusted per segment across every treatment and metric"
+        )
+        + (f"; {marks}." if marks else "; no significance level can be reached.")
     )
     body = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p class='note'>{settings}<br>Split: {html.escape(str(config.get('split')))}<br>"
-        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by ShopSynth.</p>",
-        "<h2>Metrics (all test users)</h2>",
-        _table_html(metric_table(result)),
+        f"<p class='note'>{settings}<br>Split: {html.escape(split_text(config.get('split')))}"
+        f"<br>Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by ShopSynth.</p>",
     ]
+    sentences = verdict(result)
+    if sentences:
+        body += ["<h2>Verdict</h2>", *(f"<p>{html.escape(line)}</p>" for line in sentences)]
+    body += ["<h2>Metrics (all test users)</h2>", _table_html(metric_table(result))]
     if control is not None:
         lifts = figures.lift_table(result, metrics)
-        body += [f"<h2>Lift over {html.escape(control)}</h2>", _table_html(lifts)]
+        comparisons = figures.comparison_table(result, metrics).set_index("Variant")
+        body += [
+            f"<h2>Lift over {html.escape(control)}</h2>",
+            _table_html(lifts),
+            "<h2>Differences, intervals and p-values (all test users)</h2>",
+            _table_html(comparisons, "{:.4g}"),
+        ]
+    if online is not None and not online.empty:
+        body += [
+            "<h2>Simulated online A/B</h2>",
+            _table_html(figures.readable(online).set_index("Variant")),
+        ]
     body += ["<h2>Figures</h2>", *parts]
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"

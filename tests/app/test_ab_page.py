@@ -39,7 +39,7 @@ def test_compare_two_models_on_the_sample_world(app_test: AppTest, loaded_home: 
     at.number_input(key=state.AB_RESAMPLES).set_value(200)
     at.button(key=state.AB_COMPARE).click().run()
     assert not at.exception
-    assert not at.error
+    assert not at.error, [e.value for e in at.error]
     assert any("Compared 2 variants" in message.value for message in at.success)
 
     saved = list_experiments(ws)
@@ -47,17 +47,23 @@ def test_compare_two_models_on_the_sample_world(app_test: AppTest, loaded_home: 
     result = load_experiment(ws, saved["run_id"].iloc[0])
     assert result.control == "popularity"
     # The metrics table on screen is the saved result.
-    shown = at.dataframe[0].value
+    tables = [frame.value for frame in at.dataframe]
     expected = metric_table(result)
+    shown = next(t for t in tables if t.index.name == "variant" and "ndcg@10" in t.columns)
     assert shown.loc["als", "ndcg@10"] == pytest.approx(expected.loc["als", "ndcg@10"])
     # ALS beats popularity on the sample world, and the lift table marks it.
-    lifts = at.dataframe[1].value
+    lifts = next(t for t in tables if "als" in t.index and t.index.name != "variant")
     assert lifts.loc["als", "ndcg@10"].startswith("+")
     assert lifts.loc["als", "ndcg@10"].endswith("*")
     # The sample world has a ground truth: the simulated online A/B is shown.
     assert result.online is not None
     assert any("Spearman" in caption.value for caption in at.caption)
     assert len(at.get("plotly_chart")) >= 6
+    # The differences with their intervals and both p-values, under readable column names.
+    comparison = next(t for t in tables if "p (Holm, per metric)" in t.columns)
+    assert {"95% interval, low", "95% interval, high", "p (raw)"} <= set(comparison.columns)
+    # A plain-language verdict closes the page: ALS wins on the primary metric NDCG@10.
+    assert any(markdown.value.startswith("als wins on ndcg@10") for markdown in at.markdown)
 
     # Reopened after a restart of the page (fresh session), the comparison is listed.
     again = AppTest.from_file(app_test._script_path, default_timeout=120)

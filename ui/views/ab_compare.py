@@ -12,15 +12,19 @@ from core.data.workspace import Workspace
 from core.evaluation import compare
 from core.evaluation.experiment import (
     METRIC_BASES,
+    NOT_AVAILABLE,
+    SEGMENT,
     SEGMENTS,
     ExperimentResult,
     delete_experiment,
     export_csv,
     metric_table,
 )
+from core.evaluation.verdict import significance_levels, verdict, zero_scores
 from core.figures import evaluation as figures
 from core.figures.report import experiment_report_html
 from ui import cache, feedback, state
+from ui.text import plain
 from ui.views.models import delete_control, run_labels
 
 DEFAULT_BASES = ("ndcg", "recall", "mrr", "coverage", "category_diversity", "novelty")
@@ -72,7 +76,14 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
         k = int(left.number_input("k (list length)", 1, 100, 10, key=state.AB_K))
         n_resamples = int(
             middle.number_input(
-                "Bootstrap resamples", 100, 10_000, 1000, step=100, key=state.AB_RESAMPLES
+                "Bootstrap resamples",
+                100,
+                10_000,
+                1000,
+                step=100,
+                key=state.AB_RESAMPLES,
+                help="For the intervals only: p-values come from a paired t-test, whose "
+                "resolution does not depend on the resamples.",
             )
         )
         name = right.text_input(
@@ -80,6 +91,15 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
         )
         bases = st.multiselect(
             "Metrics", METRIC_BASES, default=list(DEFAULT_BASES), key=state.AB_METRICS
+        )
+        primary = st.selectbox(
+            "Primary metric",
+            METRIC_BASES,
+            index=METRIC_BASES.index(DEFAULT_BASES[0]),
+            key=state.AB_PRIMARY,
+            help="The metric the decision rests on; the verdict names the winner on it. Each "
+            "metric's p-values are Holm-adjusted across the treatments; the other metrics are "
+            "exploratory.",
         )
         segments = st.multiselect(
             "Segments",
@@ -93,9 +113,10 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
         )
     if not submitted:
         return
-    if not chosen or not bases or "all" not in segments:
+    if not chosen or not bases or "all" not in segments or primary not in bases:
         st.warning(
-            "Choose at least one variant and one metric, and keep the 'All test users' segment.",
+            "Choose at least one variant and one metric, keep the primary metric among the "
+            "metrics, and keep the 'All test users' segment.",
             icon=":material/warning:",
         )
         return
@@ -108,6 +129,7 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
                 name=name,
                 control=control,
                 metrics=[f"{base}@{k}" for base in bases],
+                primary_metric=f"{primary}@{k}",
                 segments=segments,
                 n_resamples=n_resamples,
                 callback=progress.stage("Comparing"),
@@ -150,29 +172,69 @@ def earlier_runs(ws: Workspace) -> None:
 
 def _significance_note(result: ExperimentResult) -> str:
     config = result.config
+    levels = significance_levels(result)
+    marks = ", ".join(f"`{'*' * (i + 1)}` p < {level}" for i, level in enumerate(levels))
+    if config.get("p_test"):
+        how = (
+            "p-values from a paired t-test, Holm-adjusted per metric across the "
+            f"{len(result.variants) - 1} treatments (the primary metric "
+            f"{plain(config.get('primary_metric'))} is the confirmatory family; the others are "
+            "exploratory)"
+        )
+    else:
+        how = "bootstrap p-values, Holm-adjusted within each segment across treatments and metrics"
     return (
-        f"Paired bootstrap over users ({config['n_resamples']:,} resamples, "
-        f"{config['confidence']:.0%} intervals). Lift = difference / control mean; p-values "
-        "Holm-adjusted within each segment across every treatment and metric: "
-        f"`*` p < {config['alpha']}, `**` p < 0.01."
+        f"Paired bootstrap over users ({config['n_resamples']:,} resamples) for the "
+        f"{config['confidence']:.0%} intervals. Lift = difference / control mean; {how}: "
+        + (marks if marks else "no significance level can be reached in this comparison")
+        + "."
     )
+
+
+def _warnings(result: ExperimentResult) -> None:
+    """Metrics not available on the data, and variants scoring zero on a segment."""
+    rows = result.table
+    missing = rows[rows[NOT_AVAILABLE] != ""].drop_duplicates("metric")
+    for row in missing.itertuples(index=False):
+        st.info(
+            f"{plain(row.metric)} is not available: {plain(row.not_available)}.",
+            icon=":material/info:",
+        )
+    zeros = zero_scores(result)
+    if not zeros.empty:
+        metric = result.config.get("primary_metric") or result.config["metrics"][0]
+        st.warning(
+            f"Some variants score 0 on {plain(metric)} in a segment (below): they find nothing "
+            "relevant for those users.",
+            icon=":material/warning:",
+        )
+        zeros = zeros.assign(segment=zeros[SEGMENT].map(SEGMENT_LABELS).fillna(zeros[SEGMENT]))
+        st.dataframe(figures.readable(zeros), hide_index=True, width="stretch")
 
 
 def show_result(result: ExperimentResult) -> None:
     """A comparison's metrics, lift and significance, figures by segment, the simulated online
-    A/B when there is one, and the CSV and HTML downloads."""
+    A/B when there is one, the CSV and HTML downloads, and a plain-language verdict."""
     metrics = result.config["metrics"]
-    accuracy = metrics[0]
+    accuracy = result.config.get("primary_metric") or metrics[0]
     st.caption(
         f"{len(result.variants)} variants on {result.users.size:,} test users · control "
-        f"**{result.control}** · k = {result.config['k']}"
+        f"**{plain(result.control)}** · k = {result.config['k']}"
     )
+    _warnings(result)
     st.markdown("##### Metrics, all test users")
     st.dataframe(metric_table(result).style.format("{:.4f}", na_rep=""), width="stretch")
     if result.control is not None and len(result.variants) > 1:
-        st.markdown(f"##### Lift over {result.control}")
+        st.markdown(f"##### Lift over {plain(result.control)}")
         st.dataframe(figures.lift_table(result, metrics), width="stretch")
         st.caption(_significance_note(result))
+        st.markdown("##### Differences with intervals and p-values, all test users")
+        st.dataframe(
+            figures.comparison_table(result, metrics),
+            hide_index=True,
+            width="stretch",
+            column_config={"Lift": st.column_config.NumberColumn(format="percent")},
+        )
     shown = st.multiselect(
         "Metrics in the bar chart", metrics, default=metrics[:4], key=state.AB_BAR_METRICS
     )
@@ -185,7 +247,10 @@ def show_result(result: ExperimentResult) -> None:
     if shown:
         st.plotly_chart(figures.metric_bars(result, shown, segment), width="stretch")
     left, right = st.columns(2)
-    diversity = [m for m in metrics if m.split("@")[0] in ("category_diversity", "ild")]
+    missing = set(result.table.loc[result.table[NOT_AVAILABLE] != "", "metric"])
+    diversity = [
+        m for m in metrics if m.split("@")[0] in ("category_diversity", "ild") and m not in missing
+    ]
     coverage = [m for m in metrics if m.split("@")[0] == "coverage"]
     if diversity:
         left.plotly_chart(
@@ -207,8 +272,9 @@ def show_result(result: ExperimentResult) -> None:
         st.plotly_chart(figures.online_figure(result.online), width="stretch")
         offline = metric_table(result)[accuracy]
         clicks = result.online[result.online["metric"] == "ctr"].set_index("variant")["mean"]
-        agreement = compare.online.agreement(offline, clicks)
-        st.caption(compare.agreement_text(agreement, accuracy))
+        if offline.notna().all():
+            agreement = compare.online.agreement(offline, clicks)
+            st.caption(plain(compare.agreement_text(agreement, accuracy)))
     left, right = st.columns(2)
     stem = f"shopsynth-ab-{result.run_id or 'result'}"
     # Both files are built only when their button is pressed.
@@ -228,3 +294,8 @@ def show_result(result: ExperimentResult) -> None:
         mime="text/html",
         icon=":material/description:",
     )
+    sentences = verdict(result)
+    if sentences:
+        st.markdown("##### Verdict")
+        for sentence in sentences:
+            st.markdown(plain(sentence))

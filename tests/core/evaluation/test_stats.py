@@ -76,7 +76,7 @@ def test_without_control_only_means_and_intervals_are_filled():
     assert table[["mean", "ci_low", "ci_high"]].notna().all().all()
 
 
-def test_constant_difference_gives_a_zero_width_interval_and_the_smallest_p_value():
+def test_constant_difference_gives_a_zero_width_interval_and_p_value_zero():
     base = np.random.default_rng(1).normal(size=200)
     values = {"control": base, "treatment": base + 0.25}
     table = paired_bootstrap(values, control="control", n_resamples=99, random_state=3)
@@ -84,9 +84,10 @@ def test_constant_difference_gives_a_zero_width_interval_and_the_smallest_p_valu
     assert row["diff"] == pytest.approx(0.25, abs=1e-12)
     assert row["diff_ci_low"] == pytest.approx(0.25, abs=1e-12)
     assert row["diff_ci_high"] == pytest.approx(0.25, abs=1e-12)
-    # No resampled difference is <= 0: p = 2 * (1 + 0) / (99 + 1).
-    assert row["p_value"] == pytest.approx(0.02)
-    assert row["p_holm"] == pytest.approx(0.02)
+    # A constant non-zero difference: the t statistic is infinite, p = 0 (the bootstrap's
+    # p-value could not go below 2 / (99 + 1) = 0.02).
+    assert row["p_value"] == 0.0
+    assert row["p_holm"] == 0.0
 
 
 def test_identical_variants_differ_by_exactly_zero_with_p_value_one():
@@ -152,7 +153,8 @@ def test_pairing_cancels_the_user_to_user_variation():
     assert table.loc[1, "ci_low"] < table.loc[0, "ci_high"]
     assert table.loc[1, "diff_ci_low"] > 0.04
     assert diff_width < variant_width / 50
-    assert table.loc[1, "p_value"] == pytest.approx(2 / 1_001)
+    # t = 0.05 / (0.01 / sqrt(1000)) is about 158: far below the bootstrap's floor of 2 / 1001.
+    assert table.loc[1, "p_value"] < 1e-12
 
 
 def test_holm_column_adjusts_across_the_treatments_of_the_call():
@@ -201,3 +203,68 @@ def test_bad_input_raises_a_typed_error(values, kwargs, message):
         paired_bootstrap(values, **kwargs)
     assert isinstance(caught.value, ShopSynthError)
     assert isinstance(caught.value, ValueError)
+
+
+# ---------------------------------------------------------------------------------------------
+# paired t-test p-values and the significance floor
+# ---------------------------------------------------------------------------------------------
+
+
+def test_paired_t_pvalue_by_hand_with_two_degrees_of_freedom():
+    # Differences 1, 2, 6: mean 3, squared deviations 4 + 1 + 9 = 14, variance 7, se sqrt(7/3),
+    # t = 3 / sqrt(7/3). Student's t with 2 degrees of freedom has the closed form
+    # P(|T| > t) = 1 - t / sqrt(t^2 + 2).
+    t = 3 / np.sqrt(7 / 3)
+    expected = 1 - t / np.sqrt(t * t + 2)
+    p = stats.paired_t_pvalues(np.array([[1.0], [2.0], [6.0]]))
+    assert p[0] == pytest.approx(expected, rel=1e-12)
+    # With one degree of freedom (Cauchy): differences 1, 3 -> mean 2, sd sqrt(2), se 1, t 2,
+    # P(|T| > 2) = 1 - 2 / pi * arctan(2).
+    p = stats.paired_t_pvalues(np.array([[1.0, -1.0], [3.0, -3.0]]))
+    np.testing.assert_allclose(p, 1 - 2 / np.pi * np.arctan(2.0), rtol=1e-12)
+
+
+def test_paired_t_pvalue_of_degenerate_columns():
+    d = np.array([[0.0, 0.5, 1.0], [0.0, 0.5, 2.0]])
+    # All zero: no evidence (1); all 0.5: certain (0); two users -> defined.
+    p = stats.paired_t_pvalues(d)
+    assert p[0] == 1.0 and p[1] == 0.0 and 0 < p[2] < 1
+    assert np.isnan(stats.paired_t_pvalues(np.array([[1.0]]))[0])
+
+
+def test_a_strong_effect_stays_significant_after_holm_over_nine_treatments():
+    # The case: 10 variants; one treatment lifts the metric by 76% with an interval
+    # well away from 0. A bootstrap p-value with 1,000 resamples is at least 2 / 1001 = 0.002;
+    # Holm over 9 treatments x 13 metrics multiplied it to at least 0.23. The t-test p-value
+    # has no floor, so the Holm-adjusted value is far below 0.01.
+    rng = np.random.default_rng(12)
+    control = rng.binomial(1, 0.04, 5_000).astype(float)
+    values = {"control": control}
+    for j in range(8):
+        values[f"same {j}"] = rng.binomial(1, 0.04, 5_000).astype(float)
+    values["better"] = np.maximum(control, rng.binomial(1, 0.031, 5_000))
+    table = paired_bootstrap(values, control="control", n_resamples=1_000, random_state=0)
+    better = table.set_index("variant").loc["better"]
+    assert better["lift"] > 0.5
+    assert better["diff_ci_low"] > 0
+    assert better["p_holm"] < 0.01
+    assert 2 / 1_001 * 9 * 13 > 0.05  # what the bootstrap's floor allowed at best
+
+
+def test_paired_comparisons_share_the_resamples_across_metrics():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=40), rng.normal(size=40)
+    values = {"m1": {"a": a, "b": b}, "m2": {"a": a + 1.0, "b": b + 1.0}}
+    table = stats.paired_comparisons(values, control="a", n_resamples=200, random_state=4)
+    assert table["metric"].tolist() == ["m1", "m1", "m2", "m2"]
+    m1, m2 = table.iloc[:2].reset_index(drop=True), table.iloc[2:].reset_index(drop=True)
+    # The same users are drawn for both metrics: intervals shift by exactly the added 1.
+    np.testing.assert_allclose(m2["ci_low"], m1["ci_low"] + 1.0)
+    np.testing.assert_allclose(m2["diff_ci_low"], m1["diff_ci_low"], atol=1e-12)
+    # One metric alone with the same seed gives the same table as its slice.
+    alone = paired_bootstrap(values["m1"], control="a", n_resamples=200, random_state=4)
+    assert alone["p_value"].iloc[1] == pytest.approx(m1["p_value"].iloc[1])
+    with pytest.raises(ComparisonError, match="same variants"):
+        stats.paired_comparisons(
+            {"m1": {"a": a, "b": b}, "m2": {"b": b, "a": a}}, control="a", n_resamples=10
+        )
