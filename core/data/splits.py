@@ -11,10 +11,15 @@ and items that are cold in the test part marked.
 
 A (user, item) pair never appears in both train and test. Random and leave-last-n splits assign
 whole pairs, with all their events, to one side. A temporal split assigns events, so a pair can
-have events on both sides of the cut: the pair then stays in train and leaves the test
-(and validation) part, because evaluation ranks only items the user has not interacted with
-and re-finding a known item would say nothing about the model. Test pairs are removed when
+have events on both sides of the cut: by default the pair then stays in train and leaves the
+test (and validation) part, because evaluation ranks only items the user has not interacted
+with and re-finding a known item would say nothing about the model. Test pairs are removed when
 seen in train or validation, validation pairs when seen in train.
+
+With ``keep_repeats=True`` a temporal split keeps such a pair on every side it has events on:
+a repeat purchase after the cut is a test interaction like any other. The split records it
+(:attr:`Split.exclude_seen` is then False), and models, experiments and fusion rank seen items
+too, so that reorders can be recommended and scored.
 """
 
 from __future__ import annotations
@@ -55,9 +60,9 @@ class Split:
     Attributes
     ----------
     train, test : Interactions
-        Disjoint in (user, item) pairs.
+        Disjoint in (user, item) pairs, unless a temporal split kept repeats.
     valid : Interactions or None
-        Validation part, disjoint in pairs from train and test.
+        Validation part, disjoint in pairs from train and test unless repeats were kept.
     cold_users : numpy.ndarray
         bool per user: has test interactions and no train interaction.
     cold_items : numpy.ndarray
@@ -104,6 +109,16 @@ class Split:
             params=params,
         )
 
+    @property
+    def exclude_seen(self) -> bool:
+        """Whether lists leave out the items of a user's training history.
+
+        True unless the split kept repeat pairs in its later parts (``keep_repeats``): a
+        held-out item is then never a training item, and ranking seen items would only waste
+        list slots.
+        """
+        return not self.params.get("keep_repeats", False)
+
 
 def _as_timestamp(
     value: datetime | date | str | np.datetime64 | None, name: str
@@ -149,6 +164,7 @@ def temporal_split(
     valid_cutoff: datetime | date | str | None = None,
     weights: Mapping[str, float] | None = None,
     half_life_days: float | None = None,
+    keep_repeats: bool = False,
 ) -> Split:
     """Split the events of ``ws`` at one global time: train before, test from the cut-off on.
 
@@ -172,14 +188,21 @@ def temporal_split(
     weights, half_life_days
         As in :func:`build_interactions`. Each part is decayed from its own latest event, so
         train weights never depend on later events.
+    keep_repeats : bool
+        Keep a pair on every side it has events on (a repeat purchase after the cut stays in
+        test) instead of only on the earliest; recorded in ``params`` and read back by
+        :attr:`Split.exclude_seen`.
 
     Returns
     -------
     Split
         Every train event is strictly earlier than every validation event, and those than
-        every test event. Pairs with events on both sides stay on the earlier side only (see
-        the module notes); events without a timestamp are left out of every part.
+        every test event. Without ``keep_repeats``, pairs with events on both sides stay on
+        the earlier side only (see the module notes); events without a timestamp are left out
+        of every part.
     """
+    if not isinstance(keep_repeats, bool):
+        raise InteractionsError(f"keep_repeats must be True or False, not {keep_repeats!r}")
     checked = check_weights(weights)
     half_life = check_half_life(half_life_days, InteractionsError)
     test_cut = _as_timestamp(cutoff, "cutoff")
@@ -231,7 +254,7 @@ def temporal_split(
             half_life_days=half_life,
             side_sql=side,
             where_sql="ev.ts IS NOT NULL",
-            drop_seen=True,
+            drop_seen=not keep_repeats,
         )
     n_sides = 2 if valid_cut is None else 3
     parts = side_parts(entries, users, items, n_sides)
@@ -242,6 +265,7 @@ def temporal_split(
         "valid_cutoff": None if valid_cut is None else valid_cut.isoformat(),
         "weights": checked,
         "half_life_days": half_life,
+        "keep_repeats": keep_repeats,
     }
     valid = parts[1] if n_sides == 3 else None
     return Split.from_parts(parts[0], parts[-1], valid, "temporal", params)
@@ -260,6 +284,7 @@ def split_kwargs(split_params: Mapping[str, Any] | None) -> dict[str, Any]:
         "valid_cutoff",
         "weights",
         "half_life_days",
+        "keep_repeats",
     }
     unknown = sorted(set(kwargs) - allowed)
     if unknown:

@@ -32,11 +32,14 @@ from core.progress import ProgressCallback
 from core.schema import CATALOG_TABLE, CATEGORY, ITEM_ID
 
 
-def model_variant(model: Recommender, name: str, run_id: str | None = None) -> Variant:
-    """A variant listing ``model``'s top-``k`` with training items excluded."""
+def model_variant(
+    model: Recommender, name: str, run_id: str | None = None, *, exclude_seen: bool = True
+) -> Variant:
+    """A variant listing ``model``'s top-``k``, training items excluded when ``exclude_seen``
+    (the split's :attr:`~core.data.splits.Split.exclude_seen`)."""
 
     def recommend(user_idx: np.ndarray, k: int) -> np.ndarray:
-        return model.recommend(user_idx, k, exclude_seen=True)[0]
+        return model.recommend(user_idx, k, exclude_seen=exclude_seen)[0]
 
     source = {"kind": "model", "model": model.name}
     if run_id is not None:
@@ -59,7 +62,7 @@ def model_variants(ws: Workspace, run_ids: Sequence[str]) -> tuple[Split, list[V
     except ModelError as error:
         raise ComparisonError(str(error)) from error
     variants = [
-        model_variant(model, name, run_id)
+        model_variant(model, name, run_id, exclude_seen=split.exclude_seen)
         for (name, model), run_id in zip(models.items(), run_ids, strict=True)
     ]
     return split, variants

@@ -19,6 +19,10 @@ Segments
 ``long_tail``
     Only long-tail test items count as relevant (items outside the head that holds 80% of
     the training interactions); users with at least one such item.
+``repeat`` / ``new``
+    Only the test items the user already had in training (``repeat``: reorders, present when
+    the split kept repeats) or only the others (``new`` to the user) count as relevant; users
+    with at least one such item.
 
 Per-user metrics get a mean, a percentile interval and, against the control, a paired
 difference with its interval, relative lift and a paired t-test p-value (no floor, whatever the
@@ -89,6 +93,8 @@ SEGMENTS: tuple[str, ...] = (
     "activity_mid",
     "activity_high",
     "long_tail",
+    "repeat",
+    "new",
 )
 DEFAULT_METRICS: tuple[str, ...] = (
     "ndcg@10",
@@ -123,7 +129,8 @@ class Variant:
 
     ``recommend(user_idx, k)`` returns an ``(n, k)`` int array of item indices of the split's
     item index, best first, ``-1`` where there is no item; items seen in training must not be
-    listed. ``source`` says where the variant comes from (a model run, a fusion) for the record.
+    listed unless the split kept repeats (:attr:`Split.exclude_seen` False). ``source`` says
+    where the variant comes from (a model run, a fusion) for the record.
     """
 
     name: str
@@ -189,6 +196,26 @@ def _keep_columns(relevant: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=relevant.shape)
 
 
+def _keep_entries(relevant: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``relevant`` with only the stored entries where ``keep`` (aligned with data) is True."""
+    coo = relevant.tocoo()
+    return sp.csr_matrix(
+        (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=relevant.shape
+    ).tocsr()
+
+
+def _in_training(split: Split, users: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """Bool per stored entry of ``relevant`` (in ``tocoo`` order): the user's training
+    history holds the item."""
+    coo = relevant.tocoo()
+    history = split.train.matrix.tocsr()[users]
+    history.eliminate_zeros()
+    width = np.int64(relevant.shape[1])
+    history_rows = np.repeat(np.arange(users.size, dtype=np.int64), np.diff(history.indptr))
+    history_keys = history_rows * width + history.indices
+    return np.isin(coo.row.astype(np.int64) * width + coo.col, history_keys)
+
+
 def segment_masks(
     split: Split, users: np.ndarray, relevant: sp.csr_matrix, long_tail: np.ndarray
 ) -> dict[str, tuple[np.ndarray, sp.csr_matrix]]:
@@ -211,6 +238,10 @@ def segment_masks(
     tertile[order] = np.arange(users.size) * 3 // max(users.size, 1)
     for value, name in enumerate(("activity_low", "activity_mid", "activity_high")):
         segments[name] = (tertile == value, relevant)
+    repeated = _in_training(split, users, relevant)
+    for name, keep in (("repeat", repeated), ("new", ~repeated)):
+        restricted = _keep_entries(relevant, keep)
+        segments[name] = (np.diff(restricted.indptr) > 0, restricted)
     return {name: segments[name] for name in SEGMENTS}
 
 

@@ -173,7 +173,7 @@ def _row_membership(items: np.ndarray, lists: np.ndarray, n_items: int) -> np.nd
 
 
 def _retrieve(
-    model: Recommender, users: np.ndarray, depth: int
+    model: Recommender, users: np.ndarray, depth: int, exclude_seen: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The model's top ``depth`` per user (``-1`` where it cannot rank the user).
 
@@ -187,10 +187,10 @@ def _retrieve(
     if not known.any():
         return top, None
     if type(model).recommend is not Recommender.recommend:
-        top[known], _ = model.recommend(users[known], depth, exclude_seen=True)
+        top[known], _ = model.recommend(users[known], depth, exclude_seen=exclude_seen)
         return top, None
     scores = np.asarray(model.score(users[known]), dtype=np.float32)
-    top[known], _ = model.rank_scores(scores, model.train_[users[known]], depth)
+    top[known], _ = model.rank_scores(scores, model.train_[users[known]], depth, exclude_seen)
     return top, scores
 
 
@@ -228,6 +228,7 @@ def build_candidates(
     *,
     batch_size: int = 1024,
     callback: ProgressCallback | None = None,
+    exclude_seen: bool = True,
 ) -> CandidateSet:
     """The union of every model's top ``depth`` per user, scored by every model.
 
@@ -245,6 +246,10 @@ def build_candidates(
         ranks by dense scores (their scores are kept until the candidates are scored).
     callback : callable, optional
         ``callback(step, total, info)`` after each batch.
+    exclude_seen : bool
+        Leave the users' training items out of every signal's retrieval; False when the
+        models' split kept repeats (:attr:`core.data.splits.Split.exclude_seen`), so that a
+        buy-again signal can retrieve the items a user may reorder.
 
     Returns
     -------
@@ -261,7 +266,9 @@ def build_candidates(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for batch in range(n_batches):
         chunk = users[batch * batch_size : (batch + 1) * batch_size]
-        retrieved_lists = [_retrieve(model, chunk, depth) for model in models.values()]
+        retrieved_lists = [
+            _retrieve(model, chunk, depth, exclude_seen) for model in models.values()
+        ]
         lists = [top for top, _ in retrieved_lists]
         items = _union(np.concatenate(lists, axis=1), n_items)
         scores = np.stack(

@@ -73,7 +73,11 @@ def validation_candidates(
 ) -> CandidateSet:
     """Candidates of every validation user from every signal."""
     return build_candidates(
-        signals.models, validation_users(signals.split), depth, callback=callback
+        signals.models,
+        validation_users(signals.split),
+        depth,
+        callback=callback,
+        exclude_seen=signals.split.exclude_seen,
     )
 
 
@@ -197,7 +201,12 @@ def fused_lists(
     if missing:
         raise FusionError(f"the fusion needs the models {', '.join(missing)}")
     chosen = {name: models[name] for name in config.signal_names}
-    candidates = build_candidates(chosen, np.asarray(user_idx, dtype=np.int64), config.depth)
+    candidates = build_candidates(
+        chosen,
+        np.asarray(user_idx, dtype=np.int64),
+        config.depth,
+        exclude_seen=split.exclude_seen,
+    )
     if config.method == GATE:
         weights: Any = gate.weights(gate_features(split, candidates.users))
         method = "weighted"

@@ -14,6 +14,7 @@ from core.errors import ModelError
 from core.models.als import ALS
 from core.models.base import Recommender, saved_model_name
 from core.models.bpr import BPR
+from core.models.buy_again import BuyAgain
 from core.models.content import ContentRecommender
 from core.models.knn import ItemKNN
 from core.models.popularity import Popularity
@@ -22,6 +23,7 @@ from core.models.semantic import SemanticRecommender
 MODELS: tuple[type[Recommender], ...] = (
     ALS,
     BPR,
+    BuyAgain,
     ContentRecommender,
     ItemKNN,
     Popularity,

@@ -197,6 +197,7 @@ def run_split(ws: Workspace, run_id: str) -> Split:
         valid_cutoff=split.get("valid_cutoff"),
         weights=split.get("weights"),
         half_life_days=split.get("half_life_days"),
+        keep_repeats=bool(split.get("keep_repeats", False)),
     )
 
 
@@ -205,10 +206,11 @@ _SPLIT_KEYS = ("cutoff", "valid_cutoff", "weights", "half_life_days")
 
 def split_signature(ws: Workspace, run_id: str) -> tuple:
     """What must be equal for two models to rank over the same split: the data
-    fingerprint and the split's cut-offs, weights and decay."""
+    fingerprint and the split's cut-offs, weights, decay and whether it kept repeats."""
     params = _run_row(ws, run_id)["params"]
     split = params.get("split", {})
-    return (params.get("data_fingerprint"), *(str(split.get(key)) for key in _SPLIT_KEYS))
+    keys = (str(split.get(key)) for key in _SPLIT_KEYS)
+    return (params.get("data_fingerprint"), *keys, bool(split.get("keep_repeats", False)))
 
 
 def trained_models(ws: Workspace, run_ids: Sequence[str]) -> tuple[Split, dict[str, Recommender]]:

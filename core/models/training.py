@@ -80,8 +80,8 @@ class TrainedModel:
 def evaluate(model: Recommender, split: Split, batch_size: int = 2048) -> dict[str, float | None]:
     """Recall@20 and NDCG@10 on ``split.valid``, averaged over users with validation items.
 
-    Items seen in training are excluded from the lists; a user the model cannot rank
-    anything for scores 0.
+    Items seen in training are excluded from the lists unless the split kept repeats
+    (:attr:`Split.exclude_seen`); a user the model cannot rank anything for scores 0.
     """
     valid = split.valid
     if valid is None:
@@ -95,7 +95,7 @@ def evaluate(model: Recommender, split: Split, batch_size: int = 2048) -> dict[s
     k = max(RECALL_K, NDCG_K)
     for start in range(0, users.size, batch_size):
         chunk = users[start : start + batch_size]
-        recommended, _ = model.recommend(chunk, k, exclude_seen=True)
+        recommended, _ = model.recommend(chunk, k, exclude_seen=split.exclude_seen)
         relevant = matrix[chunk]
         hits = hit_matrix(recommended, relevant)
         n_relevant = relevant_counts(relevant)

@@ -3,8 +3,10 @@
 A session's intent is a sub-category drawn from the user's affinity (or, sometimes, from the whole
 shop) and a product type; its target is chosen among popularity-weighted candidates by the user's
 tastes (Gumbel-max over price, brand and novelty). Views, clicks, cart and purchase follow a
-funnel; some sessions revisit the target of an earlier one, where buying is more likely. Bots
-plan bursts of long, fast crawling sessions. Everything is planned as parallel arrays.
+funnel; some sessions revisit the target of an earlier one, where buying is more likely. Users
+who bought a consumable (shampoo, ink, face cream, ...) come back to buy the same product again
+in replenishment sessions. Bots plan bursts of long, fast crawling sessions. Everything is
+planned as parallel arrays.
 """
 
 from __future__ import annotations
@@ -28,11 +30,20 @@ MAX_VIEWS = 9
 P_MORE_VIEWS = 0.3  # views per session ~ geometric with this success probability (mean 3.3)
 P_EXPLORE = 0.1  # session intent drawn from the whole shop instead of the user's tastes
 P_REVISIT = 0.2  # session returns to the target of one of the user's earlier sessions
-P_SEARCH = (0.5, 0.25)  # (new intent, revisit)
-P_TARGET_CLICK = (0.65, 0.85)
+# A session of a user who bought a consumable before re-buys one (else it is a new intent).
+P_REBUY = 0.2
+# Product types used up and bought again by the same users.
+CONSUMABLE_TYPES = frozenset(
+    {
+        "Moisturisers", "Cleansers", "Serums", "Shampoo", "Conditioner", "Hair Oils",
+        "Mascara", "Foundation", "Body Mist", "Ink", "Paper", "Pens",
+    }
+)  # fmt: skip
+P_SEARCH = (0.5, 0.25, 0.15)  # (new intent, revisit, re-buy)
+P_TARGET_CLICK = (0.65, 0.85, 0.95)
 P_DISTRACTOR_CLICK = 0.2
-P_CART = (0.25, 0.5)
-P_PURCHASE = (0.5, 0.7)
+P_CART = (0.25, 0.5, 0.8)
+P_PURCHASE = (0.5, 0.7, 0.9)
 PRICE_WEIGHT = 1.5  # log-utility per unit of price z-score, times the user's price sensitivity
 BRAND_WEIGHT = 3.0  # log-utility of the favourite brand, times the user's brand loyalty
 NOVELTY_WEIGHT = 1.0  # log-utility of a product released in the last NOVELTY_DAYS
@@ -45,6 +56,7 @@ WEEKDAY_WEIGHTS = np.array([0.95, 0.92, 0.95, 1.0, 1.05, 1.15, 1.2])  # Monday f
 _PLAN_FIELDS = (
     "user", "start", "target", "target_pos", "n_views", "distractors", "n_searches",
     "target_click", "n_other_clicks", "cart", "purchase", "revisit", "explore", "is_bot",
+    "rebuy",
 )  # fmt: skip
 
 
@@ -144,6 +156,8 @@ def _plan_humans(
     distractors[np.arange(MAX_VIEWS - 1)[None, :] >= (n_views - 1)[:, None]] = -1
 
     revisit = rng.random(n) < P_REVISIT
+    # Candidate re-buys; _resolve_rebuys keeps those with a consumable to re-buy.
+    rebuy = ~revisit & (rng.random(n) < P_REBUY)
     k = revisit.astype(int)
     searched = rng.random(n) < np.take(P_SEARCH, k)
     more = rng.random(n)
@@ -166,6 +180,7 @@ def _plan_humans(
             "revisit": revisit,
             "explore": explore,
             "is_bot": np.zeros(n, dtype=bool),
+            "rebuy": rebuy,
         }
     )
 
@@ -204,6 +219,7 @@ def _plan_bots(rng: np.random.Generator, users: Users, budget: int) -> Plan:
                     "revisit": np.zeros(n, dtype=bool),
                     "explore": np.zeros(n, dtype=bool),
                     "is_bot": np.ones(n, dtype=bool),
+                    "rebuy": np.zeros(n, dtype=bool),
                 }
             )
         )
@@ -249,6 +265,7 @@ def plan_world(
     order = np.concatenate(
         [rng.permutation(np.flatnonzero(first)), rng.permutation(np.flatnonzero(~first))]
     )
+    _resolve_rebuys_of_kept(rng, humans, order, needed, catalog)
     lengths = humans.lengths[order]
     cumulative = np.cumsum(lengths)
     last = int(np.searchsorted(cumulative, needed))
@@ -277,3 +294,64 @@ def _resolve_revisits(plan: Plan) -> None:
     valid = revisit & (source >= first_of_user)
     plan["target"][order[valid]] = plan["target"][order[source[valid]]]
     plan["revisit"][order[revisit & ~valid]] = False
+
+
+def _resolve_rebuys_of_kept(
+    rng: np.random.Generator, humans: Plan, order: np.ndarray, needed: int, catalog: Catalog
+) -> None:
+    """Resolve the re-buys among the sessions the event budget keeps, before they are counted.
+
+    A re-buy changes the session's funnel and so its length: the sessions that fit the budget
+    by their planned lengths are resolved, and the later ones in ``order`` stay plain new-intent
+    sessions (they fill in when the kept sessions became shorter).
+    """
+    cumulative = np.cumsum(humans.lengths[order])
+    n_kept = int(np.searchsorted(cumulative, needed)) + 1
+    humans["rebuy"][order[n_kept:]] = False
+    kept = order[:n_kept]
+    part = humans.take(kept)
+    _resolve_rebuys(rng, part, catalog)
+    for name in ("target", "rebuy", "n_searches", "target_click", "cart", "purchase"):
+        humans[name][kept] = part[name]
+
+
+def consumable_types() -> np.ndarray:
+    """Bool per product type of :data:`TREE`: the type is in :data:`CONSUMABLE_TYPES`."""
+    return np.array([product_type.name in CONSUMABLE_TYPES for product_type in TREE.types])
+
+
+def _resolve_rebuys(rng: np.random.Generator, plan: Plan, catalog: Catalog) -> None:
+    """Point each re-buy session at a consumable the user bought in an earlier session.
+
+    The product is drawn uniformly from the user's earlier consumable purchases in new-intent
+    sessions (so often-bought products come back more often), and the session's
+    search, click, cart and purchase are drawn again with the re-buy probabilities. A re-buy
+    session without such a purchase before it stays the new-intent session it was planned as.
+    """
+    order = np.lexsort((plan["start"], plan["user"]))
+    user = plan["user"][order]
+    rebuy = plan["rebuy"][order]
+    target = plan["target"][order]
+    consumable = consumable_types()[catalog.type_idx[target]]
+    # Revisit sessions are retargeted later (_resolve_revisits): they are no source.
+    source = ~rebuy & ~plan["revisit"][order] & (plan["purchase"][order] > 0) & consumable
+    # Sources strictly before each session, counted over all users and from each user's start.
+    before = np.cumsum(source) - source
+    group_start = np.flatnonzero(np.r_[True, user[1:] != user[:-1]])
+    first_of_user = np.repeat(group_start, np.diff(np.r_[group_start, len(order)]))
+    n_own = before - before[first_of_user]
+    valid = rebuy & (n_own > 0)
+    positions = np.flatnonzero(source)
+    pick = before[first_of_user] + np.floor(rng.random(len(order)) * n_own).astype(np.int64)
+    rows = order[valid]
+    plan["target"][rows] = target[positions[pick[valid]]]
+    plan["rebuy"][order[rebuy & ~valid]] = False
+    n = len(rows)
+    more = rng.random(n)
+    searched = rng.random(n) < P_SEARCH[2]
+    plan["n_searches"][rows] = searched * (1 + (more < 0.3) + (more < 0.08))
+    target_click = rng.random(n) < P_TARGET_CLICK[2]
+    cart = target_click & (rng.random(n) < P_CART[2])
+    plan["target_click"][rows] = target_click
+    plan["cart"][rows] = cart
+    plan["purchase"][rows] = cart & (rng.random(n) < P_PURCHASE[2])

@@ -155,5 +155,6 @@ def session_tables(
                 "is_revisit": pa.array(plan["revisit"][rows]),
                 "is_exploration": pa.array(plan["explore"][rows]),
                 "is_bot": pa.array(plan["is_bot"][rows]),
+                "is_rebuy": pa.array(plan["rebuy"][rows]),
             }
         )

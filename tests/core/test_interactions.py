@@ -10,7 +10,13 @@ import pytest
 import scipy.sparse as sp
 
 from core.data.interactions import Interactions, _entry_order, build_interactions
-from core.data.splits import Split, leave_last_n_split, random_split, temporal_split
+from core.data.splits import (
+    Split,
+    leave_last_n_split,
+    make_split,
+    random_split,
+    temporal_split,
+)
 from core.data.workspace import Workspace
 from core.errors import InteractionsError, WorkspaceError
 from core.schema import DEFAULT_EVENT_WEIGHTS
@@ -234,6 +240,57 @@ def test_temporal_split_by_hand(workspace: Workspace) -> None:
     assert np.flatnonzero(split.cold_items).tolist() == [items["i3"], items["i4"]]
     assert split.test_users.tolist() == [users["u1"], users["u3"]]
     assert split.train.last_ts.max() < np.datetime64(T0 + 4 * DAY)
+
+
+def test_temporal_split_keeps_repeats_in_test(workspace: Workspace) -> None:
+    rows = [
+        ("u1", "i1", "purchase", T0),
+        ("u1", "i2", "view", T0 + DAY),
+        ("u1", "i1", "purchase", T0 + 3 * DAY),  # validation: a repeat of a train pair
+        ("u1", "i1", "purchase", T0 + 5 * DAY),  # test: bought a third time
+        ("u1", "i1", "view", T0 + 6 * DAY),
+        ("u1", "i3", "click", T0 + 6 * DAY),  # new to u1
+        ("u2", "i2", "view", T0 + 2 * DAY),
+        ("u2", "i2", "purchase", T0 + 7 * DAY),  # test repeat of u2's only train pair
+    ]
+    write_events(workspace, rows, catalog=["i1", "i2", "i3"])
+    kept = temporal_split(
+        workspace, cutoff=T0 + 4 * DAY, valid_cutoff=T0 + 3 * DAY, keep_repeats=True
+    )
+    assert kept.params["keep_repeats"] is True and kept.exclude_seen is False
+    # Rows u1, u2; columns i1, i2, i3; purchase 8, view 1, click 2 (default weights).
+    np.testing.assert_array_equal(kept.train.matrix.toarray(), [[8, 1, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(kept.valid.matrix.toarray(), [[8, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(kept.test.matrix.toarray(), [[9, 0, 2], [0, 8, 0]])
+    assert kept.test.last_ts.tolist() == [
+        np.datetime64(T0 + 6 * DAY, "s"),
+        np.datetime64(T0 + 6 * DAY, "s"),
+        np.datetime64(T0 + 7 * DAY, "s"),
+    ]
+    assert kept.test_users.tolist() == [0, 1]
+    assert not kept.cold_users.any() and np.flatnonzero(kept.cold_items).tolist() == [2]
+    # The default drops the repeats from the later parts: only u1's new item i3 is left.
+    dropped = temporal_split(workspace, cutoff=T0 + 4 * DAY, valid_cutoff=T0 + 3 * DAY)
+    assert dropped.params["keep_repeats"] is False and dropped.exclude_seen is True
+    check_split(dropped)
+    np.testing.assert_array_equal(dropped.train.matrix.toarray(), kept.train.matrix.toarray())
+    assert dropped.valid.nnz == 0
+    np.testing.assert_array_equal(dropped.test.matrix.toarray(), [[0, 0, 2], [0, 0, 0]])
+    with pytest.raises(InteractionsError, match="keep_repeats must be True or False"):
+        temporal_split(workspace, cutoff=T0 + 4 * DAY, keep_repeats="yes")  # type: ignore[arg-type]
+
+
+def test_make_split_passes_keep_repeats(workspace: Workspace) -> None:
+    rows = [("u1", "i1", "purchase", T0 + k * DAY) for k in range(10)]
+    write_events(workspace, rows)
+    split = make_split(
+        workspace, {"test_fraction": 0.2, "valid_fraction": 0.2, "keep_repeats": True}
+    )
+    assert split.exclude_seen is False
+    assert (split.train.nnz, split.valid.nnz, split.test.nnz) == (1, 1, 1)
+    np.testing.assert_array_equal(split.test.matrix.toarray(), [[16]])
+    default = make_split(workspace, {"test_fraction": 0.2, "valid_fraction": 0.2})
+    assert (default.train.nnz, default.valid.nnz, default.test.nnz) == (1, 0, 0)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -14,6 +14,7 @@ import pytest
 from core.schema import CATALOG_COLUMNS, EVENT_COLUMNS
 from core.simulate.catalog import number_words
 from core.simulate.sampling import group_ranks, grouped_cumulative, sample_rows
+from core.simulate.sessions import CONSUMABLE_TYPES
 from core.simulate.size import MIN_EVENTS, PERIOD_DAYS, PERIOD_START, world_size
 from core.simulate.vocabulary import CATEGORY_TREE
 from core.simulate.world import build_catalog, main, simulate_world
@@ -298,3 +299,25 @@ def test_command_line_writes_the_world(tmp_path, capsys):
 
 def test_no_partial_files_are_left_behind(world):
     assert not [p for p in Path(world["out"]).iterdir() if p.name.endswith(".partial")]
+
+
+def test_consumables_are_bought_again_by_the_same_users(world):
+    """A re-buy session targets a consumable its user bought in an earlier session (unless that
+    purchase fell outside the event budget), and repeat purchases concentrate on consumables."""
+    sessions, catalog = world["ground_truth_sessions"], world["catalog"]
+    consumable_paths = {
+        path for path in catalog["category"] if path.split(" > ")[-1] in CONSUMABLE_TYPES
+    }
+    rebuys = sessions[sessions["is_rebuy"]]
+    assert len(rebuys) > 0 and not rebuys["is_bot"].any() and not rebuys["is_revisit"].any()
+    assert rebuys["target_category"].isin(consumable_paths).all()
+    bought = sessions[sessions["purchased"]].sort_values("start")
+    first_bought = bought.groupby(["user_id", "target_item_id"])["start"].min()
+    keys = pd.MultiIndex.from_frame(rebuys[["user_id", "target_item_id"]])
+    earlier = first_bought.reindex(keys).to_numpy() < rebuys["start"].to_numpy()
+    assert earlier.mean() > 0.9
+    purchases = world["events"].query("event == 'purchase'")
+    purchases = purchases.merge(catalog[["item_id", "category"]], on="item_id")
+    repeated = purchases.duplicated(["user_id", "item_id"])
+    is_consumable = purchases["category"].isin(consumable_paths)
+    assert repeated[is_consumable].mean() > 5 * repeated[~is_consumable].mean()

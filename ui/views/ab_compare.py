@@ -36,6 +36,8 @@ SEGMENT_LABELS = {
     "activity_mid": "Middle third",
     "activity_high": "Most active third",
     "long_tail": "Long-tail items",
+    "repeat": "Repeat purchases",
+    "new": "Items new to the user",
 }
 
 

@@ -261,3 +261,37 @@ def test_metric_context_categories(split: Split) -> None:
     assert isinstance(context, MetricContext)
     assert context.item_popularity.tolist() == [3, 1, 1, 1, 0, 0]
     assert long_tail_items(context.item_popularity).dtype == bool
+
+
+def test_repeat_and_new_segments_by_hand() -> None:
+    """a re-buys i0 and finds new i2; b re-buys i0 and i2; c only finds new i1; d is cold."""
+    train = _interactions([(0, 0), (0, 1), (1, 0), (1, 2), (2, 0)])
+    test = _interactions([(0, 0), (0, 2), (1, 0), (1, 2), (2, 1), (3, 3)])
+    split = Split.from_parts(train, test, None, "temporal", {"keep_repeats": True})
+    users = split.test_users
+    masks = segment_masks(split, users, split.test.matrix[users], np.zeros(6, dtype=bool))
+    assert masks["repeat"][0].tolist() == [True, True, False, False]
+    assert masks["repeat"][1].toarray()[:2].tolist() == [[1, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]
+    assert masks["new"][0].tolist() == [True, False, True, True]
+    assert masks["new"][1].toarray()[0].tolist() == [0, 0, 1, 0, 0, 0]
+    # A list of the user's own items against one of new items only.
+    again = fixed({0: [0, 1], 1: [2, 1], 2: [0]}, "again")
+    other = fixed({0: [2, 4], 1: [4, 5], 2: [1, 3], 3: [3, 0]}, "other")
+    result = run_experiment(
+        split,
+        [again, other],
+        metrics=["recall@2"],
+        segments=["all", "repeat", "new"],
+        n_resamples=50,
+    )
+    rows = result.table.set_index(["segment", "variant"])
+    # Repeat: again a 1/1, b 1/2; other a 0/1, b 0/2.
+    assert rows.loc[("repeat", "again"), "mean"] == pytest.approx(0.75)
+    assert rows.loc[("repeat", "other"), "mean"] == pytest.approx(0.0)
+    assert rows.loc[("repeat", "again"), "n_users"] == 2
+    # New: again a 0/1, c 0/1, d 0/1; other a 1/1, c 1/1, d 1/1.
+    assert rows.loc[("new", "again"), "mean"] == pytest.approx(0.0)
+    assert rows.loc[("new", "other"), "mean"] == pytest.approx(1.0)
+    # All: again a 1/2, b 1/2, c 0/1, d 0/1; other a 1/2, b 0/2, c 1/1, d 1/1.
+    assert rows.loc[("all", "again"), "mean"] == pytest.approx(0.25)
+    assert rows.loc[("all", "other"), "mean"] == pytest.approx(0.625)

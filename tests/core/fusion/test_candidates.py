@@ -106,3 +106,19 @@ def test_bad_input() -> None:
     other = fixed_model([[1, 2, 3]], SEEN)
     with pytest.raises(FusionError, match="same split"):
         build_candidates({"A": model, "B": other}, np.array([0]))
+
+
+def test_seen_items_are_retrieved_when_the_split_kept_repeats() -> None:
+    """With exclude_seen=False (a split keeping repeats) a signal retrieves the items its
+    users already have: user 0's seen item 0 and user 1's seen item 3."""
+    seen_first = [[5, 0, 0, 0, 0, 0], [0, 0, 0, 6, 0, 0]]
+    own = OwnRanking(seen_first).fit(interactions(SEEN, 6))
+    models = {"again": fixed_model(seen_first, SEEN), "own": own}
+    kept = build_candidates(models, np.array([0, 1]), depth=1, exclude_seen=False)
+    np.testing.assert_array_equal(kept.items, [[0], [3]])
+    np.testing.assert_array_equal(kept.scores, [[[5], [6]], [[5], [6]]])
+    assert kept.retrieved.all()
+    dropped = build_candidates(models, np.array([0, 1]), depth=1)
+    # Without repeats the seen items are left out: the best unseen items tie at 0 and the
+    # lower index comes first.
+    np.testing.assert_array_equal(dropped.items, [[1], [0]])
