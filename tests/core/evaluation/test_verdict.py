@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.data.splits import Split
-from core.evaluation.experiment import run_experiment, unavailable_metrics
+from core.evaluation.experiment import SEGMENTS, run_experiment, unavailable_metrics
 from core.evaluation.verdict import significance_levels, significance_mark, verdict, zero_scores
 from core.metrics import MetricContext
 from tests.core.evaluation.test_experiment import EMPTY, HALF, ORACLE, _interactions, fixed
@@ -41,7 +41,7 @@ def test_category_diversity_without_categories_is_not_reported(split: Split) -> 
     # Each item in a category of its own: a full list of 2 always scores 1, whatever it holds.
     result = _run(split, "empty", np.arange(6))
     rows = result.table[result.table["metric"] == "category_diversity@2"]
-    assert len(rows) == 3 * 7
+    assert len(rows) == 3 * len(SEGMENTS)
     assert rows["mean"].isna().all() and rows["p_value"].isna().all()
     assert not rows["significant"].any()
     assert rows["not_available"].str.contains("no two items share a category").all()
