@@ -88,6 +88,10 @@ class SyntheticInteractionsError(ShopSynthError, ValueError):
     """Synthetic interactions cannot be generated, stored or used as asked."""
 
 
+class PathNotAllowedError(IngestError):
+    """A server path lies outside the folders the dashboard may read (``SHOPSYNTH_DATA_ROOTS``)."""
+
+
 class RetryError(Exception):
     """Reading must start again with other options for one file (``"events"``/``"catalog"``).
 
