@@ -21,6 +21,7 @@ from core.evaluation.experiment import (
 from core.figures import evaluation as figures
 from core.figures.report import experiment_report_html
 from ui import cache, feedback, state
+from ui.text import plain
 from ui.views.models import delete_control, run_labels
 
 DEFAULT_BASES = ("ndcg", "recall", "mrr", "coverage", "category_diversity", "novelty")
@@ -165,12 +166,12 @@ def show_result(result: ExperimentResult) -> None:
     accuracy = metrics[0]
     st.caption(
         f"{len(result.variants)} variants on {result.users.size:,} test users · control "
-        f"**{result.control}** · k = {result.config['k']}"
+        f"**{plain(result.control)}** · k = {result.config['k']}"
     )
     st.markdown("##### Metrics, all test users")
     st.dataframe(metric_table(result).style.format("{:.4f}", na_rep=""), width="stretch")
     if result.control is not None and len(result.variants) > 1:
-        st.markdown(f"##### Lift over {result.control}")
+        st.markdown(f"##### Lift over {plain(result.control)}")
         st.dataframe(figures.lift_table(result, metrics), width="stretch")
         st.caption(_significance_note(result))
     shown = st.multiselect(
