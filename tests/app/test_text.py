@@ -12,7 +12,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from ui.text import code, plain
+from ui.text import WORD_JOINER, code, plain
 
 HOSTILE = [
     "[Session expired - click to log in](https://evil.example/login)",
@@ -27,6 +27,7 @@ HOSTILE = [
     ":red[alarm] :material/warning: $x^2$",
     "back\\slash \\[not a link\\](https://evil.example)",
     "``` fenced ``` and `` two ``",
+    "https://evil.example/bare www.evil.example mail@evil.example HTTP://EVIL.EXAMPLE",
 ]
 
 _RENDERER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -46,8 +47,11 @@ def test_plain_renders_as_the_same_text_without_links_or_images(value: str) -> N
     assert "<a" not in rendered
     assert "<img" not in rendered
     assert "<strong" not in rendered and "<em" not in rendered and "<table" not in rendered
-    # Line breaks aside, the text read is the text given.
-    assert _text_of(rendered).split() == value.split()
+    text = _text_of(rendered)
+    # GFM turns these into links even in plain text (markdown-it's CommonMark does not).
+    assert re.search(r"(?i)[a-z]://|www\.|[\w.]@", text) is None
+    # Line breaks and the invisible word joiners aside, the text read is the text given.
+    assert text.replace(WORD_JOINER, "").split() == value.split()
 
 
 @pytest.mark.parametrize("value", HOSTILE)
