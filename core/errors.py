@@ -92,6 +92,10 @@ class DiskFullError(WorkspaceError):
     """The disk of the workspace filled up during a step; the step was rolled back."""
 
 
+class PathNotAllowedError(IngestError):
+    """A server path lies outside the folders the dashboard may read (``SHOPSYNTH_DATA_ROOTS``)."""
+
+
 class RetryError(Exception):
     """Reading must start again with other options for one file (``"events"``/``"catalog"``).
 

@@ -17,6 +17,7 @@ from core.errors import ShopSynthError
 from core.figures import charts
 from core.progress import EPOCH, ProgressCallback, point_of
 from ui import state
+from ui.text import plain
 
 
 class Progress:
@@ -34,7 +35,8 @@ class Progress:
     def stage(self, name: str, index: int = 0, n_stages: int = 1) -> ProgressCallback:
         def callback(step: int, total: int, info: str) -> None:
             done = min(max(step / total, 0.0), 1.0) if total else 0.0
-            text = f"{name}: {info}" if name else info
+            # Progress texts name files and values: the bar renders Markdown.
+            text = plain(f"{name}: {info}" if name else info)
             self._bar.progress((index + done) / n_stages, text=text)
 
         return callback
@@ -156,16 +158,18 @@ def show_interrupted() -> None:
 def show_errors() -> Iterator[None]:
     """Show errors raised in the block instead of a traceback, and keep the page running.
 
-    A :class:`ShopSynthError` shows its message, which says what to do. Anything else shows
+    A :class:`ShopSynthError` shows its message, which says what to do; messages quote file
+    names, columns and values, so they are escaped, never rendered as Markdown. Anything else shows
     a short message, with the traceback folded in an expander.
     """
     try:
         yield
     except ShopSynthError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
     except Exception as error:
         st.error(
-            f"Something went wrong ({type(error).__name__}: {_first_line(error)}). Try again; "
+            f"Something went wrong ({type(error).__name__}: {plain(_first_line(error))}). Try "
+            "again; "
             "if it happens again, report the details below.",
             icon=":material/error:",
         )

@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.data.workspace import Workspace
 from ui import cache, feedback, state
+from ui.text import plain
 from ui.views.data import dataset_line
 
 # The dashboard's pages in sidebar order: (script, label, Material icon).
@@ -95,7 +96,7 @@ def sidebar_workspace(ws: Workspace) -> None:
         for script, label, icon in PAGES:
             st.page_link(script, label=label, icon=icon)
         st.divider()
-        st.caption(f":material/folder_open: Workspace **{ws.name}**")
+        st.caption(f":material/folder_open: Workspace **{plain(ws.name)}**")
 
 
 def _gate(status: dict[str, Any], needs: str | None, n_models: int, message: str) -> None:

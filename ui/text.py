@@ -11,6 +11,10 @@ import re
 
 # Characters with a meaning in Streamlit's Markdown, including its :directive[...] syntax.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# Where GFM turns plain text into a link (``https://...``, ``www.``, e-mail addresses), which
+# escaping cannot prevent: a word joiner (U+2060, invisible) is put there to break the pattern.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 
 
 def format_count(value: int | float) -> str:
@@ -19,8 +23,9 @@ def format_count(value: int | float) -> str:
 
 
 def plain(text: object) -> str:
-    """``text`` with every Markdown character escaped, so it shows as written."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """``text`` with every Markdown character escaped, so it shows as written, and URLs and
+    e-mail addresses kept from becoming links (an invisible word joiner breaks them)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, str(text)))
 
 
 def code(text: object) -> str:

@@ -10,6 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.data.paths import ROOTS_ENV_VAR
 from core.data.workspace import HOME_ENV_VAR, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +31,11 @@ def fresh_caches() -> Iterator[None]:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty workspace home in a temporary folder, used by the app under test."""
+    """An empty workspace home in a temporary folder, used by the app under test, which may
+    read server paths under ``tmp_path`` only."""
     folder = tmp_path / "home"
     monkeypatch.setenv(HOME_ENV_VAR, str(folder))
+    monkeypatch.setenv(ROOTS_ENV_VAR, str(tmp_path))
     return folder
 
 

@@ -23,6 +23,7 @@ from core.schema import (
 )
 from tests.core.bad_files import BAD_FILES
 from ui import state
+from ui.text import plain
 
 DATA_PAGE = "pages/1_Data.py"
 
@@ -217,7 +218,7 @@ def test_bad_file_shows_the_fix_and_keeps_the_dataset(
     assert not at.exception
     message = at.error[0].value
     for fragment in bad_file.fragments:
-        assert fragment in message
+        assert plain(fragment) in message  # shown as escaped Markdown
     assert "Traceback" not in message
     assert workspace.fingerprint(*tables) == before
     assert "ShopSynth sample world" in at.caption[0].value
@@ -228,12 +229,13 @@ def test_duplicated_header_is_warned_in_the_preview(
 ) -> None:
     at = _load_from_path(_data_page(app_test), BAD_FILES["duplicated_header"].write(tmp_path))
     assert not at.error
-    assert any("names column 'user_id' 2 times" in warning.value for warning in at.warning)
+    expected = plain("names column 'user_id' 2 times")
+    assert any(expected in warning.value for warning in at.warning)
 
 
 def test_missing_path_shows_an_error(app_test: AppTest, home: Path, tmp_path: Path) -> None:
     at = _load_from_path(_data_page(app_test), tmp_path / "nowhere.csv")
-    assert "file not found" in at.error[0].value
+    assert plain("file not found") in at.error[0].value
 
 
 def test_explore_shows_the_profile(app_test: AppTest, loaded_home: Path) -> None:
@@ -260,3 +262,36 @@ def test_unexpected_errors_show_a_message_not_a_traceback() -> None:
     assert not at.exception
     assert "RuntimeError: disk on fire" in at.error[0].value
     assert at.expander[0].label == "Details"
+
+
+def test_server_path_outside_the_allowed_roots_is_refused_unread(
+    app_test: AppTest, home: Path, tmp_path: Path
+) -> None:
+    at = _load_from_path(_data_page(app_test), Path("/etc/passwd"))
+    assert len(at.error) == 1
+    assert "SHOPSYNTH\\_DATA\\_ROOTS" in at.error[0].value  # escaped Markdown of the setting
+    assert not at.dataframe  # no preview
+    root_line = Path("/etc/passwd").read_text().splitlines()[0]
+    assert all(root_line not in element.value for element in [*at.error, *at.caption])
+
+
+def test_symlink_out_of_the_allowed_roots_is_refused(
+    app_test: AppTest, home: Path, tmp_path: Path
+) -> None:
+    link = tmp_path / "events.csv"
+    link.symlink_to("/etc/passwd")
+    at = _load_from_path(_data_page(app_test), link)
+    assert "SHOPSYNTH\\_DATA\\_ROOTS" in at.error[0].value
+    assert not at.dataframe
+
+
+def test_a_single_column_file_is_not_previewed(
+    app_test: AppTest, home: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1SECRET\n-----END\n")
+    at = _load_from_path(_data_page(app_test), secret)
+    assert plain("only one column was found") in at.error[0].value
+    assert not at.dataframe
+    assert not at.selectbox  # no mapping that would list its first line
+    assert "SECRET" not in " ".join(element.value for element in [*at.error, *at.caption])

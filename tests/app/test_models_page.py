@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.data.workspace import Workspace
 from core.models.runs import NDCG_KEY, RECALL_KEY, list_models, load_model, run_curve, run_info
 from ui import state
+from ui.text import plain
 
 MODELS_PAGE = "pages/2_Models.py"
 
@@ -190,7 +191,8 @@ def test_finetuned_encoder_trains_the_semantic_model(
     at.button(key=state.FINETUNE_RUN).click().run()
     assert not at.exception
     assert not at.error
-    assert any("Fine-tuned “tiny-ft” on 64 pairs" in message.value for message in at.success)
+    expected = f"Fine-tuned “{plain('tiny-ft')}” on 64 pairs"  # the name escaped for Markdown
+    assert any(expected in message.value for message in at.success)
 
     ws = Workspace.open(home=loaded_home)
     assert list_encoders(ws)["name"].tolist() == ["tiny-ft"]

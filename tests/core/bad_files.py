@@ -241,7 +241,7 @@ BAD_FILES: dict[str, BadFile] = {
         "one_column.csv",
         _text("user_id\nu1\nu2\nu3\n"),
         SchemaError,
-        ("only one column ('user_id')", "a user column and an item column"),
+        ("only one column was found in 'one_column.csv'", "a user column and an item column"),
     ),
     "no_header": BadFile(
         "numbers.csv",

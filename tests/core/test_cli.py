@@ -54,3 +54,24 @@ def test_bad_file_exits_2_with_the_message(home: Path, tmp_path: Path, capsys) -
     empty.write_text("")
     assert main(["ingest", str(empty)]) == 2
     assert "is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("shadow", "root:$6$SECRETsalt$SECREThash:19000:0:99999:7:::\ndaemon:*:19000::::::\n"),
+        ("id_rsa", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1SECRET\n-----END\n"),
+        (".env", "DB_PASSWORD=SECRET\nAPI_KEY=SECRET2\n"),
+    ],
+)
+def test_ingest_of_a_file_that_is_not_data_does_not_quote_it(
+    home: Path, tmp_path: Path, capsys, name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    assert main(["ingest", str(path), "--workspace", "cli"]) == 2
+    captured = capsys.readouterr()
+    assert "only one column was found" in captured.err
+    for line in content.splitlines():
+        assert line not in captured.out + captured.err
+    assert "SECRET" not in captured.out + captured.err

@@ -15,8 +15,11 @@ from typing import Any
 import streamlit as st
 
 from core.data.ingest.load import LoadResult, load_dataset, load_sample_world
+from core.data.ingest.plan import check_table
 from core.data.ingest.presets import CATALOG_KIND, EVENTS_KIND, PRESETS, TARGETS
+from core.data.paths import check_allowed
 from core.data.workspace import Workspace
+from core.errors import PathNotAllowedError
 from core.pipeline import load_and_clean
 from core.progress import ProgressCallback
 from core.schema import EVENT, ITEM_ID, QUERY, SESSION_ID, TS, USER_ID, VALUE
@@ -82,7 +85,11 @@ def load_then_clean(
 
 
 def path_inputs() -> tuple[Path | None, Path | None]:
-    """Text inputs for an events file and an optional catalogue file on the server."""
+    """Text inputs for an events file and an optional catalogue file on the server.
+
+    Both paths are checked (:func:`core.data.paths.check_allowed`) before anything reads them:
+    a path outside the allowed roots shows why and returns no path at all.
+    """
     left, right = st.columns(2)
     events = left.text_input(
         "Events file on the server",
@@ -96,9 +103,13 @@ def path_inputs() -> tuple[Path | None, Path | None]:
         key=state.DATA_CATALOG_PATH,
         placeholder="/data/shop/products.parquet",
     ).strip()
-    return (Path(events).expanduser() if events else None), (
-        Path(catalog).expanduser() if catalog else None
-    )
+    try:
+        return (check_allowed(events) if events else None), (
+            check_allowed(catalog) if catalog else None
+        )
+    except PathNotAllowedError as error:
+        st.error(plain(error), icon=":material/block:")
+        return None, None
 
 
 def upload_inputs() -> tuple[Path | None, Path | None]:
@@ -181,7 +192,7 @@ def _preview(sniffed: Any, label: str) -> None:
     )
     st.dataframe(sniffed.preview.head(8), hide_index=True, width="stretch")
     for warning in sniffed.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(plain(warning), icon=":material/warning:")
 
 
 def _preset_choice(sniffed: Any, kind: str, key: str) -> str:
@@ -204,6 +215,7 @@ def load_form(ws: Workspace, events_path: Path, catalog_path: Path | None) -> No
     """
     token = _file_token(events_path)
     events = cache.sniff(events_path)
+    check_table(events)
     _preview(events, "Events file")
     if events.kind == CATALOG_KIND:
         st.info(
@@ -229,6 +241,7 @@ def load_form(ws: Workspace, events_path: Path, catalog_path: Path | None) -> No
     if catalog_path is not None:
         catalog_token = _file_token(catalog_path)
         catalog = cache.sniff(catalog_path)
+        check_table(catalog)
         _preview(catalog, "Catalogue file")
         st.markdown("**Catalogue mapping**")
         catalog_mapping = mapping_editor(
@@ -259,4 +272,4 @@ def load_form(ws: Workspace, events_path: Path, catalog_path: Path | None) -> No
         st.session_state[state.UPLOAD_GENERATION] += 1
         return result
 
-    load_then_clean(ws, f"Loading {events_path.name}", "Loaded", load)
+    load_then_clean(ws, f"Loading {plain(events_path.name)}", "Loaded", load)

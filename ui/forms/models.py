@@ -17,6 +17,7 @@ from core.models.registry import available_models
 from core.progress import ProgressCallback
 from ui import cache, feedback, state
 from ui.forms.params import encoder_choice, parameter_help
+from ui.text import plain
 
 Result = TypeVar("Result")
 
@@ -302,7 +303,7 @@ def finetune_form(ws: Workspace) -> None:
         ndcg = f"ndcg@{config.k}"
         st.session_state[state.FINETUNE_ENCODER] = result.name
         return (
-            f"Fine-tuned “{result.name}” on {result.n_train_pairs:,} pairs in "
+            f"Fine-tuned “{plain(result.name)}” on {result.n_train_pairs:,} pairs in "
             f"{history['seconds'].iloc[-1]:.0f} s: held-out NDCG@{config.k} "
             f"{history[ndcg].iloc[0]:.4f} before, {history[ndcg].iloc[-1]:.4f} after. "
             "Choose it as the encoder of the Semantic (BERT) model."
@@ -311,7 +312,7 @@ def finetune_form(ws: Workspace) -> None:
     with feedback.show_errors():
         config = FinetuneConfig(base_encoder=base, **values)
         run = feedback.training_run(
-            f"Fine-tuning “{name}”…",
+            f"Fine-tuning “{plain(name)}”…",
             "Fine-tuned",
             stop_key=state.FINETUNE_STOP,
             curve_key=state.FINETUNE_CURVE,

@@ -18,6 +18,7 @@ from core.synth.lm_store import list_lms
 from core.synth.queries import synthesize_queries
 from ui import cache, state, tables
 from ui.feedback import long_step, show_errors, training_run
+from ui.text import code
 
 LM_COLUMNS = ["name", "created_at", "n_train", "n_parameters", "epochs", "train_loss", "valid_loss"]
 
@@ -77,7 +78,7 @@ def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> Non
             held_out="held-out pairs",
         ) as callback:
             train(ws, name.strip(), config, callback=callback)
-        state.flash("success", f"Trained the language model '{name.strip()}'.")
+        state.flash("success", f"Trained the language model {code(name.strip())}.")
         st.rerun()
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from core.data.workspace import Workspace, list_workspaces
 from ui import state
 from ui.feedback import show_errors
+from ui.text import code
 
 
 def workspace_picker(ws: Workspace) -> None:
@@ -24,7 +25,7 @@ def workspace_picker(ws: Workspace) -> None:
             key=state.HOME_WORKSPACE_SELECT,
             on_change=_switch_workspace,
         )
-        st.caption(f"Folder: `{ws.path.resolve()}`")
+        st.caption(f"Folder: {code(ws.path.resolve())}")
     with create:
         with st.form(state.HOME_NEW_WORKSPACE, clear_on_submit=True, border=False):
             name = st.text_input(
@@ -39,7 +40,10 @@ def workspace_picker(ws: Workspace) -> None:
             with show_errors():
                 created = Workspace.open(name.strip())
                 st.session_state[state.WORKSPACE_NAME] = created.name
-                state.flash("success", f"Workspace {created.name!r} created at {created.path}.")
+                state.flash(
+                    "success",
+                    f"Workspace {code(created.name)} created at {code(created.path)}.",
+                )
                 st.rerun()
 
 

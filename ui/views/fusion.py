@@ -27,6 +27,7 @@ from core.fusion.search import WEIGHT_PREFIX
 from ui import cache, feedback, state
 from ui.forms.models import train_then_rerun
 from ui.fusion_cache import FusionKey, fusion_key, single_signals
+from ui.text import code, plain
 from ui.views.models import delete_control, run_labels
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def _weights(names: tuple[str, ...]) -> np.ndarray:
 
 
 def _weight_list(names: tuple[str, ...], weights: np.ndarray) -> str:
-    return ", ".join(f"{n} {w:.2f}" for n, w in zip(names, weights, strict=True))
+    return ", ".join(f"{plain(n)} {w:.2f}" for n, w in zip(names, weights, strict=True))
 
 
 def headline(
@@ -73,7 +74,7 @@ def headline(
             f"{values[metric]:.4f}",
             delta=f"{values[metric] - reference:+.4f}",
             help=f"On the validation users; the change is against the best single signal "
-            f"by NDCG@10 ({best_single['name']}: {reference:.4f}).",
+            f"by NDCG@10 ({plain(best_single['name'])}: {reference:.4f}).",
         )
     return values
 
@@ -172,7 +173,7 @@ def save_section(
             config = FusionConfig(**config_parts)
             metrics = {f"valid_{metric}": float(value) for metric, value in values.items()}
             save_fusion(ws, name, config, gate=gate, metrics=metrics)
-            state.flash("success", f"Saved '{name}': choose it on the A/B Compare page.")
+            state.flash("success", f"Saved {code(name)}: choose it on the A/B Compare page.")
             st.rerun()
     saved = cache.fusion_list(ws)
     if saved.empty:
@@ -294,7 +295,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
     columns = st.columns(len(names))
     for column, name in zip(columns, names, strict=True):
         column.slider(
-            name,
+            plain(name),
             0.0,
             1.0,
             1.0,

@@ -13,6 +13,7 @@ from core.figures import charts
 from core.models import explore, runs
 from ui import cache, feedback, state
 from ui.forms.models import finetune_form, model_label
+from ui.text import plain
 
 RANKED_COLUMNS = {
     "rank": st.column_config.NumberColumn("Rank", width="small"),
@@ -103,7 +104,7 @@ def models_table(ws: Workspace, models: pd.DataFrame) -> None:
 
     def delete(run_id: str) -> str:
         runs.delete_model(ws, run_id)
-        return f"Deleted {labels[run_id]}."
+        return f"Deleted {plain(labels[run_id])}."
 
     delete_control(
         "Model to delete",

@@ -168,7 +168,9 @@ def _missing_column_error(sniff_result: SourceSniff, targets: list[str]) -> Sche
                 "the file with comma, semicolon, tab or '|' as separator."
             )
         return SchemaError(
-            f"only one column ('{columns[0]}') was found in {name}; a behaviour log needs at "
+            # The one "column name" is the file's first line: a file that is not a table (a
+            # key, a password file) must not be quoted back.
+            f"only one column was found in {name}; a behaviour log needs at "
             "least a user column and an item column: export both, separated by comma, "
             f"semicolon, tab or '|'.{hint}"
         )
@@ -195,6 +197,21 @@ def _odd_delimiter_of(sniff_result: SourceSniff) -> str | None:
         if char in header:
             return char
     return None
+
+
+def check_table(sniff_result: SourceSniff) -> None:
+    """Refuse a file of one column before anything shows it.
+
+    Such a file is not recognised as data (a key, a password file, free text): the dashboard
+    calls this before its preview, so that nothing of the file is echoed.
+
+    Raises
+    ------
+    SchemaError
+        The file has a single column; the message says how to export it, without quoting it.
+    """
+    if len(sniff_result.columns) < 2:
+        raise _missing_column_error(sniff_result, [USER_ID, ITEM_ID])
 
 
 def _sample(con: duckdb.DuckDBPyConnection, expression: str) -> list:
