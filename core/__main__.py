@@ -41,6 +41,12 @@ def _workspace(args: argparse.Namespace) -> Workspace:
 def _print_report(report) -> None:
     frame = report.to_frame().drop(columns=["description"], errors="ignore")
     print(frame.to_string(index=False))
+    if report.n_ids_merged:
+        print(f"item id normalisation merged {report.n_ids_merged:,} ids into another spelling")
+    for removed in report.removed_users:
+        listed = ", ".join(f"{user} ({rows:,} rows)" for user, rows in removed.users[:20])
+        more = f" and {removed.total - 20:,} more" if removed.total > 20 else ""
+        print(f"users removed by {removed.rule}: {listed}{more}")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -104,17 +110,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from core.data.clean import clean_dataset
-    from core.data.rules import CleaningConfig
+    import dataclasses
+
+    from core.data.clean import clean_dataset, default_config
 
     workspace = _workspace(args)
-    overrides = {}
+    overrides: dict = {}
+    if args.keep_users:
+        overrides["keep_users"] = tuple(args.keep_users)
     if args.min_user_interactions is not None:
         overrides["min_user_interactions"] = args.min_user_interactions
     if args.min_item_interactions is not None:
         overrides["min_item_interactions"] = args.min_item_interactions
     callback, bar = tqdm_callback("clean")
-    report = clean_dataset(workspace, CleaningConfig(**overrides), callback=callback)
+    config = dataclasses.replace(default_config(workspace), **overrides)
+    report = clean_dataset(workspace, config, callback=callback)
     bar.close()
     _print_report(report)
     return 0
@@ -159,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     clean = with_workspace(commands.add_parser("clean", help="clean the loaded log"))
     clean.add_argument("--min-user-interactions", type=int)
     clean.add_argument("--min-item-interactions", type=int)
+    clean.add_argument(
+        "--keep-users", nargs="+", metavar="USER", help="user ids the bot and k-core rules keep"
+    )
     clean.set_defaults(handler=cmd_clean)
 
     info = with_workspace(commands.add_parser("info", help="show the workspace"))

@@ -61,7 +61,8 @@ def load_and_clean(
     load_callback: ProgressCallback | None = None,
     clean_callback: ProgressCallback | None = None,
 ) -> LoadAndClean:
-    """Run ``load(load_callback)``, then clean the new data with ``config`` (default rules).
+    """Run ``load(load_callback)``, then clean the new data with ``config`` (by default the
+    rules' defaults for the dataset's preset).
 
     A load leaves the previous cleaned tables in place, so cleaning follows at once. When the
     cleaning fails with a :class:`ShopSynthError` the new raw data stay loaded and the error
@@ -69,7 +70,7 @@ def load_and_clean(
     """
     result = load(load_callback)
     try:
-        report = clean_dataset(ws, config or CleaningConfig(), callback=clean_callback)
+        report = clean_dataset(ws, config, callback=clean_callback)
     except ShopSynthError as error:
         return LoadAndClean(result, None, error)
     return LoadAndClean(result, report, None)

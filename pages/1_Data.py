@@ -46,8 +46,12 @@ def clean_tab(ws: Workspace, status: dict[str, Any]) -> None:
     report = cache.latest_report(ws)
     weights = st.session_state[state.EVENT_WEIGHTS] or dict(DEFAULT_EVENT_WEIGHTS)
     with show_errors():
+        removed = report.removed_users_frame()["user_id"].tolist() if report else []
         chosen = cleaning.cleaning_form(
-            cleaning.last_cleaning_config(ws), weights, st.session_state[state.HALF_LIFE_DAYS]
+            cleaning.last_cleaning_config(ws),
+            weights,
+            st.session_state[state.HALF_LIFE_DAYS],
+            removed,
         )
         if chosen is not None:
             cleaning.run_cleaning(ws, *chosen)

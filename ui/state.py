@@ -61,6 +61,7 @@ CLEAN_PARAM_PREFIX = "clean_param_"  # + CleaningConfig field name
 CLEAN_WEIGHT_PREFIX = "clean_weight_"  # + event type
 CLEAN_HALF_LIFE = "clean_half_life"
 CLEAN_RUN = "clean_run"
+CLEAN_KEEP_USERS = "clean_keep_users"
 EXPLORE_FREQ = "explore_freq"
 MODELS_CHOICE = "models_choice"  # model name to train
 MODELS_PARAM_PREFIX = "models_param_"  # + model name + "__" + hyperparameter

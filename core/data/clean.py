@@ -9,7 +9,8 @@ pandas and a failure leaves the workspace exactly as it was. Rules never copy th
 keep: each flags the raw rows it removes, and ``events`` is a view of the unflagged raw rows.
 The raw values themselves are never modified, so cleaning again with other parameters starts
 from the log as loaded. The catalogue keeps every item with an id, including items no event
-mentions: cold-start items belong to it.
+mentions: cold-start items belong to it. With ``normalise_ids`` the item ids of both are read
+trimmed and upper-cased, so spellings of one id merge (the report counts the merged ids).
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import pandas as pd
 
 from core.data.rules import (
     CATALOG_STAGE,
+    MAX_LISTED_USERS,
     RULE_DESCRIPTIONS,
     RULES,
     CleaningConfig,
     Stages,
     base_events_sql,
     count_rows,
+    dataset_preset,
+    item_id_sql,
     nonblank,
     run_rule,
 )
@@ -54,6 +58,8 @@ _SUMMARY_USERS = "distinct users"
 _SUMMARY_ITEMS = "distinct items"
 _SUMMARY_CATALOG = "catalogue items"
 _SUMMARY_CONFIG = "config"
+_SUMMARY_MERGED = "merged item ids"
+_SUMMARY_REMOVED_USERS = "removed users"
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,16 @@ class RuleResult:
     rows_after: int
     removed: int
     description: str
+
+
+@dataclass(frozen=True)
+class RemovedUsers:
+    """The users one rule removed entirely: ``total`` of them, the first
+    :data:`MAX_LISTED_USERS` (most rows first) listed as ``(user_id, rows removed)``."""
+
+    rule: str
+    total: int
+    users: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,8 @@ class CleaningReport:
     n_items_after: int
     n_catalog_before: int
     n_catalog_after: int
+    n_ids_merged: int = 0
+    removed_users: tuple[RemovedUsers, ...] = ()
 
     @property
     def removed(self) -> int:
@@ -112,6 +130,11 @@ class CleaningReport:
             (_SUMMARY_CATALOG, self.n_catalog_before, self.n_catalog_after),
         ]
 
+    def removed_users_frame(self) -> pd.DataFrame:
+        """One row per user a rule removed entirely: ``rule``, ``user_id``, ``rows_removed``."""
+        rows = [(r.rule, user, n) for r in self.removed_users for user, n in r.users]
+        return pd.DataFrame(rows, columns=["rule", "user_id", "rows_removed"])
+
     def summary_frame(self) -> pd.DataFrame:
         """:meth:`summary` as a frame with a ``removed`` column."""
         frame = pd.DataFrame(self.summary(), columns=["quantity", "before", "after"])
@@ -137,16 +160,39 @@ def _distinct_counts(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, i
     return int(users), int(items)
 
 
-def _start_catalog(con: duckdb.DuckDBPyConnection) -> int:
+def _start_catalog(con: duckdb.DuckDBPyConnection, normalise_ids: bool) -> int:
     """Stage the catalogue (one row per non-blank id, first row loaded); return raw rows."""
     if not relation_exists(con, RAW_CATALOG_TABLE):
         return 0
+    item_id = item_id_sql("item_id", normalise_ids)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {CATALOG_STAGE} AS SELECT rowid AS _row, * "
-        f"FROM {RAW_CATALOG_TABLE} WHERE {nonblank('item_id')} "
-        "QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY rowid) = 1"
+        f"REPLACE ({item_id} AS item_id) FROM {RAW_CATALOG_TABLE} WHERE {nonblank('item_id')} "
+        f"QUALIFY row_number() OVER (PARTITION BY {item_id} ORDER BY rowid) = 1"
     )
     return count_rows(con, RAW_CATALOG_TABLE)
+
+
+def _merged_ids(con: duckdb.DuckDBPyConnection, has_catalog: bool) -> int:
+    """How many item ids of the log and catalogue merge into another when normalised."""
+    catalog = f" UNION ALL SELECT item_id FROM {RAW_CATALOG_TABLE}" if has_catalog else ""
+    return int(
+        con.execute(
+            "SELECT count(DISTINCT item_id) - count(DISTINCT upper(trim(item_id))) FROM "
+            f"(SELECT item_id FROM {RAW_EVENTS_TABLE}{catalog}) WHERE {nonblank('item_id')}"
+        ).fetchall()[0][0]
+    )
+
+
+def _removed_users(rule: str, found: list[tuple[str, int]]) -> RemovedUsers:
+    ordered = sorted(found, key=lambda pair: (-pair[1], pair[0]))
+    return RemovedUsers(rule, len(ordered), tuple(ordered[:MAX_LISTED_USERS]))
+
+
+def default_config(ws: Workspace) -> CleaningConfig:
+    """The cleaning defaults of the active dataset's layout (:meth:`CleaningConfig.for_preset`)."""
+    with ws.connect() as con:
+        return CleaningConfig.for_preset(dataset_preset(con))
 
 
 def _write_catalog(con: duckdb.DuckDBPyConnection, has_raw: bool) -> int:
@@ -171,7 +217,10 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, has_raw: bool) -> int:
 def _store_report(con: duckdb.DuckDBPyConnection, report: CleaningReport) -> None:
     rows: list[Sequence[Any]] = [
         (0, _SUMMARY_CONFIG, json.dumps(report.config.to_dict(), sort_keys=True), 0, 0, 0, ""),
+        (0, _SUMMARY_MERGED, "", report.n_ids_merged, 0, report.n_ids_merged, ""),
     ]
+    removed_users = {r.rule: {"total": r.total, "users": r.users} for r in report.removed_users}
+    rows.append((0, _SUMMARY_REMOVED_USERS, json.dumps(removed_users), 0, 0, 0, ""))
     for name, before, after in report.summary():
         rows.append((0, name, "", before, after, before - after, ""))
     rows.extend(
@@ -195,7 +244,8 @@ def clean_dataset(
     ws : Workspace
         Workspace holding the loaded raw tables.
     config : CleaningConfig, optional
-        Rule parameters; the defaults of :class:`CleaningConfig` when omitted.
+        Rule parameters; the defaults of the dataset's preset when omitted
+        (:func:`default_config`).
     callback : callable, optional
         ``callback(step, total, info)`` after each rule and after the final write.
 
@@ -209,9 +259,9 @@ def clean_dataset(
     WorkspaceError
         No raw events have been loaded.
     CleaningError
-        The rules would remove every event; nothing is written then.
+        A rule would remove every event left; nothing is written then.
     """
-    config = CleaningConfig() if config is None else config
+    config = default_config(ws) if config is None else config
     if not isinstance(config, CleaningConfig):
         raise CleaningError(f"config must be a CleaningConfig, not {type(config).__name__}")
     total = len(RULES) + 1
@@ -221,18 +271,29 @@ def clean_dataset(
             raise WorkspaceError(
                 f"no raw events in workspace {ws.name!r}: load a dataset before cleaning"
             )
-        stages = Stages(con)
+        stages = Stages(con, config.normalise_ids, config.keep_users)
         n_before = stages.rows
         if n_before == 0:
             raise CleaningError(f"{RAW_EVENTS_TABLE} is empty: load a dataset with events")
-        users_before, items_before = _distinct_counts(con, stages.current)
+        users_before, items_before = _distinct_counts(con, RAW_EVENTS_TABLE)
         has_catalog = relation_exists(con, RAW_CATALOG_TABLE)
-        n_catalog_before = _start_catalog(con)
+        merged = _merged_ids(con, has_catalog) if config.normalise_ids else 0
+        n_catalog_before = _start_catalog(con, config.normalise_ids)
+        removed_users: list[RemovedUsers] = []
 
         results: list[RuleResult] = []
         for step, name in enumerate(RULES, start=1):
             rows_before = stages.rows
+            stages.removed_users = []
             parameter, removed = run_rule(name, stages, config, created_at)
+            if stages.rows == 0:
+                raise CleaningError(
+                    f"refused: rule {name} ({parameter}) would remove all {removed:,} events "
+                    f"left, leaving an empty dataset; loosen or turn off {name}"
+                    + (" or keep some users" if name in ("bots", "k_core") else "")
+                )
+            if stages.removed_users:
+                removed_users.append(_removed_users(name, stages.removed_users))
             results.append(
                 RuleResult(
                     step=step,
@@ -246,19 +307,14 @@ def clean_dataset(
             )
             if callback is not None:
                 callback(step, total, f"{name}: {removed:,} rows removed")
-        if stages.rows == 0:
-            last = next(result for result in results if result.rows_after == 0)
-            raise CleaningError(
-                f"the cleaning rules would remove every event: {last.rule} "
-                f"({last.parameter}) removed the last {last.removed:,}; loosen that rule"
-            )
 
         # Only the removal flags are written; events is a view of the raw rows not flagged, so
         # a clean never copies the whole log.
         drop_relation(con, EVENTS_TABLE)
         drop_relation(con, CLEANING_REMOVED_TABLE)
         con.execute(
-            f"CREATE VIEW {EVENTS_TABLE} AS SELECT * EXCLUDE (_row) FROM ({base_events_sql(con)})"
+            f"CREATE VIEW {EVENTS_TABLE} AS SELECT * EXCLUDE (_row) "
+            f"FROM ({base_events_sql(con, config.normalise_ids)})"
         )
         stages.drop()
         users_after, items_after = _distinct_counts(con, EVENTS_TABLE)
@@ -276,6 +332,8 @@ def clean_dataset(
             n_items_after=items_after,
             n_catalog_before=n_catalog_before,
             n_catalog_after=n_catalog_after,
+            n_ids_merged=merged,
+            removed_users=tuple(removed_users),
         )
         _store_report(con, report)
     if callback is not None:
@@ -308,9 +366,15 @@ def latest_report(ws: Workspace) -> CleaningReport | None:
     summary: dict[str, tuple[int, int]] = {}
     config = CleaningConfig()
     rules: list[RuleResult] = []
+    removed_users: list[RemovedUsers] = []
     for step, rule, parameter, before, after, removed, description in stored:
         if step == 0 and rule == _SUMMARY_CONFIG:
             config = CleaningConfig.from_dict(json.loads(parameter))
+        elif step == 0 and rule == _SUMMARY_REMOVED_USERS:
+            removed_users = [
+                RemovedUsers(name, int(r["total"]), tuple((str(u), int(n)) for u, n in r["users"]))
+                for name, r in json.loads(parameter).items()
+            ]
         elif step == 0:
             summary[rule] = (int(before), int(after))
         else:
@@ -340,4 +404,6 @@ def latest_report(ws: Workspace) -> CleaningReport | None:
         n_items_after=summary.get(_SUMMARY_ITEMS, zero)[1],
         n_catalog_before=summary.get(_SUMMARY_CATALOG, zero)[0],
         n_catalog_after=summary.get(_SUMMARY_CATALOG, zero)[1],
+        n_ids_merged=summary.get(_SUMMARY_MERGED, zero)[0],
+        removed_users=tuple(removed_users),
     )

@@ -6,16 +6,24 @@ The rules run in a fixed order (:data:`RULES`), each over the rows the previous 
 2. ``duplicates``: repeats of the same user, item, event and timestamp (searches also match on
    the query); optionally a whole burst of repeats less than N seconds apart collapses into its
    first event.
-3. ``timestamps``: missing timestamps, and timestamps before a minimum date, after a maximum
-   date or in the future.
+3. ``timestamps``: missing timestamps, and timestamps before a minimum date (given, or derived
+   from the data: a minority of rows before a gap of more than a year), after a maximum date
+   or in the future. Skipped when the dataset's times are positions in a sequence.
 4. ``returns``: rows flagged ``is_return``; optionally also the purchases they cancel.
-5. ``bots``: every event of a user with more events in one day, or in one session, than a
-   threshold.
+5. ``bots``: every event of a user whose browsing (events other than purchases and ratings)
+   runs faster than a threshold per minute within a session, or exceeds a count per session
+   (or per day); users whose purchases make up a large share of their events are buyers, not
+   bots, and chosen users are kept.
 6. ``unknown_items``: item events whose item is not in the catalogue, applied only when a
    catalogue file was given (a catalogue derived from the log says nothing about which items
    exist).
 7. ``k_core``: users with fewer than ``min_user_interactions`` distinct items and items with
-   fewer than ``min_item_interactions`` distinct users, removed repeatedly until none is left.
+   fewer than ``min_item_interactions`` distinct users, removed repeatedly until none is left
+   (chosen users are kept).
+
+Item ids may be normalised first (surrounding spaces trimmed, letters upper-cased), so that
+"85123A" and " 85123a" are one product. A rule that would remove every remaining event is
+refused with its reason.
 
 Rules never copy the rows they keep: the raw table carries one flag column, ``_removed``, that
 each rule sets on the rows it removes (:class:`Stages`), and the next rule reads the rows not
@@ -24,21 +32,20 @@ flagged. :mod:`core.data.clean` runs them and records what each did.
 
 from __future__ import annotations
 
-import math
-import numbers
-from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import duckdb
 
+from core.data.cleaning_config import CleaningConfig
+from core.data.ingest.presets import PRESETS
 from core.data.workspace import relation_exists
-from core.errors import CleaningError, WorkspaceError
+from core.errors import WorkspaceError
 from core.schema import (
     DATASET_TABLE,
     DESCRIPTION,
     ITEM_ID,
     PRICE,
+    PURCHASE,
     RATING,
     RAW_CATALOG_TABLE,
     RAW_EVENTS_TABLE,
@@ -63,11 +70,15 @@ RULE_DESCRIPTIONS: dict[str, str] = {
         "Repeats of the same user, item, event and time (searches also match on the query); "
         "with a window, repeats less than N seconds after the previous one."
     ),
-    "timestamps": "Rows with a missing timestamp, or one outside the allowed date range.",
+    "timestamps": (
+        "Rows with a missing timestamp, or one outside the allowed date range (skipped when "
+        "the times are positions in a sequence)."
+    ),
     "returns": "Returns and cancellations, optionally with the purchases they cancel.",
     "bots": (
-        "All events of users with more events in one day or one session than the threshold "
-        "(ratings, often entered in bulk, are not counted)."
+        "All events of users who browse faster than the threshold per minute in a session, or "
+        "more than the threshold per session or day (purchases and ratings are not counted; "
+        "users with a large purchase share are buyers and stay)."
     ),
     "unknown_items": "Item events whose item is not in the catalogue file.",
     "k_core": (
@@ -75,6 +86,12 @@ RULE_DESCRIPTIONS: dict[str, str] = {
         "until every remaining one has enough."
     ),
 }
+
+# A derived lower time bound cuts a minority of rows off the rest across a gap longer than this.
+MIN_TS_GAP_DAYS = 365
+
+# Removed users kept per rule in a report (the total is kept too).
+MAX_LISTED_USERS = 1000
 
 # Timestamps up to this far past the clock count as present: logs are often in local time.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -88,6 +105,9 @@ _REPEATED = "_clean_repeated"
 CATALOG_STAGE = "_clean_catalog"
 _PAIRS = "_clean_pairs"
 _KCORE_ITEMS = "_clean_kcore_items"
+_BATCH_USERS = "_clean_batch_users"
+# The users the bot and k-core rules keep (CleaningConfig.keep_users).
+KEEP_USERS = "_clean_keep_users"
 
 # Optional event columns and their types, added as NULL when a raw table lacks them.
 _OPTIONAL_EVENT_COLUMNS: dict[str, str] = {
@@ -97,133 +117,6 @@ _OPTIONAL_EVENT_COLUMNS: dict[str, str] = {
     "value": "DOUBLE",
     "is_return": "BOOLEAN",
 }
-
-
-def _as_datetime(value: datetime | date | str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError as error:
-            raise CleaningError(
-                f"{name}={value!r} is not a date; write it as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
-            ) from error
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    raise CleaningError(f"{name} must be a date, a datetime or an ISO string, not {value!r}")
-
-
-def _as_threshold(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise CleaningError(f"{name} must be a whole number >= 0 (0 or None turns it off)")
-    return int(value)
-
-
-@dataclass(frozen=True)
-class CleaningConfig:
-    """Parameters of the cleaning rules; ``None``, ``False`` or ``0`` turns a rule (part) off.
-
-    Parameters
-    ----------
-    drop_missing_ids : bool
-        Drop rows with no user id, or no item id on an event other than ``search``.
-    drop_duplicates : bool
-        Drop repeats of the same (user, item, event, ts), keeping the first row loaded.
-    duplicate_window_seconds : float
-        When > 0, an event also goes when the previous event of the same user, item and type
-        came at most this many seconds before it, so a burst of repeats collapses into its
-        first event. 0 keeps exact duplicates only.
-    drop_missing_ts : bool
-        Drop rows with no timestamp. Skipped when no row has one (the source has no time
-        column, as in plain user-sequence files).
-    min_ts, max_ts : datetime or str, optional
-        Allowed range of timestamps (inclusive). The default minimum, 1990-01-01, catches
-        epoch-zero and other placeholder dates.
-    drop_future : bool
-        Drop timestamps later than the clock plus one day (logs are often in local time).
-    drop_returns : bool
-        Drop rows flagged ``is_return`` (returns and cancellations).
-    drop_returned_purchases : bool
-        Also drop a purchase when the same user returned the same item at or after it.
-    max_events_per_user_day : int, optional
-        A user with more events than this on one calendar day is a bot: all of its events go.
-    max_events_per_session : int, optional
-        Same, for the events of one user in one session.
-    drop_unknown_items : bool
-        Drop item events whose item is not in the catalogue. Applied only when a catalogue
-        file was loaded; see :func:`catalog_was_given`.
-    min_user_interactions : int, optional
-        k-core: a user needs this many distinct items among non-search events.
-    min_item_interactions : int, optional
-        k-core: an item needs this many distinct users among non-search events.
-
-    Notes
-    -----
-    The defaults suit e-commerce logs and keep cold-start material: a user needs two distinct
-    items (one cannot be both learnt from and evaluated), and items have no minimum, because
-    items that are new or rarely seen are what the cold-start models are for. Use 5 and 5 for
-    the usual research "5-core" protocol.
-    """
-
-    drop_missing_ids: bool = True
-    drop_duplicates: bool = True
-    duplicate_window_seconds: float = 0.0
-    drop_missing_ts: bool = True
-    min_ts: datetime | None = datetime(1990, 1, 1)
-    max_ts: datetime | None = None
-    drop_future: bool = True
-    drop_returns: bool = True
-    drop_returned_purchases: bool = False
-    max_events_per_user_day: int | None = 500
-    max_events_per_session: int | None = 500
-    drop_unknown_items: bool = True
-    min_user_interactions: int | None = 2
-    min_item_interactions: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("min_ts", "max_ts"):
-            object.__setattr__(self, name, _as_datetime(getattr(self, name), name))
-        if self.min_ts is not None and self.max_ts is not None and self.min_ts > self.max_ts:
-            raise CleaningError(
-                f"min_ts {self.min_ts} is after max_ts {self.max_ts}; swap them or clear one"
-            )
-        window = self.duplicate_window_seconds
-        if (
-            isinstance(window, bool)
-            or not isinstance(window, numbers.Real)
-            or not math.isfinite(window)
-            or window < 0
-        ):
-            raise CleaningError("duplicate_window_seconds must be a number of seconds >= 0")
-        object.__setattr__(self, "duplicate_window_seconds", float(window))
-        for name in (
-            "max_events_per_user_day",
-            "max_events_per_session",
-            "min_user_interactions",
-            "min_item_interactions",
-        ):
-            object.__setattr__(self, name, _as_threshold(getattr(self, name), name))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready parameters (dates as ISO strings)."""
-        out = asdict(self)
-        for name in ("min_ts", "max_ts"):
-            if out[name] is not None:
-                out[name] = out[name].isoformat()
-        return out
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> CleaningConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are ignored, missing ones take defaults."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in values.items() if key in known})
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,23 +168,58 @@ def catalog_was_given(con: duckdb.DuckDBPyConnection) -> tuple[bool, str]:
     return False, "catalogue has ids only"
 
 
+def dataset_preset(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The preset the active dataset was loaded with (None without a dataset record)."""
+    if not relation_exists(con, DATASET_TABLE):
+        return None
+    found = con.execute(
+        f"SELECT preset FROM {DATASET_TABLE} ORDER BY loaded_at DESC LIMIT 1"
+    ).fetchall()
+    return found[0][0] if found else None
+
+
+def times_are_positions(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the dataset's ``ts`` are positions in a sequence (its preset says so)."""
+    preset = PRESETS.get(dataset_preset(con) or "")
+    return preset is not None and preset.ts_is_position
+
+
+def item_id_sql(column: str, normalise: bool) -> str:
+    """An item id as the cleaning sees it: blank is NULL; normalised, trimmed and upper-cased."""
+    value = f"upper(trim({column}))" if normalise else column
+    return f"CASE WHEN trim({column}) = '' THEN NULL ELSE {value} END"
+
+
 class Stages:
     """The rows kept so far: the raw events whose ``_removed`` flag is not set.
 
     A rule flags the rows it removes instead of copying the rows it keeps, so it reads only the
     columns it needs, and filtering on the flag costs next to nothing in every later query
-    (far less than subtracting a table of removed row numbers).
+    (far less than subtracting a table of removed row numbers). ``removed_users`` collects, per
+    call of :meth:`remove`, the users that lost their last row, with their rows removed.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        normalise_ids: bool = False,
+        keep_users: tuple[str, ...] = (),
+    ) -> None:
         self.con = con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {KEEP_USERS} (user_id VARCHAR)")
+        if keep_users:
+            con.executemany(f"INSERT INTO {KEEP_USERS} VALUES (?)", [[u] for u in keep_users])
+        self.positions = times_are_positions(con)
+        self.removed_users: list[tuple[str, int]] = []
         if REMOVED_FLAG not in table_columns(con, RAW_EVENTS_TABLE):
             con.execute(
                 f"ALTER TABLE {RAW_EVENTS_TABLE} ADD COLUMN {REMOVED_FLAG} BOOLEAN DEFAULT false"
             )
         # Start from the log as loaded: the flags of an earlier cleaning are cleared.
         con.execute(f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = false WHERE {REMOVED_FLAG}")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {_CURRENT} AS {base_events_sql(con)}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_CURRENT} AS {base_events_sql(con, normalise_ids)}"
+        )
         self.current = _CURRENT
         self.rows = count_rows(con, _CURRENT)
 
@@ -302,16 +230,28 @@ class Stages:
             f"CREATE OR REPLACE TEMP TABLE {_BATCH} AS "
             f"SELECT DISTINCT _row FROM ({rows_sql.format(src=_CURRENT)})"
         )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_BATCH_USERS} AS SELECT user_id, count(*) AS n "
+            f"FROM {RAW_EVENTS_TABLE} WHERE rowid IN (SELECT _row FROM {_BATCH}) "
+            f"AND {nonblank('user_id')} GROUP BY user_id"
+        )
         updated = con.execute(
             f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = true "
             f"WHERE rowid IN (SELECT _row FROM {_BATCH})"
         ).fetchall()[0][0]
+        gone = con.execute(
+            f"SELECT user_id, n FROM {_BATCH_USERS} WHERE user_id NOT IN (SELECT user_id "
+            f"FROM {_CURRENT} WHERE user_id IN (SELECT user_id FROM {_BATCH_USERS}))"
+        ).fetchall()
+        self.removed_users.extend((str(user), int(n)) for user, n in gone)
         con.execute(f"DROP TABLE {_BATCH}")
+        con.execute(f"DROP TABLE {_BATCH_USERS}")
         self.rows -= int(updated)
         return int(updated)
 
     def drop(self) -> None:
         self.con.execute(f"DROP VIEW {_CURRENT}")
+        self.con.execute(f"DROP TABLE {KEEP_USERS}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,7 +307,27 @@ def _rule_duplicates(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     return label, removed
 
 
+def derived_min_ts(con: duckdb.DuckDBPyConnection, table: str) -> datetime | None:
+    """The first day after the latest gap of more than :data:`MIN_TS_GAP_DAYS` days between
+    dated rows that has fewer rows before it than from it on; None when there is no such gap.
+
+    Placeholder dates (epoch zero, 1900-01-01) sit alone, years before the log; a log of any
+    era, or one spread evenly over the years, has no such gap.
+    """
+    found = con.execute(
+        f"WITH days AS (SELECT CAST(ts AS DATE) AS day, count(*) AS n FROM {table} "
+        "WHERE ts IS NOT NULL GROUP BY day), "
+        "steps AS (SELECT day, lead(day) OVER (ORDER BY day) AS next_day, "
+        "sum(n) OVER (ORDER BY day) AS before, sum(n) OVER () AS total FROM days) "
+        f"SELECT max(next_day) FROM steps WHERE next_day - day > {MIN_TS_GAP_DAYS} "
+        "AND 2 * before < total"
+    ).fetchall()[0][0]
+    return datetime(found.year, found.month, found.day) if found is not None else None
+
+
 def _rule_timestamps(stages: Stages, config: CleaningConfig, now: datetime) -> tuple[str, int]:
+    if stages.positions:
+        return "skipped: the times are positions in a sequence", 0
     keep: list[str] = []
     labels: list[str] = []
     if config.drop_missing_ts:
@@ -380,9 +340,18 @@ def _rule_timestamps(stages: Stages, config: CleaningConfig, now: datetime) -> t
         else:
             labels.append("missing (skipped: no row has a timestamp)")
     # A NULL timestamp that is kept must survive the range tests below.
+    lower = [config.min_ts] if config.min_ts is not None else []
     if config.min_ts is not None:
-        keep.append(f"(ts IS NULL OR ts >= {_sql_literal(config.min_ts)})")
         labels.append(f"before {_date_text(config.min_ts)}")
+    if config.auto_min_ts:
+        derived = derived_min_ts(stages.con, stages.current)
+        if derived is not None:
+            lower.append(derived)
+            labels.append(f"before {_date_text(derived)} (derived: a minority before a gap)")
+        else:
+            labels.append("derived minimum: none needed")
+    if lower:
+        keep.append(f"(ts IS NULL OR ts >= {_sql_literal(max(lower))})")
     upper = [config.max_ts] if config.max_ts is not None else []
     if config.max_ts is not None:
         labels.append(f"after {_date_text(config.max_ts)}")
@@ -425,25 +394,37 @@ def _rule_returns(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
 
 
 def _rule_bots(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
-    per_day = config.max_events_per_user_day or None
+    # Times that are positions say nothing about speed: only the per-session count applies.
+    timed = not stages.positions
+    per_minute = (config.max_events_per_minute or None) if timed else None
+    per_day = (config.max_events_per_user_day or None) if timed else None
     per_session = config.max_events_per_session or None
-    if per_day is None and per_session is None:
-        return "off", 0
+    if per_minute is None and per_day is None and per_session is None:
+        return "off" + ("" if timed else " (the times are positions)"), 0
+    browsing = f"event NOT IN ('{PURCHASE}', '{RATING}')"
     queries: list[str] = []
     labels: list[str] = []
-    if per_day is not None:
-        queries.append(
-            f"SELECT user_id FROM {{src}} WHERE ts IS NOT NULL AND event <> '{RATING}' "
-            f"GROUP BY user_id, CAST(ts AS DATE) HAVING count(*) > {int(per_day)}"
+    for threshold, where, group, label in (
+        (per_minute, "ts IS NOT NULL", "session_id, date_trunc('minute', ts)", "per minute"),
+        (per_session, "session_id IS NOT NULL", "session_id", "per session"),
+        (per_day, "ts IS NOT NULL", "CAST(ts AS DATE)", "per user per day"),
+    ):
+        if threshold is not None:
+            queries.append(
+                f"SELECT user_id FROM {{src}} WHERE {where} AND {browsing} "
+                f"GROUP BY user_id, {group} HAVING count(*) > {int(threshold)}"
+            )
+            labels.append(f"> {threshold} browsing events {label}")
+    bots = f"({' UNION '.join(queries)}) EXCEPT SELECT user_id FROM {KEEP_USERS}"
+    share = config.buyer_purchase_share
+    if share > 0:
+        bots += (
+            f" EXCEPT SELECT user_id FROM {{src}} WHERE event <> '{RATING}' GROUP BY user_id "
+            f"HAVING avg(CASE WHEN event = '{PURCHASE}' THEN 1 ELSE 0 END) >= {share!r}"
         )
-        labels.append(f"> {per_day} events per user per day")
-    if per_session is not None:
-        queries.append(
-            f"SELECT user_id FROM {{src}} WHERE session_id IS NOT NULL AND event <> '{RATING}' "
-            f"GROUP BY user_id, session_id HAVING count(*) > {int(per_session)}"
-        )
-        labels.append(f"> {per_session} events per session")
-    bots = " UNION ".join(queries)
+        labels.append(f"buyers (purchase share >= {share:g}) kept")
+    if not timed:
+        labels.append("time rates skipped: the times are positions")
     removed = stages.remove(f"SELECT _row FROM {{src}} SEMI JOIN ({bots}) b USING (user_id)")
     return "; ".join(labels), removed
 
@@ -493,8 +474,8 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
         removed = stages.remove(
             f"SELECT _row FROM {{src}} ANTI JOIN (SELECT user_id FROM {{src}} "
             f"WHERE item_id IS NOT NULL AND event <> '{SEARCH}' "
-            f"GROUP BY user_id HAVING {enough}) k USING (user_id) "
-            "WHERE user_id IS NOT NULL"
+            f"GROUP BY user_id HAVING {enough} UNION ALL SELECT user_id FROM {KEEP_USERS}) k "
+            "USING (user_id) WHERE user_id IS NOT NULL"
         )
         return _k_core_label(min_user, min_item, 1), removed
     con = stages.con
@@ -506,7 +487,8 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     while True:
         rounds += 1
         low_users = (
-            f"SELECT user_id FROM {_PAIRS} GROUP BY user_id HAVING count(*) < {min_user}"
+            f"SELECT user_id FROM {_PAIRS} GROUP BY user_id HAVING count(*) < {min_user} "
+            f"EXCEPT SELECT user_id FROM {KEEP_USERS}"
             if min_user > 1
             else "SELECT NULL AS user_id WHERE false"
         )
@@ -526,7 +508,8 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     if min_user > 0:
         queries.append(
             "SELECT _row FROM {src} WHERE user_id IN "
-            f"(SELECT DISTINCT user_id FROM {{src}} EXCEPT SELECT user_id FROM {_PAIRS})"
+            f"(SELECT DISTINCT user_id FROM {{src}} EXCEPT SELECT user_id FROM {_PAIRS} "
+            f"EXCEPT SELECT user_id FROM {KEEP_USERS})"
         )
     if min_item > 1:
         queries.append(
@@ -549,9 +532,9 @@ def _k_core_label(min_user: int, min_item: int, rounds: int) -> str:
     return f"{', '.join(parts)} ({rounds} {'round' if rounds == 1 else 'rounds'})"
 
 
-def base_events_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """The raw events not flagged removed, with a row number, blank item ids as NULL and every
-    optional column."""
+def base_events_sql(con: duckdb.DuckDBPyConnection, normalise_ids: bool = False) -> str:
+    """The raw events not flagged removed, with a row number, blank item ids as NULL (trimmed
+    and upper-cased when ``normalise_ids``) and every optional column."""
     columns = table_columns(con, RAW_EVENTS_TABLE)
     missing = [c for c in ("user_id", "item_id", "event") if c not in columns]
     if missing:
@@ -565,8 +548,8 @@ def base_events_sql(con: duckdb.DuckDBPyConnection) -> str:
     )
     # A blank item id is no id: searches keep it as NULL, other events lose the row.
     return (
-        f"SELECT rowid AS _row, * EXCLUDE ({REMOVED_FLAG}) REPLACE (CASE WHEN trim(item_id) = '' "
-        f"THEN NULL ELSE item_id END AS item_id){added} FROM {RAW_EVENTS_TABLE} "
+        f"SELECT rowid AS _row, * EXCLUDE ({REMOVED_FLAG}) REPLACE "
+        f"({item_id_sql('item_id', normalise_ids)} AS item_id){added} FROM {RAW_EVENTS_TABLE} "
         f"WHERE NOT {REMOVED_FLAG}"
     )
 

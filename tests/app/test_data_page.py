@@ -295,3 +295,28 @@ def test_a_single_column_file_is_not_previewed(
     assert not at.dataframe
     assert not at.selectbox  # no mapping that would list its first line
     assert "SECRET" not in " ".join(element.value for element in [*at.error, *at.caption])
+
+
+def test_clean_tab_lists_removed_users_and_keeps_chosen_ones(
+    app_test: AppTest, home: Path, tmp_path: Path
+) -> None:
+    # "bot": 40 views in one minute of one session; "shopper": two items; "solo": one item.
+    lines = ["user_id,item_id,event,ts,session_id"]
+    lines += [f"bot,i{k % 5},view,2024-05-01 10:00:{k:02d},b1" for k in range(40)]
+    lines += ["shopper,i1,view,2024-05-01 11:00:00,s1", "shopper,i2,purchase,2024-05-01 11:05,s1"]
+    lines += ["solo,i1,view,2024-05-02 09:00:00,s2"]
+    log = tmp_path / "events.csv"
+    log.write_text("\n".join(lines) + "\n")
+    workspace = Workspace.open(home=home)
+    load_dataset(workspace, log)
+    clean_dataset(workspace)
+    at = _open_tab(_data_page(app_test), "Clean")
+    assert not at.exception
+    removed = at.dataframe[1].value
+    assert removed.values.tolist() == [["bots", "bot", 40], ["k_core", "solo", 1]]
+    keep = at.multiselect(key=state.CLEAN_KEEP_USERS)
+    assert keep.options == ["bot", "solo"]
+    keep.set_value(["bot"])
+    at.button(key=state.CLEAN_RUN).click().run()
+    assert not at.exception
+    assert sorted(set(workspace.read_table(EVENTS_TABLE)["user_id"])) == ["bot", "shopper"]

@@ -26,8 +26,10 @@ OFF = CleaningConfig(
     drop_duplicates=False,
     drop_missing_ts=False,
     min_ts=None,
+    auto_min_ts=False,
     drop_future=False,
     drop_returns=False,
+    max_events_per_minute=None,
     max_events_per_user_day=None,
     max_events_per_session=None,
     drop_unknown_items=False,
@@ -230,7 +232,9 @@ def test_bots_by_day_and_by_session(workspace: Workspace) -> None:
     # By session: "bot" has 601 events in session b1 and "busy" 800 in s1.
     report = clean_dataset(workspace, only(max_events_per_session=550))
     assert report.rule("bots").removed == 601 + 800
-    assert report.rule("bots").parameter == "> 550 events per session"
+    assert report.rule("bots").parameter == (
+        "> 550 browsing events per session; buyers (purchase share >= 0.5) kept"
+    )
 
 
 def test_unknown_items_with_a_catalogue_file(workspace: Workspace) -> None:

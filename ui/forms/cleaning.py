@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.data.clean import RULE_DESCRIPTIONS, CleaningConfig, clean_dataset
+from core.data.clean import RULE_DESCRIPTIONS, CleaningConfig, clean_dataset, default_config
 from core.data.workspace import Workspace
 from core.schema import DEFAULT_EVENT_WEIGHTS, EVENT_TYPES
 from ui import cache, state
@@ -20,10 +20,15 @@ from ui.forms.params import parameter_help
 RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "missing_ids": ("drop_missing_ids",),
     "duplicates": ("drop_duplicates", "duplicate_window_seconds"),
-    "timestamps": ("drop_missing_ts", "min_ts", "max_ts", "drop_future"),
+    "timestamps": ("drop_missing_ts", "min_ts", "max_ts", "auto_min_ts", "drop_future"),
     "returns": ("drop_returns", "drop_returned_purchases"),
-    "bots": ("max_events_per_user_day", "max_events_per_session"),
-    "unknown_items": ("drop_unknown_items",),
+    "bots": (
+        "max_events_per_minute",
+        "max_events_per_session",
+        "max_events_per_user_day",
+        "buyer_purchase_share",
+    ),
+    "unknown_items": ("drop_unknown_items", "normalise_ids"),
     "k_core": ("min_user_interactions", "min_item_interactions"),
 }
 _LABELS = {
@@ -33,8 +38,12 @@ _LABELS = {
     "min_ts": "Earliest timestamp",
     "max_ts": "Latest timestamp",
     "drop_future": "Drop future timestamps",
-    "max_events_per_user_day": "Max events per user per day (0 = off)",
-    "max_events_per_session": "Max events per session (0 = off)",
+    "auto_min_ts": "Drop placeholder dates before a gap",
+    "max_events_per_minute": "Max browsing events per minute in a session (0 = off)",
+    "max_events_per_user_day": "Max browsing events per user per day (0 = off)",
+    "max_events_per_session": "Max browsing events per session (0 = off)",
+    "buyer_purchase_share": "Purchase share that marks a buyer, never a bot (0 = off)",
+    "normalise_ids": "Merge item ids differing in case or spaces",
     "min_user_interactions": "Min distinct items per user (0 = off)",
     "min_item_interactions": "Min distinct users per item (0 = off)",
 }
@@ -62,6 +71,16 @@ def _parameter_input(field: dataclasses.Field, value: Any, help_text: str | None
             help=(help_text or "") + " Leave empty for no limit.",
         )
         return datetime(chosen.year, chosen.month, chosen.day) if chosen else None
+    if field.name == "buyer_purchase_share":
+        return st.number_input(
+            label,
+            min_value=0.0,
+            max_value=1.0,
+            value=float(value),
+            step=0.05,
+            key=key,
+            help=help_text,
+        )
     if kind.startswith("int"):
         number = st.number_input(
             label, min_value=0, value=int(value or 0), step=1, key=key, help=help_text
@@ -73,9 +92,15 @@ def _parameter_input(field: dataclasses.Field, value: Any, help_text: str | None
 
 
 def cleaning_form(
-    initial: CleaningConfig, weights: dict[str, float], half_life_days: float | None
+    initial: CleaningConfig,
+    weights: dict[str, float],
+    half_life_days: float | None,
+    removed_users: list[str] | None = None,
 ) -> tuple[CleaningConfig, dict[str, float], float | None] | None:
     """Every cleaning parameter, the event weights and the half-life, in one form.
+
+    ``removed_users`` (the users the last cleaning removed) are the choices of the users to
+    keep, with those kept already.
 
     Returns
     -------
@@ -85,7 +110,7 @@ def cleaning_form(
     """
     help_texts = parameter_help(CleaningConfig)
     all_fields = {field.name: field for field in dataclasses.fields(CleaningConfig)}
-    grouped = {name for names in RULE_FIELDS.values() for name in names}
+    grouped = {name for names in RULE_FIELDS.values() for name in names} | {"keep_users"}
     groups = dict(RULE_FIELDS)
     others = tuple(name for name in all_fields if name not in grouped)
     if others:
@@ -102,6 +127,15 @@ def cleaning_form(
                         values[name] = _parameter_input(
                             all_fields[name], getattr(initial, name), help_texts.get(name)
                         )
+        values["keep_users"] = tuple(
+            st.multiselect(
+                "Users to keep (the bot and k-core rules never remove them)",
+                list(dict.fromkeys([*initial.keep_users, *(removed_users or [])])),
+                default=list(initial.keep_users),
+                key=state.CLEAN_KEEP_USERS,
+                help="Users the last cleaning removed, and those kept already.",
+            )
+        )
         st.markdown("**Interaction weights** (used to build the user × item matrix)")
         weight_columns = st.columns(len(EVENT_TYPES) + 1)
         new_weights = {
@@ -134,9 +168,13 @@ def cleaning_form(
 
 
 def last_cleaning_config(ws: Workspace) -> CleaningConfig:
-    """The parameters of the latest cleaning, or the defaults when it was never cleaned."""
+    """The parameters of the latest cleaning of the loaded dataset, or its preset's defaults
+    when it was not cleaned since it was loaded."""
     report = cache.latest_report(ws)
-    return report.config if report is not None else CleaningConfig()
+    info = ws.dataset_info()
+    if report is None or (info is not None and report.created_at < info.loaded_at):
+        return default_config(ws)
+    return report.config
 
 
 def run_cleaning(

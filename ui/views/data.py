@@ -85,8 +85,26 @@ def cleaning_report(report: CleaningReport) -> None:
             "removed": st.column_config.NumberColumn("Rows removed", format="localized"),
         },
     )
-    chart, _ = st.columns(2)
+    chart, users = st.columns(2)
     chart.plotly_chart(charts.removed_per_rule(rules), width="stretch")
+    if report.n_ids_merged:
+        users.caption(
+            f"Item id normalisation merged {report.n_ids_merged:,} item ids into another "
+            "spelling (case and surrounding spaces)."
+        )
+    removed = report.removed_users_frame()
+    if removed.empty:
+        users.caption("No rule removed a user entirely.")
+        return
+    shown = ", ".join(f"{r.rule} {r.total:,}" for r in report.removed_users)
+    users.caption(f"Users removed entirely, per rule ({shown}); keep any of them above.")
+    tables.table(
+        removed,
+        container=users,
+        column_config={
+            "rows_removed": st.column_config.NumberColumn("Rows removed", format="localized")
+        },
+    )
 
 
 def interaction_summary(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.schema import (
     ADD_TO_CART,
@@ -217,7 +218,11 @@ class Preset:
         The category column lists space-separated genres; the first is the category and the full
         list is kept as the ``genres`` attribute.
     ts_is_position : bool
-        The time column is a position in a sequence, not a real time.
+        The time column is a position in a sequence, not a real time: time-based cleaning
+        rules skip such datasets.
+    cleaning : dict
+        Cleaning defaults of the layout, as :class:`core.data.cleaning_config.CleaningConfig`
+        keyword arguments over its own defaults.
     note : str
         A warning every load with this preset carries.
     """
@@ -232,6 +237,7 @@ class Preset:
     returns_from_invoice: bool = False
     category_first_token: bool = False
     ts_is_position: bool = False
+    cleaning: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
     def matches(self, normalised_columns: set[str]) -> bool:
@@ -383,6 +389,8 @@ PRESETS: dict[str, Preset] = {
             },
             event=PURCHASE,
             returns_from_invoice=True,
+            # Stock codes are typed by hand: "85123A" and " 85123a" are one product.
+            cleaning={"normalise_ids": True},
         ),
         Preset(
             name="shopsynth",
