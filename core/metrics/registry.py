@@ -285,6 +285,10 @@ METRICS: dict[str, MetricInfo] = {
 """Registered metrics by base name; ask for them as ``"<name>@<k>"``."""
 
 _ACCURACY = frozenset({*HIT_METRICS, "graded_ndcg"})
+# Beyond-accuracy metrics that read relevance as well as the lists.
+READS_RELEVANCE = frozenset(
+    {"ee_disparity", "ee_relevance", *(f"exposure_gap_{grouping}" for grouping in GROUPINGS)}
+)
 _NAME = re.compile(r"^\s*([a-z_]+)\s*@\s*(\d+)\s*$")
 
 
