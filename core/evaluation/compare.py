@@ -29,7 +29,12 @@ from core.metrics import MetricContext
 from core.models.base import Recommender
 from core.models.runs import split_signature, trained_models
 from core.progress import ProgressCallback
-from core.schema import CATALOG_TABLE, CATEGORY, ITEM_ID
+from core.schema import BRAND, CATALOG_TABLE, CATEGORY, FIRST_SEEN, ITEM_ID, PRICE
+
+# Price bands of the fairness groupings: quantile bins of the catalogue's prices.
+PRICE_BANDS = 4
+# An item is new when first seen within this many days before the end of training.
+NEW_ITEM_DAYS = 30
 
 
 def model_variant(
@@ -72,6 +77,52 @@ def _catalog(ws: Workspace) -> pd.DataFrame | None:
     return ws.read_table(CATALOG_TABLE) if ws.table_exists(CATALOG_TABLE) else None
 
 
+def item_groups(split: Split, catalog: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Item groups of the fairness metrics, one label per item of the split's item index.
+
+    ``brand``: the catalogue brand; ``category``: the top level of the category path;
+    ``price``: quantile band of the price (:data:`PRICE_BANDS` bands); ``newness``: ``new`` when
+    the item was first seen (catalogue ``first_seen``, else its earliest training interaction)
+    within :data:`NEW_ITEM_DAYS` days before the end of training, or never in training,
+    ``established`` otherwise. Items without a value get a ``(no brand)``-style label; a
+    grouping the data cannot give is left out.
+    """
+    ids = pd.Index(split.train.item_ids, dtype=str)
+    rows = None
+    if catalog is not None:
+        rows = catalog.set_index(catalog[ITEM_ID].astype(str))
+        rows = rows[~rows.index.duplicated()].reindex(ids)
+    groups: dict[str, np.ndarray] = {}
+    if rows is not None and BRAND in rows and rows[BRAND].notna().any():
+        brand = rows[BRAND].astype("string").str.strip()
+        groups["brand"] = brand.fillna("(no brand)").to_numpy(dtype=object)
+    if rows is not None and CATEGORY in rows and rows[CATEGORY].notna().any():
+        top = rows[CATEGORY].astype("string").str.split(">").str[0].str.strip()
+        groups["category"] = top.fillna("(no category)").to_numpy(dtype=object)
+    if rows is not None and PRICE in rows:
+        price = pd.to_numeric(rows[PRICE], errors="coerce")
+        if price.notna().any():
+            bands = pd.qcut(price, PRICE_BANDS, duplicates="drop")
+            labels = bands.astype("string").radd("price ").fillna("(no price)")
+            groups["price"] = labels.to_numpy(dtype=object)
+    train = split.train
+    coo = train.matrix.tocoo()
+    seen = pd.Series(pd.NaT, index=range(train.n_items), dtype="datetime64[s]")
+    if coo.nnz:
+        # Each entry's time is the user's latest event with the item; the earliest of them is the
+        # closest the interactions come to the item's first one.
+        frame = pd.DataFrame({"item": train.matrix.indices, "ts": train.last_ts})
+        seen = frame.groupby("item")["ts"].min().reindex(range(train.n_items))
+    if rows is not None and FIRST_SEEN in rows:
+        listed = pd.to_datetime(rows[FIRST_SEEN], errors="coerce", utc=True).dt.tz_localize(None)
+        seen = pd.Series(listed.to_numpy(), index=seen.index).fillna(seen)
+    end = pd.Series(train.last_ts).max()
+    if pd.notna(end):
+        new = ~(seen < end - pd.Timedelta(days=NEW_ITEM_DAYS)).to_numpy()
+        groups["newness"] = np.where(new, "new", "established").astype(object)
+    return groups
+
+
 def metric_context(split: Split, catalog: pd.DataFrame | None) -> MetricContext:
     """Training popularity, user count and item categories aligned to the split's items.
 
@@ -91,7 +142,10 @@ def metric_context(split: Split, catalog: pd.DataFrame | None) -> MetricContext:
         codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
         categories = codes.astype(np.int64)
     return MetricContext(
-        item_popularity=popularity, n_users=split.train.n_users, item_categories=categories
+        item_popularity=popularity,
+        n_users=split.train.n_users,
+        item_categories=categories,
+        item_groups=item_groups(split, catalog),
     )
 
 

@@ -69,7 +69,7 @@ from core.metrics import (
     long_tail_items,
     parse_metric,
 )
-from core.metrics.registry import DEFAULT_RECALL
+from core.metrics.registry import DEFAULT_RECALL, grouping_problem
 from core.progress import ProgressCallback
 
 SEGMENT = "segment"
@@ -306,6 +306,9 @@ def unavailable_metrics(metrics: Sequence[str], context: MetricContext) -> dict[
         missing = [need for need in METRICS[base].requires if getattr(context, need) is None]
         if missing:
             reasons[metric] = f"needs {' and '.join(missing)}, which this data does not have"
+        elif base.startswith("exposure_gap_"):
+            if problem := grouping_problem(context, base.removeprefix("exposure_gap_")):
+                reasons[metric] = problem
         elif base == "category_diversity":
             categories = np.asarray(context.item_categories)
             distinct = np.unique(categories).size

@@ -39,6 +39,7 @@ from core.fusion.methods import (
 )
 from core.fusion.normalise import NORMALISATIONS
 from core.metrics import HIT_METRICS, MetricContext, evaluate_lists, parse_metric
+from core.metrics.registry import READS_RELEVANCE
 
 DEFAULT_METRICS = ("ndcg@10", "recall@10", "coverage@10")
 # Users fused and ranked at once on the slider path: 512 x 300 float32 scores (600 kB) stay in
@@ -71,6 +72,7 @@ def list_metrics(
     *,
     n_items: int,
     context: MetricContext | None = None,
+    relevant: sp.csr_matrix | None = None,
 ) -> dict[str, np.ndarray | float]:
     """Metrics of top-k lists, from their hit matrix where a metric only needs hits.
 
@@ -92,6 +94,9 @@ def list_metrics(
         Catalogue size.
     context : MetricContext, optional
         Catalogue data of the beyond-accuracy metrics that need it.
+    relevant : scipy.sparse.csr_matrix, optional
+        ``(n, n_items)`` all relevant items of the same users, for the metrics that read
+        relevance beyond the hits (exposure gap, expected exposure).
 
     Returns
     -------
@@ -100,17 +105,22 @@ def list_metrics(
     """
     out: dict[str, np.ndarray | float] = {}
     others = []
+    reads_relevance = False
     for metric in metrics:
         name, k = parse_fusion_metric(metric)
         if name in HIT_METRICS:
             out[metric] = HIT_METRICS[name](hits, n_relevant, k)
         else:
             others.append(metric)
+            reads_relevance |= name in READS_RELEVANCE
+    if reads_relevance and relevant is None:
+        raise FusionError(f"{', '.join(others)} need the users' relevant items; pass relevant")
     if others:
-        # Beyond-accuracy metrics read only the lists: relevance is an empty matrix.
-        empty = sp.csr_matrix((len(items), n_items), dtype=np.float32)
+        # Most beyond-accuracy metrics read only the lists: relevance is then an empty matrix.
+        if not reads_relevance:
+            relevant = sp.csr_matrix((len(items), n_items), dtype=np.float32)
         try:
-            out.update(evaluate_lists(items, empty, others, context))
+            out.update(evaluate_lists(items, relevant, others, context))
         except MetricError as error:
             raise FusionError(str(error)) from error
     return {metric: out[metric] for metric in metrics}
@@ -153,6 +163,7 @@ class PreparedFusion:
         self.context = context
         self.is_relevant = candidates.relevance(relevant)
         rows = relevant_rows(relevant, candidates.users, candidates.n_items)
+        self.relevant_rows = rows
         self.n_relevant = np.diff(rows.indptr).astype(np.int64)
         self._penalty = np.where(candidates.valid, 0, -np.inf).astype(np.float32)
         self._terms: dict[str, np.ndarray] = {}
@@ -235,6 +246,7 @@ class PreparedFusion:
             metrics,
             n_items=self.candidates.n_items,
             context=self.context,
+            relevant=self.relevant_rows,
         )
 
     def evaluate(

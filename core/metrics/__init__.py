@@ -10,6 +10,8 @@ with the same user.
   their cross-checks against sklearn and implicit).
 * :mod:`core.metrics.beyond`: coverage, diversity, novelty, popularity, long tail, Gini,
   personalisation.
+* :mod:`core.metrics.exposure`: fairness of exposure: group exposure against relevance
+  (Singh & Joachims 2018), expected-exposure disparity and relevance (Diaz et al. 2020).
 * :mod:`core.metrics.registry`: metrics by name (``"ndcg@10"``) and :func:`evaluate_lists`.
 * :mod:`core.metrics.lists`: input checks and list helpers; :mod:`core.metrics.ranking`: top-k.
 """
@@ -40,11 +42,22 @@ from core.metrics.beyond import (
     personalisation,
     user_coverage,
 )
+from core.metrics.exposure import (
+    GROUPINGS,
+    GroupExposure,
+    expected_exposure,
+    exposure_gap,
+    group_exposure,
+    item_exposure,
+    position_weights,
+)
 from core.metrics.registry import METRICS, MetricContext, MetricInfo, evaluate_lists, parse_metric
 
 __all__ = [
+    "GROUPINGS",
     "HIT_METRICS",
     "METRICS",
+    "GroupExposure",
     "MetricContext",
     "MetricInfo",
     "average_popularity",
@@ -52,19 +65,24 @@ __all__ = [
     "catalog_coverage",
     "category_diversity",
     "evaluate_lists",
+    "expected_exposure",
+    "exposure_gap",
     "exposure_gini",
     "gain_matrix",
     "graded_ndcg_at_k",
+    "group_exposure",
     "hit_matrix",
     "hit_rate_at_k",
     "ideal_gains",
     "intra_list_diversity",
+    "item_exposure",
     "long_tail_items",
     "long_tail_share",
     "ndcg_at_k",
     "novelty",
     "parse_metric",
     "personalisation",
+    "position_weights",
     "precision_at_k",
     "recall_at_k",
     "reciprocal_rank_at_k",

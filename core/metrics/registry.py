@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -34,6 +34,12 @@ from core.metrics.beyond import (
     unit_embeddings,
     user_coverage_kernel,
 )
+from core.metrics.exposure import (
+    GROUPINGS,
+    expected_exposure_kernel,
+    exposure_gap_kernel,
+    group_codes,
+)
 from core.metrics.lists import Listed, as_inputs, item_vector, list_mean, listed_entries
 
 
@@ -56,6 +62,9 @@ class MetricContext:
         ``(n_items,)`` category label per item (``category_diversity``).
     head_share : float
         Share of popularity held by the head, for ``long_tail_share`` (:func:`long_tail_items`).
+    item_groups : mapping of str to numpy.ndarray or None
+        Grouping name of :data:`~core.metrics.exposure.GROUPINGS` -> ``(n_items,)`` group label
+        per item (``exposure_gap_<grouping>``); a grouping the data lacks is left out.
     """
 
     item_popularity: np.ndarray | None = None
@@ -63,6 +72,7 @@ class MetricContext:
     item_embeddings: np.ndarray | None = None
     item_categories: np.ndarray | None = None
     head_share: float = 0.8
+    item_groups: Mapping[str, np.ndarray] | None = None
 
 
 class _Evaluation:
@@ -82,6 +92,7 @@ class _Evaluation:
         self.accuracy_lists = lists[:, :accuracy_width]
         self.accuracy_width = accuracy_width
         self._listed: dict[int, Listed] = {}
+        self._exposure: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def top(self, k: int) -> np.ndarray:
         return self.lists[:, :k]
@@ -140,6 +151,21 @@ class _Evaluation:
     def category_codes(self) -> np.ndarray:
         return category_codes(self.context.item_categories, self.n_items)
 
+    def expected_exposure_at(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if k not in self._exposure:
+            top = self.top(k)
+            # The target exposure depends on k: read positions past the lists as empty.
+            top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
+            self._exposure[k] = expected_exposure_kernel(top, self.relevant)
+        return self._exposure[k]
+
+    def exposure_gap(self, grouping: str, k: int) -> float:
+        problem = grouping_problem(self.context, grouping)
+        if problem:
+            raise MetricError(f"exposure_gap_{grouping}: {problem}")
+        labels, codes = group_codes(self.context.item_groups[grouping], self.n_items)
+        return exposure_gap_kernel(self.top(k), self.relevant, codes, len(labels))
+
 
 @dataclass(frozen=True)
 class MetricInfo:
@@ -171,6 +197,24 @@ def _catalogue(
     if with_n_items:
         return MetricInfo(description, False, (), lambda run, k: kernel(run.listed(k), run.n_items))
     return MetricInfo(description, False, (), lambda run, k: kernel(run.listed(k)))
+
+
+def grouping_problem(context: MetricContext, grouping: str) -> str:
+    """Why the exposure gap by ``grouping`` cannot be reported on ``context`` ("" when it can)."""
+    groups = (context.item_groups or {}).get(grouping)
+    if groups is None:
+        return f"the catalogue gives no {grouping} to group items by"
+    if np.unique(np.asarray(groups)).size < 2:
+        return f"every item has the same {grouping}, so there is no gap between groups"
+    return ""
+
+
+def _exposure_gap(grouping: str) -> MetricInfo:
+    return MetricInfo(
+        f"half the summed |exposure share - relevance share| over item groups by {grouping} "
+        "(attention 1/log2(1 + rank); 0 = exposure follows relevance)",
+        False, ("item_groups",), lambda run, k: run.exposure_gap(grouping, k),
+    )  # fmt: skip
 
 
 _POPULARITY = ("item_popularity",)
@@ -228,10 +272,23 @@ METRICS: dict[str, MetricInfo] = {
     "personalisation": _catalogue(
         "1 - mean cosine similarity between two users' lists", personalisation_kernel
     ),
+    "ee_disparity": MetricInfo(
+        "expected-exposure disparity |e|^2 / |e*|^2 (Diaz et al. 2020); lower spreads attention",
+        True, (), lambda run, k: run.expected_exposure_at(k)[0],
+    ),
+    "ee_relevance": MetricInfo(
+        "expected-exposure relevance e.e* / |e*|^2 (Diaz et al. 2020); 1 is the best possible",
+        True, (), lambda run, k: run.expected_exposure_at(k)[1],
+    ),
+    **{f"exposure_gap_{grouping}": _exposure_gap(grouping) for grouping in GROUPINGS},
 }  # fmt: skip
 """Registered metrics by base name; ask for them as ``"<name>@<k>"``."""
 
 _ACCURACY = frozenset({*HIT_METRICS, "graded_ndcg"})
+# Beyond-accuracy metrics that read relevance as well as the lists.
+READS_RELEVANCE = frozenset(
+    {"ee_disparity", "ee_relevance", *(f"exposure_gap_{grouping}" for grouping in GROUPINGS)}
+)
 _NAME = re.compile(r"^\s*([a-z_]+)\s*@\s*(\d+)\s*$")
 
 

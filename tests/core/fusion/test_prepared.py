@@ -120,3 +120,24 @@ def test_evaluate_by_hand() -> None:
         PreparedFusion(candidates, relevant).evaluate([1, 1], metrics=["category_diversity@2"])
     with pytest.raises(FusionError, match="unknown metric"):
         prepared.evaluate([1, 1], metrics=["serendipity@2"])
+
+
+def test_exposure_metrics_read_the_relevance_on_the_slider_path() -> None:
+    # Both users get [0, 1] with signal A; relevant: item 0 (group A) for user 0, items 3 and 2
+    # (group B) for user 1. Exposure is all on group A, a third of the relevance is: gap 2/3.
+    candidates = candidate_set(
+        [[[4, 3, 2, 1], [4, 3, 2, 1]], [[1, 2, 3, 4], [1, 2, 3, 4]]], n_items=5
+    )
+    relevant = relevance_matrix([[0], [3, 2]], 5)
+    groups = np.array(["A", "A", "B", "B", "B"])
+    prepared = PreparedFusion(
+        candidates, relevant, context=MetricContext(item_groups={"brand": groups})
+    )
+    values = prepared.evaluate([1, 0], metrics=["exposure_gap_brand@2", "ee_relevance@2"])
+    assert values["exposure_gap_brand@2"] == pytest.approx(2 / 3)
+    # EE-R of user 0 (m = 1 of n = 5): target 1 on item 0, w2 / 4 on the others; the list puts
+    # item 0 at 1 and item 1 at 2. User 1 (m = 2 = k) has all its target exposure on items 2
+    # and 3, neither listed: EE-R 0.
+    w2 = 1 / math.log2(3)
+    user0 = (1 + (w2 / 4) * w2) / (1 + 4 * (w2 / 4) ** 2)
+    assert values["ee_relevance@2"] == pytest.approx(user0 / 2)
