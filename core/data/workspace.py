@@ -552,8 +552,9 @@ class Workspace:
                 sql += " WHERE kind = ?"
                 args.append(kind)
             runs = con.execute(sql + " ORDER BY created_at DESC", args).df()
-        present = [(self.runs_dir / run_id).is_dir() for run_id in runs["run_id"]]
-        return runs[present].reset_index(drop=True)
+        present = runs["run_id"].map(lambda run_id: (self.runs_dir / run_id).is_dir())
+        # A boolean Series keeps the columns when no run is left (a bare list would not).
+        return runs[present.astype(bool)].reset_index(drop=True)
 
 
 def _reclaim(con: duckdb.DuckDBPyConnection) -> None:

@@ -178,3 +178,10 @@ def test_a_save_gives_up_after_its_bounded_wait(workspace: Workspace) -> None:
         holder.kill()
         holder.wait()
     assert list(workspace.runs_dir.iterdir()) == []
+
+
+def test_an_empty_run_list_keeps_its_columns(workspace) -> None:
+    runs = workspace.list_runs()
+    assert runs.empty
+    assert {"run_id", "kind", "name", "created_at"} <= set(runs.columns)
+    assert workspace.list_runs(kind="model").empty
