@@ -101,15 +101,21 @@ def field_texts(catalog: pd.DataFrame, expansion: pd.DataFrame | None = None) ->
     for name in (TITLE, BRAND, CATEGORY, DESCRIPTION):
         out[name] = column(name)
     attributes = [column(name) for name in attribute_columns(catalog)]
-    out[ATTRIBUTES] = (
-        pd.concat(attributes, axis=1).agg(" ".join, axis=1).str.strip() if attributes else ""
-    )
+    out[ATTRIBUTES] = _join(attributes) if attributes else ""
     out[QUERIES] = ""
     if expansion is not None and not expansion.empty:
         joined = expansion.groupby(expansion[ITEM_ID].astype(str))["text"].agg(" ".join)
         ids = catalog[ITEM_ID].astype(str)
         out[QUERIES] = ids.map(joined).fillna("").to_numpy()
     return out[list(FIELDS)]
+
+
+def _join(columns: list[pd.Series]) -> pd.Series:
+    """Row-wise ``" ".join`` of string columns, vectorised (a per-row apply is ~100x slower)."""
+    joined = columns[0]
+    for column in columns[1:]:
+        joined = joined + " " + column
+    return joined.str.strip()
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,7 @@ class LexicalIndex:
             retriever = bm25s.BM25(method="lucene", k1=BM25_K1, b=BM25_B)
             retriever.index(tokens, show_progress=False)
             self.fields_[name] = retriever
-        ngram_texts = texts[[TITLE, BRAND, CATEGORY, ATTRIBUTES]].agg(" ".join, axis=1)
+        ngram_texts = _join([texts[name] for name in (TITLE, BRAND, CATEGORY, ATTRIBUTES)])
         self.vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True, dtype=np.float32
         )
