@@ -88,6 +88,10 @@ class SyntheticInteractionsError(ShopSynthError, ValueError):
     """Synthetic interactions cannot be generated, stored or used as asked."""
 
 
+class SearchError(ShopSynthError, ValueError):
+    """A product search cannot run: no catalogue, a bad query, filter or setting."""
+
+
 class DiskFullError(WorkspaceError):
     """The disk of the workspace filled up during a step; the step was rolled back."""
 

@@ -1,0 +1,575 @@
+r"""Product search: lexical, semantic and personal signals fused over one query's candidates.
+
+A :class:`SearchIndex` is built once from a catalogue (:meth:`SearchIndex.build`) or a
+workspace (:meth:`SearchIndex.from_workspace`): the lexical index always, the semantic index
+with an encoder, the personal scorer with a trained model run. :meth:`SearchIndex.search` then
+
+1. parses the query into chips and free text (:mod:`core.search.query`);
+2. retrieves candidates: products the lexical index matches (its best ``n_candidates``) and
+   the semantic index's ``n_candidates`` closest; an empty free text (a query of filters
+   only, "under 50") makes every product a candidate;
+3. keeps the candidates that pass the filters: the caller's :class:`SearchFilters`, the price
+   chips, and with ``chip_mode="filter"`` the brand, colour and category chips; when none is
+   left, filters are dropped one at a time (price, colour, brand, category; the caller's
+   before the query's) until some candidate passes, and each drop is noted in the result;
+4. fuses the signals with weights :math:`w = ((1-\alpha)(1-\pi), \alpha(1-\pi), \pi)` for
+   (lexical, semantic, personal), :math:`\pi` the personal weight (0 for an anonymous
+   shopper; :math:`\alpha` is taken as 0 without an encoder):
+
+   ``convex``  :math:`s = \sum_j w_j\,\mathrm{minmax}(x_j)` over the candidates (the
+   Weaviate / Elasticsearch linear hybrid; a product a signal did not retrieve gets 0 from it);
+   ``rrf``     :math:`s = \sum_j w_j / (k_{rrf} + r_j)` with :math:`r_j` the product's rank by
+   signal :math:`j` among the candidates (none where the signal did not retrieve it);
+
+5. multiplies by :math:`1 + b\,m/c` in ``chip_mode="boost"``, with :math:`m` of the
+   :math:`c` brand, colour and category chips matching the product and :math:`b` the
+   ``chip_boost``; then keeps the ``k`` best (ties to the earlier catalogue row).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.checks import check_choice, check_fraction, check_positive, check_whole
+from core.data.workspace import Workspace
+from core.errors import SearchError
+from core.fusion.methods import RRF_K, rrf_terms
+from core.fusion.normalise import minmax
+from core.metrics.ranking import top_k
+from core.models.runs import load_model, run_user_ids
+from core.schema import BRAND, CATALOG_TABLE, CATEGORY, ITEM_ID, PRICE, TITLE
+from core.search.lexical import LexicalIndex, tokenize
+from core.search.personal import PersonalScorer
+from core.search.query import (
+    BRAND_CHIP,
+    CATEGORY_CHIP,
+    CATEGORY_SEPARATORS,
+    COLOUR_CHIP,
+    COLOUR_COLUMNS,
+    PRICE_MAX_CHIP,
+    PRICE_MIN_CHIP,
+    Chip,
+    ParsedQuery,
+    QueryVocabulary,
+    parse_query,
+)
+from core.search.semantic import SemanticIndex
+from core.synth.store import accepted_query_pairs
+from core.text.cache import EmbeddingCache, TextEncoder
+from core.text.encoders import load_encoder
+from core.text.product_text import product_texts
+
+METHODS = ("convex", "rrf")
+CHIP_MODES = ("boost", "filter")
+SIGNALS = ("lexical", "semantic", "personal")
+RESULT_COLUMNS = (
+    ITEM_ID, TITLE, CATEGORY, BRAND, PRICE, "score", "lexical", "semantic", "personal",
+    "lexical_raw", "semantic_raw", "personal_raw", "boost", "chips",
+)  # fmt: skip
+N_CANDIDATES = 200
+CHIP_BOOST = 0.2
+PERSONAL_WEIGHT = 0.2
+NO_PRICE = "no price"
+# Order in which filters are dropped when nothing passes them all.
+_RELAX_ORDER = (PRICE_MIN_CHIP, PRICE_MAX_CHIP, COLOUR_CHIP, BRAND_CHIP, CATEGORY_CHIP)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Filters a caller sets (facet clicks): a product passes when it matches every set one.
+
+    Values within one field are alternatives (brand A or brand B). A category matches a
+    product whose category path is that value or has it as a segment.
+    """
+
+    categories: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to one query.
+
+    Attributes
+    ----------
+    items : pandas.DataFrame
+        Columns :data:`RESULT_COLUMNS`, best first: the fused ``score``; ``lexical``,
+        ``semantic``, ``personal``, each signal's part of the score before the boost (the
+        parts sum to ``score / boost``); the ``*_raw`` signal values (NaN where a signal did
+        not retrieve the product); the ``boost`` factor; ``chips`` the labels of the chips the
+        product matches.
+    query : ParsedQuery
+        The chips in use and the free text searched.
+    facets : dict
+        ``"category"``, ``"brand"``, ``"price"``: frames ``value``, ``count`` over the
+        candidates that passed the filters, most frequent first.
+    notes : tuple of str
+        What the engine did that a shopper should know (filters relaxed, no match...).
+    relaxed : tuple of str
+        Labels of the filters dropped to find results.
+    n_candidates : int
+        Candidates that passed the filters.
+    """
+
+    items: pd.DataFrame
+    query: ParsedQuery
+    facets: dict[str, pd.DataFrame]
+    notes: tuple[str, ...] = ()
+    relaxed: tuple[str, ...] = ()
+    n_candidates: int = 0
+
+
+@dataclass(frozen=True)
+class _Filter:
+    label: str
+    kind: str
+    from_caller: bool
+    passes: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+
+
+def _lower(values: pd.Series) -> np.ndarray:
+    return values.astype(object).where(values.notna(), "").map(str).str.strip().str.casefold()
+
+
+def _nice(value: float) -> float:
+    """``value`` rounded to two significant digits."""
+    if value <= 0 or not math.isfinite(value):
+        return 0.0
+    digits = 1 - math.floor(math.log10(value))
+    return round(value, digits)
+
+
+class SearchIndex:
+    """Everything a product search needs, built once per catalogue (see the module notes).
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        One row per product (the first row of a repeated ``item_id`` is kept).
+    lexical : LexicalIndex
+        Fitted on ``catalog``.
+    semantic : SemanticIndex, optional
+    personal : PersonalScorer, optional
+    """
+
+    def __init__(
+        self,
+        catalog: pd.DataFrame,
+        lexical: LexicalIndex,
+        semantic: SemanticIndex | None = None,
+        personal: PersonalScorer | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.lexical = lexical
+        self.semantic = semantic
+        self.personal = personal
+        self.vocabulary = QueryVocabulary.from_catalog(catalog)
+        self.item_ids = catalog[ITEM_ID].astype(str).to_numpy()
+        self._category = _lower(catalog.get(CATEGORY, pd.Series([""] * len(catalog))))
+        self._brand = _lower(catalog.get(BRAND, pd.Series([""] * len(catalog))))
+        colour = next((c for c in COLOUR_COLUMNS if c in catalog.columns), None)
+        self._colour = _lower(catalog[colour]) if colour else None
+        self._text = np.array(
+            [" " + " ".join(tokenize(t)) + " " for t in product_texts(catalog, self.item_ids)]
+        )
+        price = pd.to_numeric(catalog.get(PRICE, pd.Series([np.nan] * len(catalog))), "coerce")
+        self._price = price.to_numpy(dtype=np.float64)
+        known = self._price[np.isfinite(self._price)]
+        edges = np.quantile(known, [0.2, 0.4, 0.6, 0.8]) if len(known) else np.array([])
+        self.price_edges = np.unique([_nice(edge) for edge in edges if _nice(edge) > 0])
+
+    # Building ------------------------------------------------------------------------------
+
+    @staticmethod
+    def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
+        """``catalog`` with string ids, one row per id, a fresh index; checked."""
+        if catalog is None or catalog.empty or ITEM_ID not in catalog.columns:
+            raise SearchError("the catalogue is empty: load a catalogue with item_id first")
+        table = catalog.copy()
+        table[ITEM_ID] = table[ITEM_ID].astype(str)
+        return table.drop_duplicates(ITEM_ID).reset_index(drop=True)
+
+    @classmethod
+    def build(
+        cls,
+        catalog: pd.DataFrame,
+        *,
+        encoder: TextEncoder | None = None,
+        cache: EmbeddingCache | None = None,
+        personal_model: tuple[object, Sequence[str]] | None = None,
+        expansion: pd.DataFrame | None = None,
+        lexical: LexicalIndex | None = None,
+    ) -> SearchIndex:
+        """Index ``catalog``.
+
+        Parameters
+        ----------
+        catalog : pandas.DataFrame
+        encoder : TextEncoder, optional
+            Enables semantic retrieval (products encoded through ``cache`` when given).
+        cache : EmbeddingCache, optional
+        personal_model : (Recommender, user ids), optional
+            A fitted model and the external id of each of its rows; enables personal scores.
+        expansion : pandas.DataFrame, optional
+            ``item_id``, ``text``: extra queries per product for the lexical ``queries`` field.
+        lexical : LexicalIndex, optional
+            An unfitted lexical index with its settings; the defaults otherwise.
+        """
+        table = cls.prepare_catalog(catalog)
+        lexical_index = (lexical or LexicalIndex()).fit(table, expansion)
+        semantic = None
+        if encoder is not None:
+            texts = product_texts(table, table[ITEM_ID].to_numpy())
+            semantic = SemanticIndex.build(encoder, texts, cache)
+        personal = None
+        if personal_model is not None:
+            model, user_ids = personal_model
+            personal = PersonalScorer(model, user_ids, table)
+        return cls(table, lexical_index, semantic, personal)
+
+    @classmethod
+    def from_workspace(
+        cls,
+        workspace: Workspace,
+        *,
+        encoder: str | Path | TextEncoder | None = None,
+        model_run: str | None = None,
+        expand: bool = False,
+        lexical: LexicalIndex | None = None,
+    ) -> SearchIndex:
+        """Index the workspace's catalogue.
+
+        Parameters
+        ----------
+        workspace : Workspace
+        encoder : str, Path or TextEncoder, optional
+            ``"minilm"``, ``"tiny"``, a fine-tuned encoder folder (see
+            :func:`core.text.encoders.load_encoder`) or an encoder; no semantic search if
+            omitted. Product vectors go through the workspace's embedding cache.
+        model_run : str, optional
+            Id of a trained model run for personal scores.
+        expand : bool
+            Append the accepted synthetic queries of each product to its lexical text.
+        lexical : LexicalIndex, optional
+        """
+        if not workspace.table_exists(CATALOG_TABLE):
+            raise SearchError("this workspace has no catalogue: load one on the Data page first")
+        catalog = workspace.read_table(CATALOG_TABLE)
+        if isinstance(encoder, str | Path):
+            encoder = load_encoder(encoder)
+        personal_model = None
+        if model_run is not None:
+            personal_model = (load_model(workspace, model_run), run_user_ids(workspace, model_run))
+        expansion = None
+        if expand:
+            expansion = accepted_query_pairs(workspace).rename(columns={"query": "text"})
+        return cls.build(
+            catalog,
+            encoder=encoder,
+            cache=EmbeddingCache.for_workspace(workspace) if encoder is not None else None,
+            personal_model=personal_model,
+            expansion=expansion,
+            lexical=lexical,
+        )
+
+    # Matching ------------------------------------------------------------------------------
+
+    def _in_category(self, value: str) -> Callable[[np.ndarray], np.ndarray]:
+        key = value.strip().casefold()
+
+        def passes(rows: np.ndarray) -> np.ndarray:
+            paths = self._category[rows]
+            return np.array(
+                [path == key or key in (s.strip() for s in _split(path)) for path in paths],
+                dtype=bool,
+            )
+
+        return passes
+
+    def _is_brand(self, value: str) -> Callable[[np.ndarray], np.ndarray]:
+        key = value.strip().casefold()
+        return lambda rows: self._brand[rows] == key
+
+    def _has_colour(self, value: str) -> Callable[[np.ndarray], np.ndarray]:
+        key = value.strip().casefold()
+        words = " " + " ".join(tokenize(value)) + " "
+
+        def passes(rows: np.ndarray) -> np.ndarray:
+            if self._colour is not None:
+                return self._colour[rows] == key
+            return np.char.find(self._text[rows].astype(str), words) >= 0
+
+        return passes
+
+    def _price_at_least(self, low: float) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda rows: np.nan_to_num(self._price[rows], nan=-np.inf) >= low
+
+    def _price_at_most(self, high: float) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda rows: np.nan_to_num(self._price[rows], nan=np.inf) <= high
+
+    def _chip_test(self, chip: Chip) -> Callable[[np.ndarray], np.ndarray]:
+        makers = {
+            BRAND_CHIP: self._is_brand,
+            COLOUR_CHIP: self._has_colour,
+            CATEGORY_CHIP: self._in_category,
+            PRICE_MIN_CHIP: self._price_at_least,
+            PRICE_MAX_CHIP: self._price_at_most,
+        }
+        return makers[chip.kind](chip.value)
+
+    def _filters(self, filters: SearchFilters, parsed: ParsedQuery, mode: str) -> list[_Filter]:
+        """The active filters, in the order they are relaxed."""
+        found: list[_Filter] = []
+
+        def any_of(kind: str, label: str, tests: list[Callable], caller: bool) -> None:
+            if tests:
+                found.append(_Filter(label, kind, caller, lambda rows: _any(tests, rows)))
+
+        caller = {
+            CATEGORY_CHIP: [self._in_category(v) for v in filters.categories],
+            BRAND_CHIP: [self._is_brand(v) for v in filters.brands],
+            COLOUR_CHIP: [self._has_colour(v) for v in filters.colours],
+        }
+        if filters.price_min is not None:
+            low = check_positive("price_min", filters.price_min, SearchError, allow_zero=True)
+            test = self._price_at_least(low)
+            found.append(_Filter(f"{PRICE_MIN_CHIP}:{low:g}", PRICE_MIN_CHIP, True, test))
+        if filters.price_max is not None:
+            high = check_positive("price_max", filters.price_max, SearchError, allow_zero=True)
+            test = self._price_at_most(high)
+            found.append(_Filter(f"{PRICE_MAX_CHIP}:{high:g}", PRICE_MAX_CHIP, True, test))
+        for kind in (COLOUR_CHIP, BRAND_CHIP, CATEGORY_CHIP):
+            values = {COLOUR_CHIP: filters.colours, BRAND_CHIP: filters.brands,
+                      CATEGORY_CHIP: filters.categories}[kind]  # fmt: skip
+            any_of(kind, "|".join(f"{kind}:{v}" for v in values), caller[kind], True)
+        for kind in (PRICE_MIN_CHIP, PRICE_MAX_CHIP, COLOUR_CHIP, BRAND_CHIP, CATEGORY_CHIP):
+            chips = parsed.of_kind(kind)
+            if not chips or (kind in (COLOUR_CHIP, BRAND_CHIP, CATEGORY_CHIP) and mode != "filter"):
+                continue
+            label = "|".join(chip.label for chip in chips)
+            any_of(kind, label, [self._chip_test(chip) for chip in chips], False)
+        rank = {kind: position for position, kind in enumerate(_RELAX_ORDER)}
+        return sorted(found, key=lambda f: (not f.from_caller, rank[f.kind]))
+
+    # Searching -----------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        user_id: str | None = None,
+        k: int = 20,
+        filters: SearchFilters | None = None,
+        method: str = "convex",
+        alpha: float = 0.5,
+        *,
+        personal_weight: float = PERSONAL_WEIGHT,
+        chip_mode: str = "boost",
+        chip_boost: float = CHIP_BOOST,
+        drop_chips: Collection[str] = (),
+        n_candidates: int = N_CANDIDATES,
+        rrf_k: float = RRF_K,
+    ) -> SearchResult:
+        """Search the catalogue for ``query`` (see the module notes for each step).
+
+        Parameters
+        ----------
+        query : str
+            What the shopper typed.
+        user_id : str, optional
+            A known user id personalises the ranking; ``None`` (or an id the model never saw)
+            ranks as for an anonymous shopper.
+        k : int
+            Results to return.
+        filters : SearchFilters, optional
+            The caller's filters.
+        method : str
+            ``"convex"`` (min-max normalised weighted sum) or ``"rrf"``.
+        alpha : float
+            Semantic share of the lexical + semantic weight, in [0, 1] (0 = lexical only).
+        personal_weight : float
+            Share of the personal signal in [0, 1) for a known user.
+        chip_mode : str
+            ``"boost"``: brand, colour and category chips boost the products they match;
+            ``"filter"``: they filter. Price chips always filter.
+        chip_boost : float
+            Boost of a product matching every boosting chip (``score * (1 + chip_boost)``).
+        drop_chips : collection of str
+            Labels of chips to ignore (``"brand:Acme"``; see :attr:`Chip.label`).
+        n_candidates : int
+            Candidates taken from each retriever.
+        rrf_k : float
+            The constant of reciprocal rank fusion.
+
+        Returns
+        -------
+        SearchResult
+        """
+        if not isinstance(query, str):
+            raise SearchError(f"the query must be text, not {type(query).__name__}")
+        k = check_whole("k", k, 1, SearchError)
+        n_candidates = check_whole("n_candidates", n_candidates, 1, SearchError)
+        method = check_choice("method", method, METHODS, SearchError)
+        chip_mode = check_choice("chip_mode", chip_mode, CHIP_MODES, SearchError)
+        alpha = check_fraction("alpha", alpha, SearchError, allow_zero=True)
+        personal_weight = check_fraction(
+            "personal_weight", personal_weight, SearchError, allow_zero=True
+        )
+        if personal_weight >= 1:
+            raise SearchError("personal_weight must be below 1: the query must count")
+        chip_boost = check_positive("chip_boost", chip_boost, SearchError, allow_zero=True)
+        parsed = parse_query(query, self.vocabulary).without(drop_chips)
+        notes: list[str] = []
+        if user_id is not None and (self.personal is None or not self.personal.knows(user_id)):
+            notes.append(f"user {user_id!r} is unknown to the personal model: not personalised")
+        known_user = self.personal is not None and self.personal.knows(user_id)
+
+        lexical, semantic, candidates = self._retrieve(parsed.free_text, n_candidates, notes)
+        active = self._filters(filters or SearchFilters(), parsed, chip_mode)
+        rows, relaxed = self._apply_filters(candidates, active, notes)
+        if len(rows) == 0:
+            if not notes:
+                notes.append(f"no product matches {parsed.free_text!r}")
+            return SearchResult(self._frame(rows), parsed, self._facets(rows), tuple(notes),
+                                tuple(relaxed), 0)  # fmt: skip
+
+        raw = np.full((3, len(rows)), np.nan, dtype=np.float32)
+        if lexical is not None:
+            raw[0] = np.where(lexical[rows] > 0, lexical[rows], np.nan)
+        if semantic is not None:
+            raw[1] = semantic[rows]
+        if known_user:
+            raw[2] = self.personal.score(user_id, rows).score
+        pi = personal_weight if known_user else 0.0
+        a = alpha if self.semantic is not None else 0.0
+        weights = np.array([(1 - a) * (1 - pi), a * (1 - pi), pi], dtype=np.float32)
+        terms = rrf_terms(raw, rrf_k) if method == "rrf" else minmax(raw)
+        parts = weights[:, None] * terms
+        fused = parts.sum(axis=0)
+        boosting = [c for c in parsed.chips if c.kind in (BRAND_CHIP, COLOUR_CHIP, CATEGORY_CHIP)]
+        matched = [[] for _ in rows]
+        for chip in boosting:
+            for position in np.flatnonzero(self._chip_test(chip)(rows)):
+                matched[position].append(chip.label)
+        boost = np.ones(len(rows), dtype=np.float32)
+        if chip_mode == "boost" and boosting:
+            counts = np.array([len(labels) for labels in matched], dtype=np.float32)
+            boost = 1 + chip_boost * counts / len(boosting)
+        score = (fused * boost).astype(np.float32)
+        order, _ = top_k(score[None, :], k)
+        picked = order[0][order[0] >= 0]
+        frame = self._frame(rows[picked])
+        frame["score"] = score[picked]
+        for position, name in enumerate(SIGNALS):
+            frame[name] = parts[position, picked]
+            frame[f"{name}_raw"] = raw[position, picked]
+        frame["boost"] = boost[picked]
+        frame["chips"] = [tuple(matched[p]) for p in picked]
+        return SearchResult(frame, parsed, self._facets(rows), tuple(notes), tuple(relaxed),
+                            len(rows))  # fmt: skip
+
+    def _retrieve(
+        self, text: str, n_candidates: int, notes: list[str]
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+        """Lexical and semantic scores of every product, and the candidate rows (ascending)."""
+        n = len(self.catalog)
+        if not text.strip():
+            return None, None, np.arange(n)
+        scores = self.lexical.score(text)
+        if scores.fallback:
+            notes.append(f"no exact word match for {text!r}: showing close spellings")
+        lexical = scores.score
+        matched = np.flatnonzero(lexical > 0)
+        if len(matched) > n_candidates:
+            best, _ = top_k(lexical[None, :], n_candidates)
+            matched = best[0]
+        found = [matched]
+        semantic = None
+        if self.semantic is not None:
+            semantic = self.semantic.scores(text)
+            best, _ = top_k(semantic[None, :], n_candidates)
+            found.append(best[0][best[0] >= 0])
+        return lexical, semantic, np.unique(np.concatenate(found)).astype(np.int64)
+
+    def _apply_filters(
+        self, candidates: np.ndarray, active: list[_Filter], notes: list[str]
+    ) -> tuple[np.ndarray, list[str]]:
+        """Candidates passing every filter, relaxing filters in order while none passes."""
+        relaxed: list[str] = []
+        remaining = list(active)
+        while True:
+            keep = np.ones(len(candidates), dtype=bool)
+            for item in remaining:
+                keep &= item.passes(candidates)
+            rows = candidates[keep]
+            if len(rows) or not remaining or not len(candidates):
+                return rows, relaxed
+            dropped = remaining.pop(0)
+            relaxed.append(dropped.label)
+            notes.append(f"no results with {dropped.label}: showing results without it")
+
+    # Output --------------------------------------------------------------------------------
+
+    def _frame(self, rows: np.ndarray) -> pd.DataFrame:
+        frame = pd.DataFrame({ITEM_ID: self.item_ids[rows]})
+        for column in (TITLE, CATEGORY, BRAND):
+            values = self.catalog[column] if column in self.catalog.columns else None
+            frame[column] = (
+                values.iloc[rows].astype(object).where(values.iloc[rows].notna(), "").to_numpy()
+                if values is not None
+                else ""
+            )
+        frame[PRICE] = self._price[rows]
+        for column in RESULT_COLUMNS[5:]:
+            frame[column] = pd.Series(dtype=object if column == "chips" else np.float32)
+        return frame[list(RESULT_COLUMNS)]
+
+    def price_band(self, prices: np.ndarray) -> list[str]:
+        """The band of each price (bands cut at the catalogue's price quintiles, rounded)."""
+        edges = self.price_edges
+        labels = []
+        for price in prices:
+            if not np.isfinite(price):
+                labels.append(NO_PRICE)
+                continue
+            slot = int(np.searchsorted(edges, price, side="right"))
+            if not len(edges):
+                labels.append("any price")
+            elif slot == 0:
+                labels.append(f"under {edges[0]:g}")
+            elif slot == len(edges):
+                labels.append(f"{edges[-1]:g} and over")
+            else:
+                labels.append(f"{edges[slot - 1]:g} to {edges[slot]:g}")
+        return labels
+
+    def _facets(self, rows: np.ndarray) -> dict[str, pd.DataFrame]:
+        frame = self._frame(rows)
+        values = {
+            "category": frame[CATEGORY].map(str),
+            "brand": frame[BRAND].map(str),
+            "price": pd.Series(self.price_band(self._price[rows]), dtype=object),
+        }
+        facets = {}
+        for name, series in values.items():
+            counts = series[series != ""].value_counts()
+            table = pd.DataFrame({"value": counts.index.astype(str), "count": counts.to_numpy()})
+            facets[name] = table.sort_values(["count", "value"], ascending=[False, True],
+                                             ignore_index=True)  # fmt: skip
+        return facets
+
+
+def _any(tests: list[Callable[[np.ndarray], np.ndarray]], rows: np.ndarray) -> np.ndarray:
+    return np.any([test(rows) for test in tests], axis=0)
+
+
+def _split(path: str) -> list[str]:
+    return CATEGORY_SEPARATORS.split(path)
