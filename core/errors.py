@@ -100,6 +100,10 @@ class PathNotAllowedError(IngestError):
     """A server path lies outside the folders the dashboard may read (``SHOPSYNTH_DATA_ROOTS``)."""
 
 
+class SearchEvaluationError(ShopSynthError, ValueError):
+    """Search sessions or a search evaluation cannot be built from the data given."""
+
+
 class RetryError(Exception):
     """Reading must start again with other options for one file (``"events"``/``"catalog"``).
 
