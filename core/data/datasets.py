@@ -112,6 +112,27 @@ def load_beauty(datasets: Path = DEFAULT_DATASETS) -> Split:
     return leave_last_n_split(interactions, 1)
 
 
+def with_validation(split: Split, random_state: int = 0) -> Split:
+    """``split`` with a validation part carved from its training part by the same protocol.
+
+    MovieLens: 25% of each user's training pairs at random (``random_state``); Beauty: each
+    user's last training item. The test part is kept as it is and the search of the settings
+    never reads it; models fitted on the smaller training part are only for choosing.
+    """
+    if split.method == "random":
+        inner = random_split(
+            split.train,
+            split.params["test_fraction"],
+            by_user=split.params["by_user"],
+            random_state=random_state,
+        )
+    else:
+        inner = leave_last_n_split(split.train, split.params["n"])
+    return Split.from_parts(
+        inner.train, split.test, inner.test, split.method, {**split.params, "validation": True}
+    )
+
+
 def evaluate(model: Ranker, split: Split, k: int = 10) -> dict[str, float]:
     """Mean HR@k and NDCG@k (binary relevance) over the users with test items.
 

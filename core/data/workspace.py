@@ -553,7 +553,8 @@ class Workspace:
                 args.append(kind)
             runs = con.execute(sql + " ORDER BY created_at DESC", args).df()
         present = [(self.runs_dir / run_id).is_dir() for run_id in runs["run_id"]]
-        return runs[present].reset_index(drop=True)
+        # A boolean Series: an empty list would select no columns instead of no rows.
+        return runs[pd.Series(present, index=runs.index, dtype=bool)].reset_index(drop=True)
 
 
 def _reclaim(con: duckdb.DuckDBPyConnection) -> None:
