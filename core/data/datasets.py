@@ -25,6 +25,12 @@ regularization 0-0.1, 10-300 epochs, uniform_negatives 0-0.9). With implicit's
 popularity-weighted negatives alone (``uniform_negatives=0``) BPR peaks at NDCG@10 of about
 0.38 on MovieLens (after about 100 epochs at learning rate 0.005, falling after), which is why
 the MovieLens setting draws 90% of the negatives uniformly.
+
+To choose them on validation instead, :func:`with_validation` carves a validation part from
+the training part by the same protocol, and ``benchmarks/tune_public.py`` runs the random
+search (:func:`core.models.tuning.tune`) on it without reading the test part. The values below
+have not been replaced yet: a search within a few minutes per model on a loaded 2-core
+machine tried 1 to 3 Beauty settings per model, too few to choose by.
 """
 
 from __future__ import annotations

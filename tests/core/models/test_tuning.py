@@ -180,3 +180,19 @@ def test_tune_command_prints_the_trials_and_trains_the_best(
     assert hyper["hyperparameters"]["k_neighbours"] == int(chosen[2])
     assert main(["tune", "nope", "--workspace", "cli"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_validation_of_the_public_splits_comes_from_their_training_parts(
+    shared_datasets: Path,
+) -> None:
+    from core.data.datasets import load_beauty, load_movielens, with_validation
+
+    for split in (load_movielens(shared_datasets), load_beauty(shared_datasets)):
+        carved = with_validation(split)
+        assert carved.test is split.test
+        assert carved.train.nnz + carved.valid.nnz == split.train.nnz
+        assert carved.train.matrix.multiply(carved.valid.matrix).nnz == 0
+        assert carved.valid.matrix.multiply(split.test.matrix).nnz == 0
+    # Beauty: each user's last training item, one per user.
+    beauty = with_validation(load_beauty(shared_datasets))
+    assert beauty.valid.nnz == beauty.valid.n_users
