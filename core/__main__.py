@@ -7,6 +7,7 @@ sample     load the bundled sample world into a workspace and clean it
 ingest     load a behaviour log (and optionally a catalogue) into a workspace
 clean      apply the cleaning rules to the loaded log and print the report
 info       show the workspace's dataset and table sizes
+tune       choose a model's hyperparameters on the validation part and print the trials
 """
 
 from __future__ import annotations
@@ -145,6 +146,34 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from core.models.tuning import tune_workspace
+
+    workspace = _workspace(args)
+    callback, bar = tqdm_callback(f"tune {args.model}")
+    result, trained = tune_workspace(
+        workspace,
+        args.model,
+        max_trials=args.trials,
+        budget_seconds=args.budget,
+        random_state=args.seed,
+        record_best=args.train_best,
+        callback=callback,
+    )
+    bar.close()
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(result.trials.to_string(index=False, float_format=lambda value: f"{value:.4g}"))
+    print(
+        f"best: trial {result.best_trial} {result.best_params}, validation NDCG@10 "
+        f"{result.best_score:.4f} ({len(result.trials)} trials, stopped by {result.stopped})"
+    )
+    if trained is not None:
+        print(f"trained with the best settings: run {trained.run_id} ({trained.name})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = with_workspace(commands.add_parser("info", help="show the workspace"))
     info.set_defaults(handler=cmd_info)
+
+    tune = with_workspace(commands.add_parser("tune", help="tune a model on validation"))
+    tune.add_argument("model", help="model name, e.g. als, bpr, item_knn")
+    tune.add_argument("--budget", type=float, default=60.0, help="seconds (default 60)")
+    tune.add_argument("--trials", type=int, default=20, help="most trials (default 20)")
+    tune.add_argument("--seed", type=int, default=0, help="random_state of the draws")
+    tune.add_argument("--train-best", action="store_true", help="record the best as a run")
+    tune.set_defaults(handler=cmd_tune)
     return parser
 
 

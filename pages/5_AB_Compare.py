@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui import cache, shell, state
 from ui.feedback import show_errors
-from ui.views.ab_compare import earlier_runs, new_comparison, show_result
+from ui.views.ab_compare import earlier_runs, new_comparison, show_result, validation_winners
 from ui.views.models import ask_for_models
 
 # Earlier comparisons stay readable without models, so this page does not stop at the gate.
@@ -23,4 +23,6 @@ with show_errors():
     earlier_runs(ws)
     if st.session_state[state.AB_RUN]:
         with show_errors():
-            show_result(cache.saved_experiment(ws, st.session_state[state.AB_RUN]))
+            shown = cache.saved_experiment(ws, st.session_state[state.AB_RUN])
+            show_result(shown)
+            validation_winners(ws, shown)

@@ -158,6 +158,12 @@ SYNTH_I_ACCEPT = "synth_i_accept"
 SYNTH_I_REJECT = "synth_i_reject"
 SYNTH_UTILITY = "synth_utility"
 SYNTH_UTILITY_TABLE = "synth_utility_table"  # the last utility table (a small frame)
+MODELS_TUNE_FORM = "models_tune_form"
+MODELS_TUNE_BUDGET = "models_tune_budget"
+MODELS_TUNE_TRIALS = "models_tune_trials"
+MODELS_TUNE_RUN = "models_tune_run"
+MODELS_TUNE_RESULT = "models_tune_result"  # the last TuningResult of this session
+MODELS_TUNE_TRAIN = "models_tune_train"
 
 
 def init() -> None:

@@ -26,6 +26,12 @@ popularity-weighted negatives alone (``uniform_negatives=0``) BPR peaks at NDCG@
 0.38 on MovieLens (after about 100 epochs at learning rate 0.005, falling after), which is why
 the MovieLens setting draws 90% of the negatives uniformly.
 
+To choose them on validation instead, :func:`with_validation` carves a validation part from
+the training part by the same protocol, and ``benchmarks/tune_public.py`` runs the random
+search (:func:`core.models.tuning.tune`) on it without reading the test part. The values below
+have not been replaced yet: a search within a few minutes per model on a loaded 2-core
+machine tried 1 to 3 Beauty settings per model, too few to choose by.
+
 Home Depot product search (``homedepot_search/train_subset.csv.gz``)
     Real queries with graded judgements (1 irrelevant to 3 exact, the mean of three raters) of
     about six products each, over product titles. :func:`homedepot_ndcg` scores a search ranker
@@ -132,6 +138,27 @@ def load_beauty(datasets: Path = DEFAULT_DATASETS) -> Split:
         _EPOCH + position[order].astype("timedelta64[s]"),
     )
     return leave_last_n_split(interactions, 1)
+
+
+def with_validation(split: Split, random_state: int = 0) -> Split:
+    """``split`` with a validation part carved from its training part by the same protocol.
+
+    MovieLens: 25% of each user's training pairs at random (``random_state``); Beauty: each
+    user's last training item. The test part is kept as it is and the search of the settings
+    never reads it; models fitted on the smaller training part are only for choosing.
+    """
+    if split.method == "random":
+        inner = random_split(
+            split.train,
+            split.params["test_fraction"],
+            by_user=split.params["by_user"],
+            random_state=random_state,
+        )
+    else:
+        inner = leave_last_n_split(split.train, split.params["n"])
+    return Split.from_parts(
+        inner.train, split.test, inner.test, split.method, {**split.params, "validation": True}
+    )
 
 
 def evaluate(model: Ranker, split: Split, k: int = 10) -> dict[str, float]:

@@ -125,6 +125,23 @@ def _catalog(ws: Workspace) -> pd.DataFrame | None:
     return ws.read_table(CATALOG_TABLE) if ws.table_exists(CATALOG_TABLE) else None
 
 
+def workspace_params(
+    ws: Workspace, model_name: str, params: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``params`` with what the workspace decides filled in: for ``semantic_bert`` the
+    embedding cache folder and, left out or None, the encoder the default stands for."""
+    hyperparameters = dict(params or {})
+    if model_name == "semantic_bert":
+        if hyperparameters.get("cache_dir") is None:
+            hyperparameters["cache_dir"] = str(ws.artifacts_dir / "embeddings")
+        if hyperparameters.get("encoder") is None:
+            # Imported here: the encoders module loads torch.
+            from core.text.encoders import default_encoder_spec
+
+            hyperparameters["encoder"] = default_encoder_spec()
+    return hyperparameters
+
+
 def train_model(
     ws: Workspace,
     model_name: str,
@@ -182,16 +199,7 @@ def train_model(
         Unknown model or hyperparameter, or a value the model rejects. Nothing is recorded
         and no file is left behind when training fails or is cancelled.
     """
-    hyperparameters = dict(params or {})
-    if model_name == "semantic_bert":
-        if hyperparameters.get("cache_dir") is None:
-            hyperparameters["cache_dir"] = str(ws.artifacts_dir / "embeddings")
-        if hyperparameters.get("encoder") is None:
-            # Imported here: the encoders module loads torch.
-            from core.text.encoders import default_encoder_spec
-
-            hyperparameters["encoder"] = default_encoder_spec()
-    model = make_model(model_name, **hyperparameters)
+    model = make_model(model_name, **workspace_params(ws, model_name, params))
     every = 0 if eval_every is None else check_whole("eval_every", eval_every, 0, ModelError)
     kwargs = split_kwargs(split_params)
     _stage(callback, "split")(0, 1, "building the interactions")

@@ -217,3 +217,25 @@ def test_finetuned_encoder_trains_the_semantic_model(
     assert model.get_params()["encoder"] == folder
     assert model.encoder_id_ == load_encoder_meta(Path(folder))["model_id"]
     assert run_info(ws, run_id)["metrics"][RECALL_KEY] is not None
+
+
+def test_tune_on_validation_then_train_the_best(app_test: AppTest, loaded_home: Path) -> None:
+    at = _models_page(app_test)
+    at.selectbox(key=state.MODELS_CHOICE).set_value("popularity").run()
+    at.number_input(key=state.MODELS_TUNE_TRIALS).set_value(2)
+    at.button(key=state.MODELS_TUNE_RUN).click().run()
+    assert not at.exception
+    assert not at.error
+    result = at.session_state[state.MODELS_TUNE_RESULT]
+    trials = at.dataframe[0].value
+    assert len(trials) == 2 and trials["trial"].tolist() == [0, 1]
+    # Trial 0 is the default, all-time popularity.
+    assert np.isnan(trials["window_days"].iloc[0])
+    assert trials["ndcg@10"].tolist() == result.trials["ndcg@10"].tolist()
+    at.button(key=state.MODELS_TUNE_TRAIN).click().run()
+    assert not at.exception
+    assert not at.error
+    runs = list_models(Workspace.open(home=loaded_home))
+    assert runs["name"].tolist() == ["popularity (tuned)"]
+    recorded = run_info(Workspace.open(home=loaded_home), runs["run_id"].iloc[0])["params"]
+    assert recorded["hyperparameters"]["window_days"] == result.best_params["window_days"]

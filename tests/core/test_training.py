@@ -268,3 +268,9 @@ def test_semantic_model_records_the_encoder_it_used(
     trained = train_model(ws, "semantic_bert", {"half_life_days": None})
     assert trained.params["hyperparameters"]["encoder"] == "tiny"
     assert load_model(ws, trained.run_id).get_params()["encoder"] == "tiny"
+
+
+def test_model_list_of_a_workspace_without_runs_has_its_columns(workspace: Workspace) -> None:
+    # An empty run list once lost its columns (an empty list selects columns in pandas).
+    assert "kind" in workspace.list_runs().columns
+    assert list_models(workspace).empty

@@ -17,6 +17,7 @@ from core.models.registry import available_models
 from core.progress import ProgressCallback
 from ui import cache, feedback, state
 from ui.forms.params import encoder_choice, parameter_help
+from ui.forms.tuning import tune_expander
 from ui.text import plain
 
 Result = TypeVar("Result")
@@ -182,6 +183,7 @@ def train_form(ws: Workspace) -> None:
         submitted = st.form_submit_button(
             "Train", type="primary", icon=":material/play_arrow:", key=state.MODELS_TRAIN
         )
+    tune_expander(ws, model_name, model_label(model_name))
     if not submitted:
         return
     label = model_label(model_name)

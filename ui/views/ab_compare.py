@@ -21,6 +21,7 @@ from core.evaluation.experiment import (
     metric_table,
 )
 from core.evaluation.verdict import significance_levels, verdict, zero_scores
+from core.evaluation.winners import validation_and_test_winners
 from core.figures import evaluation as figures
 from core.figures.report import experiment_report_html
 from ui import cache, feedback, state
@@ -301,3 +302,23 @@ def show_result(result: ExperimentResult) -> None:
         st.markdown("##### Verdict")
         for sentence in sentences:
             st.markdown(plain(sentence))
+
+
+def validation_winners(ws: Workspace, result: ExperimentResult) -> None:
+    """Per model with several compared runs, the run validation picks beside the run the
+    test part picks (NDCG@10), flagged when they differ."""
+    table = validation_and_test_winners(result, cache.model_list(ws))
+    if table.empty:
+        return
+    st.markdown("##### Validation winner and test winner")
+    st.dataframe(table, hide_index=True, width="stretch")
+    differ = table.loc[table["differ"], "model"].tolist()
+    if differ:
+        st.warning(
+            plain(
+                f"Validation and test pick different runs of {', '.join(differ)}: the settings "
+                "chosen on validation did not win on test. Report the validation winner's test "
+                "figure; choosing the test winner would tune on the test part."
+            ),
+            icon=":material/warning:",
+        )
