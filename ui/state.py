@@ -180,3 +180,8 @@ def pop_flash() -> tuple[str, str] | None:
     message = st.session_state.get(FLASH)
     st.session_state[FLASH] = None
     return message
+
+
+# Widgets drawn with ``persist_state=KEEP`` keep their value when the user switches to another
+# page and back (Streamlit otherwise drops a widget's state once a run does not draw it).
+KEEP = "session"

@@ -235,10 +235,21 @@ def tradeoffs_section(
         f"Best of {len(sweep)} weight vectors: NDCG@10 {top['ndcg@10']:.4f} with "
         + ", ".join(f"{n} {w:.1f}" for n, w in best_weights.items())
     )
-    if st.button("Use the best weights", key=state.FUSION_APPLY_BEST) and method != GATE:
-        for name, weight in best_weights.items():
-            st.session_state[f"{state.FUSION_WEIGHT_PREFIX}{name}"] = weight
-        st.rerun()
+    # The sliders are drawn above: their state can only be set in a callback, which runs
+    # before the next run draws them.
+    st.button(
+        "Use the best weights",
+        key=state.FUSION_APPLY_BEST,
+        on_click=_use_weights,
+        args=(best_weights,),
+        disabled=method == GATE,
+        help="The learned gate sets its own weights." if method == GATE else None,
+    )
+
+
+def _use_weights(weights: dict[str, float]) -> None:
+    for name, weight in weights.items():
+        st.session_state[f"{state.FUSION_WEIGHT_PREFIX}{name}"] = weight
 
 
 def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
@@ -251,6 +262,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
         default=default_models(models),
         format_func=labels.get,
         key=state.FUSION_MODELS,
+        persist_state=state.KEEP,
         help="Each model is one signal. They must be trained on the same data and split.",
     )
     depth = int(
@@ -261,6 +273,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
             200,
             step=10,
             key=state.FUSION_DEPTH,
+            persist_state=state.KEEP,
             help="Each signal's top-N per user; their union is re-ranked.",
         )
     )
@@ -278,12 +291,14 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
         format_func=METHOD_LABELS.get,
         horizontal=True,
         key=state.FUSION_METHOD,
+        persist_state=state.KEEP,
     )
     normalisation = right.radio(
         "Score normalisation (per user)",
         NORMALISATIONS,
         horizontal=True,
         key=state.FUSION_NORMALISATION,
+        persist_state=state.KEEP,
         help="Weighted sum and CombMNZ add normalised scores; RRF uses ranks only.",
     )
     prepared = cache.prepared_fusion(ws, run_ids, depth, normalisation)
@@ -300,6 +315,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
             1.0,
             step=0.05,
             key=f"{state.FUSION_WEIGHT_PREFIX}{name}",
+            persist_state=state.KEEP,
             disabled=method == GATE,
         )
     fixed = _weights(names)
