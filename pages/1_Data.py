@@ -93,7 +93,13 @@ def explore_tab(ws: Workspace, status: dict[str, Any]) -> None:
 
 ws, status = shell.page("Data")
 with show_errors():
-    tabs = st.tabs(["Load", "Clean", "Explore"], key=state.DATA_TABS, on_change="rerun")
+    state.restore(state.DATA_TABS)
+    tabs = st.tabs(
+        ["Load", "Clean", "Explore"],
+        key=state.DATA_TABS,
+        on_change="rerun",
+    )
+    state.keep(state.DATA_TABS)
     with tabs[0]:
         if tabs[0].open:
             load_tab(ws)

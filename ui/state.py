@@ -185,3 +185,22 @@ def pop_flash() -> tuple[str, str] | None:
 # Widgets drawn with ``persist_state=KEEP`` keep their value when the user switches to another
 # page and back (Streamlit otherwise drops a widget's state once a run does not draw it).
 KEEP = "session"
+# Tabs have no persist_state: their open tab is kept under this prefix + the tabs' key.
+KEPT_PREFIX = "kept_"
+
+
+def restore(key: str) -> None:
+    """Before drawing the element ``key`` (tabs), give it back the value :func:`keep` recorded
+    on an earlier visit when Streamlit dropped it on leaving the page.
+
+    The value is set in the session state rather than passed as ``default``: a changing
+    default would change the element's identity, and the element would start over.
+    """
+    kept = st.session_state.get(f"{KEPT_PREFIX}{key}")
+    if key not in st.session_state and kept is not None:
+        st.session_state[key] = kept
+
+
+def keep(key: str) -> None:
+    """Record the current value of the element ``key``; call it after drawing the element."""
+    st.session_state[f"{KEPT_PREFIX}{key}"] = st.session_state.get(key)

@@ -137,6 +137,7 @@ def train_form(ws: Workspace) -> None:
         index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
         format_func=model_label,
         key=state.MODELS_CHOICE,
+        persist_state=state.KEEP,
     )
     model_class = models[model_name]
     if model_name in NOTES:
