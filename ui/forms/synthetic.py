@@ -221,6 +221,8 @@ def interactions_form(ws: Workspace) -> None:
                     temperature=temperature, k=neighbours, callback=callback,
                     reuse_run=reuse if generator == GRU else None,
                 )  # fmt: skip
+            # The runs' list below preselects the new pending run, not the one chosen before.
+            st.session_state[state.SYNTH_I_RUN] = run.run_id
             state.flash(
                 "success",
                 f"{len(run.rows):,} synthetic interactions for {run.metrics['n_items']:,} "
