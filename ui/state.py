@@ -10,7 +10,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.data.workspace import DEFAULT_NAME, Workspace
+from core.data.workspace import DEFAULT_NAME, Workspace, list_workspaces
+from ui.text import plain
 
 # Values kept across pages and reruns.
 WORKSPACE_NAME = "workspace_name"  # name of the active workspace under $SHOPSYNTH_HOME
@@ -204,3 +205,31 @@ def restore(key: str) -> None:
 def keep(key: str) -> None:
     """Record the current value of the element ``key``; call it after drawing the element."""
     st.session_state[f"{KEPT_PREFIX}{key}"] = st.session_state.get(key)
+
+
+# The active workspace is also named in the address, so a reload or a shared link opens it.
+WORKSPACE_PARAM = "workspace"
+CONFIRM_REPLACE = "confirm_replace_"  # + key of a load button: replacing a dataset with runs
+
+
+def sync_workspace_param(fresh: bool) -> None:
+    """Take the active workspace from the address on a new session (``fresh``), then keep the
+    address naming it.
+
+    A name in the address that is no workspace under ``$SHOPSYNTH_HOME`` is not created (a
+    typo would otherwise open an empty workspace): the default stays active, and a warning
+    says so.
+    """
+    wanted = st.query_params.get(WORKSPACE_PARAM)
+    if fresh and wanted and wanted != st.session_state[WORKSPACE_NAME]:
+        if wanted in list_workspaces():
+            st.session_state[WORKSPACE_NAME] = wanted
+        else:
+            st.warning(
+                f"The address names the workspace {plain(wanted)}, which does not exist; the "
+                f"workspace {plain(st.session_state[WORKSPACE_NAME])} is open instead. Create "
+                "a workspace on the Home page.",
+                icon=":material/warning:",
+            )
+    if st.query_params.get(WORKSPACE_PARAM) != st.session_state[WORKSPACE_NAME]:
+        st.query_params[WORKSPACE_PARAM] = st.session_state[WORKSPACE_NAME]
