@@ -144,7 +144,8 @@ def train_form(ws: Workspace) -> None:
         st.caption(NOTES[model_name])
     defaults = model_class().get_params()
     helps = parameter_help(model_class)
-    with st.form(state.MODELS_TRAIN_FORM):
+    # Enter in a field does not submit: only the button starts a training.
+    with st.form(state.MODELS_TRAIN_FORM, enter_to_submit=False):
         st.markdown(f"##### {model_label(model_name)} hyperparameters")
         shown = [name for name in defaults if name not in HIDDEN_PARAMS]
         columns = st.columns(3)
@@ -242,7 +243,7 @@ def finetune_form(ws: Workspace) -> None:
     )
     defaults = FinetuneConfig()
     helps = parameter_help(FinetuneConfig, "Attributes")
-    with st.form(state.FINETUNE_FORM):
+    with st.form(state.FINETUNE_FORM, enter_to_submit=False):
         left, right = st.columns(2)
         name = left.text_input(
             "Name",

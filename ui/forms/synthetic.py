@@ -58,7 +58,9 @@ def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> Non
     from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK
 
     base = QUERY_LM_CONFIG if task == QUERY_LM_TASK else DESCRIPTION_LM_CONFIG
-    with st.form(f"synth_lm_form_{task}"):
+    # Enter in a field does not submit: it would start minutes of training unnoticed, and
+    # the click on Train that follows would restart it. The generation forms do the same.
+    with st.form(f"synth_lm_form_{task}", enter_to_submit=False):
         left, middle, right = st.columns(3)
         name = left.text_input("Model name", value=f"{task}-lm", key=f"{state.SYNTH_LM_NAME}{task}")
         epochs = int(
@@ -106,7 +108,7 @@ def _target_items(ws: Workspace, which: str, n_sample: int) -> list[str] | None:
 def query_form(ws: Workspace, task: str) -> None:
     """Generator, products and sampling settings of synthetic queries, and the Generate button."""
     generators = _generator_choices(ws, task)
-    with st.form(state.SYNTH_QUERY_FORM):
+    with st.form(state.SYNTH_QUERY_FORM, enter_to_submit=False):
         left, middle, right = st.columns(3)
         generator = left.selectbox(
             "Generator", list(generators), format_func=generators.get, key=state.SYNTH_GENERATOR
@@ -146,7 +148,7 @@ def query_form(ws: Workspace, task: str) -> None:
 def description_form(ws: Workspace, task: str) -> None:
     """Generator and settings of synthetic descriptions, and the Generate button."""
     generators = _generator_choices(ws, task)
-    with st.form(state.SYNTH_DESCRIPTION_FORM):
+    with st.form(state.SYNTH_DESCRIPTION_FORM, enter_to_submit=False):
         left, middle, right = st.columns(3)
         generator = left.selectbox(
             "Generator", list(generators), format_func=generators.get, key=state.SYNTH_D_GENERATOR
@@ -186,7 +188,7 @@ def interactions_form(ws: Workspace) -> None:
         run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"
         for run in saved.itertuples(index=False)
     }
-    with st.form(state.SYNTH_I_FORM):
+    with st.form(state.SYNTH_I_FORM, enter_to_submit=False):
         left, middle, right, last = st.columns(4)
         generator = left.selectbox(
             "Generator", list(labels), format_func=labels.get, key=state.SYNTH_I_GENERATOR
