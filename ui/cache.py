@@ -308,29 +308,6 @@ def gate_store() -> dict[tuple, Any]:
     return {}
 
 
-@st.cache_data(show_spinner="Sweeping the weights…", max_entries=8)
-def _fusion_sweep(
-    path: str, run_ids: tuple[str, ...], depth: int, normalisation: str, method: str, step: float
-) -> pd.DataFrame:
-    from core.fusion import search_weights
-
-    prepared = _prepared_fusion(path, run_ids, depth, normalisation)
-    metrics = ("recall@20", "coverage@10", "category_diversity@10", "novelty@10")
-    return search_weights(prepared, method=method, step=step, metrics=metrics).sweep
-
-
-def fusion_sweep(
-    ws: Workspace,
-    run_ids: tuple[str, ...],
-    depth: int,
-    normalisation: str,
-    method: str,
-    step: float,
-) -> pd.DataFrame:
-    """The grid sweep of :func:`core.fusion.search_weights` (NDCG@10 and trade-off metrics)."""
-    return _fusion_sweep(str(ws.path), run_ids, depth, normalisation, method, step)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def _fusion_list(path: str, runs_fingerprint: str) -> pd.DataFrame:
     from core.fusion.runs import list_fusions

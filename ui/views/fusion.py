@@ -24,9 +24,10 @@ from core.fusion.runs import (
     save_fusion,
 )
 from core.fusion.search import WEIGHT_PREFIX
+from core.progress import ProgressCallback
 from ui import cache, feedback, state
 from ui.forms.models import train_then_rerun
-from ui.fusion_cache import FusionKey, fusion_key, single_signals
+from ui.fusion_cache import FusionKey, fusion_key, single_signals, weight_sweep
 from ui.views.models import delete_control, run_labels
 
 if TYPE_CHECKING:
@@ -138,8 +139,13 @@ def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKe
         store[key] = trained
         return "Trained the learned gate; choose 'Learned gate' to use it."
 
-    with feedback.show_errors():
+    def train(callback: ProgressCallback) -> SoftmaxGate:
+        # The features take a while on many users: the bar says so before the first epoch.
+        callback(0, epochs, "computing the users' activity, recency and taste features")
         features = gate_features(signals.split, prepared.candidates.users)
+        return SoftmaxGate(epochs=epochs).fit(prepared, features, callback=callback)
+
+    with feedback.show_errors():
         run = feedback.training_run(
             "Training the gate…",
             "Gate trained",
@@ -147,11 +153,7 @@ def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKe
             curve_key=state.FUSION_GATE_CURVE,
             curve_title="Learned gate",
         )
-        train_then_rerun(
-            run,
-            lambda callback: SoftmaxGate(epochs=epochs).fit(prepared, features, callback=callback),
-            done,
-        )
+        train_then_rerun(run, train, done)
 
 
 def save_section(
@@ -203,12 +205,7 @@ def save_section(
 
 
 def tradeoffs_section(
-    ws: Workspace,
-    run_ids: tuple[str, ...],
-    depth: int,
-    normalisation: str,
-    method: str,
-    values: dict[str, float],
+    prepared: PreparedFusion, key: FusionKey, method: str, values: dict[str, float]
 ) -> None:
     """Once asked for, the weight sweep's frontiers with the current weights on them, and
     applying the best weights found."""
@@ -223,7 +220,14 @@ def tradeoffs_section(
             st.rerun()
         return
     sweep_method = method if method != GATE else "weighted"
-    sweep = cache.fusion_sweep(ws, run_ids, depth, normalisation, sweep_method, SWEEP_STEP)
+    # A bar fills while a sweep runs; a cached sweep draws nothing.
+    bar = st.empty()
+
+    def callback(step: int, total: int, info: str) -> None:
+        bar.progress(step / total, text=f"Sweeping the weights: {info}")
+
+    sweep = weight_sweep(prepared, key, sweep_method, SWEEP_STEP, callback)
+    bar.empty()
     left, right = st.columns(2)
     left.plotly_chart(frontier_chart(sweep, "category_diversity@10", values), width="stretch")
     right.plotly_chart(frontier_chart(sweep, "coverage@10", values), width="stretch")
@@ -339,7 +343,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
     values = headline(prepared, weights, rule, best)
 
     st.markdown("##### Trade-offs")
-    tradeoffs_section(ws, run_ids, depth, normalisation, method, values)
+    tradeoffs_section(prepared, key, method, values)
 
     st.markdown("##### Why these products")
     user_view(ws, signals, prepared, weights, rule)
