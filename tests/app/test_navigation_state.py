@@ -29,11 +29,13 @@ def test_the_open_tab_survives_navigation(app_test: AppTest, loaded_home: Path) 
     at.session_state[state.DATA_TABS] = "Explore"
     at.run()
     assert at.session_state[state.DATA_TABS] == "Explore"
+    at.button_group(key=state.EXPLORE_FREQ).set_value("week").run()
     at = _away_and_back(at, DATA_PAGE)
     assert at.session_state[state.DATA_TABS] == "Explore"
     # The Explore tab ran (its charts are drawn), the Load tab did not (no sample button).
     assert at.get("plotly_chart")
     assert state.DATA_LOAD_SAMPLE not in [button.key for button in at.button]
+    assert at.button_group(key=state.EXPLORE_FREQ).value == "week"
 
     at.switch_page(SYNTHETIC_PAGE).run()
     at.session_state[state.SYNTH_TABS] = "Interactions"
