@@ -79,7 +79,9 @@ def page(
     feedback.show_flash()
     feedback.show_interrupted()
     with feedback.show_errors():
-        state.sync_workspace_param(fresh)
+        warning = state.sync_workspace_param(fresh)
+        if warning:
+            st.warning(warning, icon=":material/warning:")
         ws = state.workspace()
         sidebar_workspace(ws)
         status = cache.dataset_status(ws)

@@ -212,24 +212,25 @@ WORKSPACE_PARAM = "workspace"
 CONFIRM_REPLACE = "confirm_replace_"  # + key of a load button: replacing a dataset with runs
 
 
-def sync_workspace_param(fresh: bool) -> None:
+def sync_workspace_param(fresh: bool) -> str | None:
     """Take the active workspace from the address on a new session (``fresh``), then keep the
-    address naming it.
+    address naming it; return a warning to show, or None.
 
     A name in the address that is no workspace under ``$SHOPSYNTH_HOME`` is not created (a
-    typo would otherwise open an empty workspace): the default stays active, and a warning
+    typo would otherwise open an empty workspace): the default stays active, and the warning
     says so.
     """
+    warning = None
     wanted = st.query_params.get(WORKSPACE_PARAM)
     if fresh and wanted and wanted != st.session_state[WORKSPACE_NAME]:
         if wanted in list_workspaces():
             st.session_state[WORKSPACE_NAME] = wanted
         else:
-            st.warning(
+            warning = (
                 f"The address names the workspace {plain(wanted)}, which does not exist; the "
                 f"workspace {plain(st.session_state[WORKSPACE_NAME])} is open instead. Create "
-                "a workspace on the Home page.",
-                icon=":material/warning:",
+                "a workspace on the Home page."
             )
     if st.query_params.get(WORKSPACE_PARAM) != st.session_state[WORKSPACE_NAME]:
         st.query_params[WORKSPACE_PARAM] = st.session_state[WORKSPACE_NAME]
+    return warning
