@@ -27,6 +27,7 @@ def load_tab(ws: Workspace) -> None:
         ["Upload files", "Server path"],
         default="Upload files",
         key=state.DATA_SOURCE,
+        persist_state=state.KEEP,
         label_visibility="collapsed",
     )
     if source == "Server path":
@@ -79,6 +80,7 @@ def explore_tab(ws: Workspace, status: dict[str, Any]) -> None:
         ["auto", *FREQUENCIES],
         default="auto",
         key=state.EXPLORE_FREQ,
+        persist_state=state.KEEP,
     )
     over_time = cache.events_over_time(ws, data["table"], freq or "auto")
     st.plotly_chart(charts.events_over_time(over_time), width="stretch")
@@ -97,7 +99,13 @@ def explore_tab(ws: Workspace, status: dict[str, Any]) -> None:
 
 ws, status = shell.page("Data")
 with show_errors():
-    tabs = st.tabs(["Load", "Clean", "Explore"], key=state.DATA_TABS, on_change="rerun")
+    state.restore(state.DATA_TABS)
+    tabs = st.tabs(
+        ["Load", "Clean", "Explore"],
+        key=state.DATA_TABS,
+        on_change="rerun",
+    )
+    state.keep(state.DATA_TABS)
     with tabs[0]:
         if tabs[0].open:
             load_tab(ws)

@@ -65,7 +65,13 @@ contents = {
     "Quality": views.quality_tab,
 }
 with show_errors():
-    tabs = st.tabs(list(contents), key=state.SYNTH_TABS, on_change="rerun")
+    state.restore(state.SYNTH_TABS)
+    tabs = st.tabs(
+        list(contents),
+        key=state.SYNTH_TABS,
+        on_change="rerun",
+    )
+    state.keep(state.SYNTH_TABS)
     for tab, show in zip(tabs, contents.values(), strict=True):
         with tab:
             if tab.open:

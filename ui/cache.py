@@ -21,7 +21,6 @@ from core.data.clean import latest_report as _core_latest_report
 from core.data.splits import Split, make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
-from core.metrics.registry import DEFAULT_RECALL
 from core.models import explore, runs
 from core.models.base import Recommender
 from core.pipeline import pipeline_status
@@ -307,29 +306,6 @@ def prepared_fusion(ws: Workspace, run_ids: tuple[str, ...], depth: int, normali
 def gate_store() -> dict[tuple, Any]:
     """Learned gates trained on the Fusion page, by (workspace, runs, depth, normalisation)."""
     return {}
-
-
-@st.cache_data(show_spinner="Sweeping the weights…", max_entries=8)
-def _fusion_sweep(
-    path: str, run_ids: tuple[str, ...], depth: int, normalisation: str, method: str, step: float
-) -> pd.DataFrame:
-    from core.fusion import search_weights
-
-    prepared = _prepared_fusion(path, run_ids, depth, normalisation)
-    metrics = (DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
-    return search_weights(prepared, method=method, step=step, metrics=metrics).sweep
-
-
-def fusion_sweep(
-    ws: Workspace,
-    run_ids: tuple[str, ...],
-    depth: int,
-    normalisation: str,
-    method: str,
-    step: float,
-) -> pd.DataFrame:
-    """The grid sweep of :func:`core.fusion.search_weights` (NDCG@10 and trade-off metrics)."""
-    return _fusion_sweep(str(ws.path), run_ids, depth, normalisation, method, step)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

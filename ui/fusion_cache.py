@@ -1,4 +1,5 @@
-"""Cached figures of the Fusion page: each signal scored alone, by the prepared fusion's key."""
+"""Cached figures of the Fusion page, by the prepared fusion's key: each signal scored alone,
+and the weight sweep."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from core.data.workspace import Workspace
-from core.fusion import PreparedFusion
+from core.fusion import PreparedFusion, search_weights
+from core.metrics.registry import DEFAULT_RECALL
+from core.progress import ProgressCallback
 
 FusionKey = tuple[str, tuple[str, ...], int, str]
 
@@ -40,3 +43,37 @@ def single_signals(
     signal, its name in ``name``. ``key`` (:func:`fusion_key`) names ``prepared`` in the cache,
     which cannot hash it."""
     return _single_signals(prepared, key, metrics)
+
+
+SWEEP_METRICS = (DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
+
+
+MAX_SWEEPS = 8
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _sweeps() -> dict[tuple, pd.DataFrame]:
+    """Weight sweeps by (fusion key, method, step), oldest first. Not ``st.cache_data``: a
+    cached function may not draw on the page, and the sweep's callback draws its progress."""
+    return {}
+
+
+def weight_sweep(
+    prepared: PreparedFusion,
+    key: FusionKey,
+    method: str,
+    step: float,
+    callback: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    """The grid sweep of :func:`core.fusion.search_weights` on ``prepared`` (NDCG@10 and the
+    trade-off metrics); ``callback`` follows a sweep that is not kept yet. ``key``
+    (:func:`fusion_key`) names ``prepared`` among the kept sweeps."""
+    sweeps = _sweeps()
+    sweep_key = (key, method, step)
+    if sweep_key not in sweeps:
+        sweeps[sweep_key] = search_weights(
+            prepared, method=method, step=step, metrics=SWEEP_METRICS, callback=callback
+        ).sweep
+        while len(sweeps) > MAX_SWEEPS:
+            sweeps.pop(next(iter(sweeps)))
+    return sweeps[sweep_key].copy()

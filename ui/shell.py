@@ -72,6 +72,7 @@ def page(
         page_icon=":material/storefront:" if home else icon,
         layout="wide",
     )
+    fresh = state.WORKSPACE_NAME not in st.session_state
     state.init()
     st.title("ShopSynth" if home else label)
     if intro:
@@ -79,6 +80,9 @@ def page(
     feedback.show_flash()
     feedback.show_interrupted()
     with feedback.show_errors():
+        warning = state.sync_workspace_param(fresh)
+        if warning:
+            st.warning(warning, icon=":material/warning:")
         ws = state.workspace()
         sidebar_workspace(ws)
         status = cache.dataset_status(ws)

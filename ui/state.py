@@ -10,7 +10,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.data.workspace import DEFAULT_NAME, Workspace
+from core.data.workspace import DEFAULT_NAME, Workspace, list_workspaces
+from ui.text import plain
 
 # Values kept across pages and reruns.
 WORKSPACE_NAME = "workspace_name"  # name of the active workspace under $SHOPSYNTH_HOME
@@ -188,3 +189,56 @@ def pop_flash() -> tuple[str, str] | None:
     message = st.session_state.get(FLASH)
     st.session_state[FLASH] = None
     return message
+
+
+# Widgets drawn with ``persist_state=KEEP`` keep their value when the user switches to another
+# page and back (Streamlit otherwise drops a widget's state once a run does not draw it).
+KEEP = "session"
+# Tabs have no persist_state: their open tab is kept under this prefix + the tabs' key.
+KEPT_PREFIX = "kept_"
+
+
+def restore(key: str) -> None:
+    """Before drawing the element ``key`` (tabs), give it back the value :func:`keep` recorded
+    on an earlier visit when Streamlit dropped it on leaving the page.
+
+    The value is set in the session state rather than passed as ``default``: a changing
+    default would change the element's identity, and the element would start over.
+    """
+    kept = st.session_state.get(f"{KEPT_PREFIX}{key}")
+    if key not in st.session_state and kept is not None:
+        st.session_state[key] = kept
+
+
+def keep(key: str) -> None:
+    """Record the current value of the element ``key``; call it after drawing the element."""
+    st.session_state[f"{KEPT_PREFIX}{key}"] = st.session_state.get(key)
+
+
+# The active workspace is also named in the address, so a reload or a shared link opens it.
+WORKSPACE_PARAM = "workspace"
+CONFIRM_REPLACE = "confirm_replace_"  # + key of a load button: replacing a dataset with runs
+
+
+def sync_workspace_param(fresh: bool) -> str | None:
+    """Take the active workspace from the address on a new session (``fresh``), then keep the
+    address naming it; return a warning to show, or None.
+
+    A name in the address that is no workspace under ``$SHOPSYNTH_HOME`` is not created (a
+    typo would otherwise open an empty workspace): the default stays active, and the warning
+    says so.
+    """
+    warning = None
+    wanted = st.query_params.get(WORKSPACE_PARAM)
+    if fresh and wanted and wanted != st.session_state[WORKSPACE_NAME]:
+        if wanted in list_workspaces():
+            st.session_state[WORKSPACE_NAME] = wanted
+        else:
+            warning = (
+                f"The address names the workspace {plain(wanted)}, which does not exist; the "
+                f"workspace {plain(st.session_state[WORKSPACE_NAME])} is open instead. Create "
+                "a workspace on the Home page."
+            )
+    if st.query_params.get(WORKSPACE_PARAM) != st.session_state[WORKSPACE_NAME]:
+        st.query_params[WORKSPACE_PARAM] = st.session_state[WORKSPACE_NAME]
+    return warning

@@ -219,7 +219,7 @@ class EmbeddingCache:
             out[found] = vectors[found]
         missing_rows = np.flatnonzero(~found)
         if callback is not None:
-            callback(len(texts) - len(missing_rows), len(texts), "embeddings read from the cache")
+            callback(len(texts) - len(missing_rows), len(texts), _lookup_text(found))
         if len(missing_rows):
             unique_keys, first, inverse = np.unique(
                 keys[missing_rows], return_index=True, return_inverse=True
@@ -239,6 +239,16 @@ class EmbeddingCache:
             out[missing_rows] = new_vectors[rank[inverse.ravel()]]
             self.store(encoder.model_id, unique_keys[order], new_vectors)
         return out
+
+
+def _lookup_text(found: np.ndarray) -> str:
+    """What the lookup found, said as it is: all, some or none of the embeddings."""
+    n_found, n_texts = int(found.sum()), len(found)
+    if n_found == n_texts:
+        return f"all {n_texts:,} embeddings read from the cache"
+    if n_found == 0:
+        return f"no embedding in the cache: encoding {n_texts:,} texts"
+    return f"{n_found:,} of {n_texts:,} embeddings read from the cache: encoding the others"
 
 
 def _write_shard(path: Path, keys: np.ndarray, vectors: np.ndarray) -> None:

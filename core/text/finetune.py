@@ -448,10 +448,28 @@ def evaluate_encoder(
     *,
     k: int = 10,
     batch_size: int = 64,
+    callback: ProgressCallback | None = None,
 ) -> dict[str, float]:
-    """Retrieval metrics of ``encoder`` ranking ``corpus_texts`` for each query."""
-    corpus = encoder.encode(corpus_texts, batch_size=batch_size)
-    query_vectors = encoder.encode(queries, batch_size=batch_size)
+    """Retrieval metrics of ``encoder`` ranking ``corpus_texts`` for each query.
+
+    ``callback(done, total, info)`` follows the encoding, which is nearly all of the time: the
+    products, then the queries, ``done`` of ``total`` texts.
+    """
+    n_texts = len(corpus_texts) + len(queries)
+
+    def encoding(offset: int, what: str) -> ProgressCallback | None:
+        if callback is None:
+            return None
+
+        def report(done: int, _total: int, _info: str) -> None:
+            callback(offset + done, n_texts, f"encoding {what}: {offset + done:,} of {n_texts:,}")
+
+        return report
+
+    corpus = encoder.encode(corpus_texts, batch_size=batch_size, callback=encoding(0, "products"))
+    query_vectors = encoder.encode(
+        queries, batch_size=batch_size, callback=encoding(len(corpus_texts), "queries")
+    )
     return retrieval_metrics(query_vectors, corpus, relevant, k)
 
 
@@ -523,7 +541,12 @@ def finetune_encoder(
         for _ in range(config.epochs)
     ]
     n_steps = sum(len(batches) for batches in epoch_batches)
-    total = n_steps + config.epochs + 1
+    # An evaluation encodes every product and held-out query: on the bar it weighs as many
+    # steps as it has batches of texts (a step encodes a batch of queries and one of products).
+    eval_steps = max(
+        1, math.ceil((sizes["n_corpus"] + sizes["n_valid_queries"]) / 2 / config.batch_size)
+    )
+    total = n_steps + (config.epochs + 1) * eval_steps
     done = 0
 
     history: list[dict[str, float]] = []
@@ -536,8 +559,25 @@ def finetune_encoder(
 
     def evaluate(epoch: int, loss: float) -> None:
         nonlocal done
+        start = done
+        measuring = (
+            f"epoch {epoch}: measuring retrieval on {sizes['n_valid_queries']:,} held-out queries"
+        )
+
+        def encoding(texts_done: int, n_texts: int, info: str) -> None:
+            if callback is not None:
+                step = start + texts_done * eval_steps // max(n_texts, 1)
+                callback(step, total, f"{measuring}, {info}")
+
+        if callback is not None:
+            callback(start, total, measuring)
         metrics = evaluate_encoder(
-            encoder, data.valid_queries, data.valid_relevant, data.corpus_texts, k=config.k
+            encoder,
+            data.valid_queries,
+            data.valid_relevant,
+            data.corpus_texts,
+            k=config.k,
+            callback=encoding,
         )
         row = {
             "epoch": epoch,
@@ -546,14 +586,12 @@ def finetune_encoder(
             "seconds": time.perf_counter() - began,
         }
         history.append(row)
-        done += 1
+        done = start + eval_steps
         report(
             f"epoch {epoch}: ndcg@{config.k} {metrics[f'ndcg@{config.k}']:.4f}",
             {EPOCH: epoch, **metrics},
         )
 
-    if callback is not None:
-        callback(0, total, f"measuring retrieval on {sizes['n_valid_queries']:,} held-out queries")
     evaluate(0, math.nan)
     model = encoder.model
     optimizer = torch.optim.AdamW(

@@ -34,9 +34,43 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _MAIN_EVENT_TARGETS = (USER_ID, ITEM_ID, EVENT, TS, SESSION_ID, QUERY, VALUE)
 
 
+def confirm_replace(ws: Workspace, key: str) -> bool:
+    """Whether loading may replace the workspace's dataset: at once when no run was made on
+    it, else only once the user ticks the box drawn here (``key``: the load button's)."""
+    status = cache.dataset_status(ws)
+    runs = {
+        ("model", "models"): status["n_models"],
+        ("synthetic data run", "synthetic data runs"): status["n_synthetic"],
+        ("fused variant", "fused variants"): status["n_fusions"],
+        ("comparison", "comparisons"): status["n_experiments"],
+    }
+    made = ", ".join(f"{count:,} {names[count != 1]}" for names, count in runs.items() if count)
+    if not status["loaded"] or not made:
+        return True
+    info = status["info"]
+    st.warning(
+        f"Workspace {plain(ws.name)} holds {made} made on its dataset "
+        f"{plain(info.name if info is not None else ws.name)}. Loading replaces that dataset; "
+        "the runs stay listed but describe the old data. To keep both, create a new workspace "
+        "on the Home page first.",
+        icon=":material/warning:",
+    )
+    return st.checkbox(
+        "Replace the dataset anyway", value=False, key=f"{state.CONFIRM_REPLACE}{key}"
+    )
+
+
 def load_sample_button(ws: Workspace, key: str) -> None:
-    """Button that loads the sample world, cleans it with the default rules and reruns."""
-    if not st.button("Load sample data", key=key, type="primary", icon=":material/download:"):
+    """Button that loads the sample world, cleans it with the default rules and reruns; when
+    runs were made on the current dataset, only once the replacement is confirmed."""
+    confirmed = confirm_replace(ws, key)
+    if not st.button(
+        "Load sample data",
+        key=key,
+        type="primary",
+        icon=":material/download:",
+        disabled=not confirmed,
+    ):
         return
     with show_errors():
         load_then_clean(
@@ -253,7 +287,14 @@ def load_form(ws: Workspace, events_path: Path, catalog_path: Path | None) -> No
     name = st.text_input(
         "Dataset name", value=events_path.name.split(".")[0], key=f"{state.DATA_NAME}{token}"
     )
-    if not st.button("Load", type="primary", icon=":material/upload:", key=state.DATA_LOAD):
+    confirmed = confirm_replace(ws, state.DATA_LOAD)
+    if not st.button(
+        "Load",
+        type="primary",
+        icon=":material/upload:",
+        key=state.DATA_LOAD,
+        disabled=not confirmed,
+    ):
         return
 
     def load(callback: ProgressCallback | None) -> LoadResult:

@@ -139,13 +139,15 @@ def train_form(ws: Workspace) -> None:
         index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
         format_func=model_label,
         key=state.MODELS_CHOICE,
+        persist_state=state.KEEP,
     )
     model_class = models[model_name]
     if model_name in NOTES:
         st.caption(NOTES[model_name])
     defaults = model_class().get_params()
     helps = parameter_help(model_class)
-    with st.form(state.MODELS_TRAIN_FORM):
+    # Enter in a field does not submit: only the button starts a training.
+    with st.form(state.MODELS_TRAIN_FORM, enter_to_submit=False):
         st.markdown(f"##### {model_label(model_name)} hyperparameters")
         shown = [name for name in defaults if name not in HIDDEN_PARAMS]
         columns = st.columns(3)
@@ -244,7 +246,7 @@ def finetune_form(ws: Workspace) -> None:
     )
     defaults = FinetuneConfig()
     helps = parameter_help(FinetuneConfig, "Attributes")
-    with st.form(state.FINETUNE_FORM):
+    with st.form(state.FINETUNE_FORM, enter_to_submit=False):
         left, right = st.columns(2)
         name = left.text_input(
             "Name",

@@ -55,7 +55,9 @@ def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> Non
     from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK
 
     base = QUERY_LM_CONFIG if task == QUERY_LM_TASK else DESCRIPTION_LM_CONFIG
-    with st.form(f"synth_lm_form_{task}"):
+    # Enter in a field does not submit: it would start minutes of training unnoticed, and
+    # the click on Train that follows would restart it. The generation forms do the same.
+    with st.form(f"synth_lm_form_{task}", enter_to_submit=False):
         left, middle, right = st.columns(3)
         name = left.text_input("Model name", value=f"{task}-lm", key=f"{state.SYNTH_LM_NAME}{task}")
         epochs = int(
@@ -103,7 +105,7 @@ def _target_items(ws: Workspace, which: str, n_sample: int) -> list[str] | None:
 def query_form(ws: Workspace, task: str) -> None:
     """Generator, products and sampling settings of synthetic queries, and the Generate button."""
     generators = _generator_choices(ws, task)
-    with st.form(state.SYNTH_QUERY_FORM):
+    with st.form(state.SYNTH_QUERY_FORM, enter_to_submit=False):
         left, middle, right = st.columns(3)
         generator = left.selectbox(
             "Generator", list(generators), format_func=generators.get, key=state.SYNTH_GENERATOR
@@ -143,7 +145,7 @@ def query_form(ws: Workspace, task: str) -> None:
 def description_form(ws: Workspace, task: str) -> None:
     """Generator and settings of synthetic descriptions, and the Generate button."""
     generators = _generator_choices(ws, task)
-    with st.form(state.SYNTH_DESCRIPTION_FORM):
+    with st.form(state.SYNTH_DESCRIPTION_FORM, enter_to_submit=False):
         left, middle, right = st.columns(3)
         generator = left.selectbox(
             "Generator", list(generators), format_func=generators.get, key=state.SYNTH_D_GENERATOR
@@ -183,7 +185,7 @@ def interactions_form(ws: Workspace) -> None:
         run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"
         for run in saved.itertuples(index=False)
     }
-    with st.form(state.SYNTH_I_FORM):
+    with st.form(state.SYNTH_I_FORM, enter_to_submit=False):
         left, middle, right, last = st.columns(4)
         generator = left.selectbox(
             "Generator", list(labels), format_func=labels.get, key=state.SYNTH_I_GENERATOR
@@ -218,6 +220,8 @@ def interactions_form(ws: Workspace) -> None:
                     temperature=temperature, k=neighbours, callback=callback,
                     reuse_run=reuse if generator == GRU else None,
                 )  # fmt: skip
+            # The runs' list below preselects the new pending run, not the one chosen before.
+            st.session_state[state.SYNTH_I_RUN] = run.run_id
             state.flash(
                 "success",
                 f"{len(run.rows):,} synthetic interactions for {run.metrics['n_items']:,} "

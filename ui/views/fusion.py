@@ -24,9 +24,10 @@ from core.fusion.runs import (
     save_fusion,
 )
 from core.fusion.search import WEIGHT_PREFIX
+from core.progress import ProgressCallback
 from ui import cache, feedback, state
 from ui.forms.models import train_then_rerun
-from ui.fusion_cache import FusionKey, fusion_key, single_signals
+from ui.fusion_cache import FusionKey, fusion_key, single_signals, weight_sweep
 from ui.text import code, plain
 from ui.views.models import delete_control, run_labels
 
@@ -139,8 +140,13 @@ def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKe
         store[key] = trained
         return "Trained the learned gate; choose 'Learned gate' to use it."
 
-    with feedback.show_errors():
+    def train(callback: ProgressCallback) -> SoftmaxGate:
+        # The features take a while on many users: the bar says so before the first epoch.
+        callback(0, epochs, "computing the users' activity, recency and taste features")
         features = gate_features(signals.split, prepared.candidates.users)
+        return SoftmaxGate(epochs=epochs).fit(prepared, features, callback=callback)
+
+    with feedback.show_errors():
         run = feedback.training_run(
             "Training the gate…",
             "Gate trained",
@@ -148,11 +154,7 @@ def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKe
             curve_key=state.FUSION_GATE_CURVE,
             curve_title="Learned gate",
         )
-        train_then_rerun(
-            run,
-            lambda callback: SoftmaxGate(epochs=epochs).fit(prepared, features, callback=callback),
-            done,
-        )
+        train_then_rerun(run, train, done)
 
 
 def save_section(
@@ -204,12 +206,7 @@ def save_section(
 
 
 def tradeoffs_section(
-    ws: Workspace,
-    run_ids: tuple[str, ...],
-    depth: int,
-    normalisation: str,
-    method: str,
-    values: dict[str, float],
+    prepared: PreparedFusion, key: FusionKey, method: str, values: dict[str, float]
 ) -> None:
     """Once asked for, the weight sweep's frontiers with the current weights on them, and
     applying the best weights found."""
@@ -224,7 +221,14 @@ def tradeoffs_section(
             st.rerun()
         return
     sweep_method = method if method != GATE else "weighted"
-    sweep = cache.fusion_sweep(ws, run_ids, depth, normalisation, sweep_method, SWEEP_STEP)
+    # A bar fills while a sweep runs; a cached sweep draws nothing.
+    bar = st.empty()
+
+    def callback(step: int, total: int, info: str) -> None:
+        bar.progress(step / total, text=f"Sweeping the weights: {info}")
+
+    sweep = weight_sweep(prepared, key, sweep_method, SWEEP_STEP, callback)
+    bar.empty()
     left, right = st.columns(2)
     left.plotly_chart(frontier_chart(sweep, "category_diversity@10", values), width="stretch")
     right.plotly_chart(frontier_chart(sweep, "coverage@10", values), width="stretch")
@@ -236,10 +240,21 @@ def tradeoffs_section(
         f"Best of {len(sweep)} weight vectors: NDCG@10 {top['ndcg@10']:.4f} with "
         + ", ".join(f"{n} {w:.1f}" for n, w in best_weights.items())
     )
-    if st.button("Use the best weights", key=state.FUSION_APPLY_BEST) and method != GATE:
-        for name, weight in best_weights.items():
-            st.session_state[f"{state.FUSION_WEIGHT_PREFIX}{name}"] = weight
-        st.rerun()
+    # The sliders are drawn above: their state can only be set in a callback, which runs
+    # before the next run draws them.
+    st.button(
+        "Use the best weights",
+        key=state.FUSION_APPLY_BEST,
+        on_click=_use_weights,
+        args=(best_weights,),
+        disabled=method == GATE,
+        help="The learned gate sets its own weights." if method == GATE else None,
+    )
+
+
+def _use_weights(weights: dict[str, float]) -> None:
+    for name, weight in weights.items():
+        st.session_state[f"{state.FUSION_WEIGHT_PREFIX}{name}"] = weight
 
 
 def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
@@ -252,6 +267,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
         default=default_models(models),
         format_func=labels.get,
         key=state.FUSION_MODELS,
+        persist_state=state.KEEP,
         help="Each model is one signal. They must be trained on the same data and split.",
     )
     depth = int(
@@ -262,6 +278,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
             200,
             step=10,
             key=state.FUSION_DEPTH,
+            persist_state=state.KEEP,
             help="Each signal's top-N per user; their union is re-ranked.",
         )
     )
@@ -279,12 +296,14 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
         format_func=METHOD_LABELS.get,
         horizontal=True,
         key=state.FUSION_METHOD,
+        persist_state=state.KEEP,
     )
     normalisation = right.radio(
         "Score normalisation (per user)",
         NORMALISATIONS,
         horizontal=True,
         key=state.FUSION_NORMALISATION,
+        persist_state=state.KEEP,
         help="Weighted sum and CombMNZ add normalised scores; RRF uses ranks only.",
     )
     prepared = cache.prepared_fusion(ws, run_ids, depth, normalisation)
@@ -301,6 +320,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
             1.0,
             step=0.05,
             key=f"{state.FUSION_WEIGHT_PREFIX}{name}",
+            persist_state=state.KEEP,
             disabled=method == GATE,
         )
     fixed = _weights(names)
@@ -324,7 +344,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
     values = headline(prepared, weights, rule, best)
 
     st.markdown("##### Trade-offs")
-    tradeoffs_section(ws, run_ids, depth, normalisation, method, values)
+    tradeoffs_section(prepared, key, method, values)
 
     st.markdown("##### Why these products")
     user_view(ws, signals, prepared, weights, rule)

@@ -120,7 +120,11 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
     beside the user's recommendations."""
     labels = run_labels(models, "%Y-%m-%d %H:%M:%S")
     run_id = st.selectbox(
-        "Trained model", list(labels), format_func=labels.get, key=state.MODELS_EXPLORE_RUN
+        "Trained model",
+        list(labels),
+        format_func=labels.get,
+        key=state.MODELS_EXPLORE_RUN,
+        persist_state=state.KEEP,
     )
     if run_id is None:
         return
@@ -146,7 +150,11 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
             return f"{title} ({item})" if title else item
 
         item_idx = st.selectbox(
-            "Product", range(len(item_ids)), format_func=item_label, key=state.MODELS_ITEM
+            "Product",
+            range(len(item_ids)),
+            format_func=item_label,
+            key=state.MODELS_ITEM,
+            persist_state=state.KEEP,
         )
         if item_idx is not None:
             st.dataframe(
@@ -165,6 +173,7 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
             with_history,
             format_func=lambda index: str(user_ids[index]),
             key=state.MODELS_USER,
+            persist_state=state.KEEP,
         )
         if user_idx is None:
             st.info("No user has training interactions.", icon=":material/info:")

@@ -196,7 +196,11 @@ def interaction_runs(ws: Workspace) -> None:
     tables.table(summary, column_config={"n_rows": "Interactions"})
     runs = summary["run_id"].tolist()
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    run_id = left.selectbox("Run", runs, key=state.SYNTH_I_RUN)
+    # Without a choice yet, the newest run with pending rows (the list is newest first).
+    pending = summary["pending"].to_numpy() > 0
+    run_id = left.selectbox(
+        "Run", runs, index=int(pending.argmax()) if pending.any() else 0, key=state.SYNTH_I_RUN
+    )
     if middle.button("Accept run", icon=":material/check:", key=state.SYNTH_I_ACCEPT):
         count = set_interaction_status(ws, store.ACCEPTED, run_id=run_id)
         state.flash("success", f"Accepted {count:,} synthetic interactions.")

@@ -120,3 +120,20 @@ def test_cache_lives_in_the_workspace(workspace: Workspace) -> None:
     assert cache.root == workspace.artifacts_dir / "embeddings"
     cache.encode(tiny_encoder(), TEXTS)
     assert cache.model_ids() == ["tiny-bert/seed-0"]
+
+
+def test_the_lookup_line_says_what_the_cache_held(spy: Spy, tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+
+    def first_line(texts: list[str]) -> tuple[int, int, str]:
+        calls: list[tuple[int, int, str]] = []
+        cache.encode(spy.encoder, texts, callback=lambda *c: calls.append(c))
+        return calls[0]
+
+    assert first_line(TEXTS[:3]) == (0, 3, "no embedding in the cache: encoding 3 texts")
+    assert first_line(TEXTS) == (
+        3,
+        4,
+        "3 of 4 embeddings read from the cache: encoding the others",
+    )
+    assert first_line(TEXTS) == (4, 4, "all 4 embeddings read from the cache")

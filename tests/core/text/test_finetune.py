@@ -203,7 +203,8 @@ def test_finetune_lowers_loss_and_reloads_identically(workspace: Workspace) -> N
         assert history[metric].between(0, 1).all()
     # Every step reports its loss and every evaluation its metrics, as curve points.
     points = [point_of(info) for _, _, info in calls if point_of(info)]
-    assert len(points) == len(calls) - 1  # one report before the first evaluation
+    # The other reports follow the encoding of each evaluation.
+    assert all("measuring retrieval" in info for _, _, info in calls if not point_of(info))
     evaluations = [point for point in points if "ndcg@10" in point]
     assert [point["epoch"] for point in evaluations] == [0, 1, 2, 3, 4]
     assert evaluations[-1]["ndcg@10"] == pytest.approx(history["ndcg@10"].iloc[-1])
@@ -304,3 +305,27 @@ def test_finetune_errors(workspace: Workspace) -> None:
     with pytest.raises(FinetuneError, match="no catalogue"):
         finetune_encoder(workspace, "x", TINY_CONFIG, pairs=_pairs())
     assert list_encoders(workspace).empty
+
+
+def test_measuring_the_held_out_queries_reports_its_encoding(workspace: Workspace) -> None:
+    calls: list[tuple[int, int, str]] = []
+    result = finetune_encoder(
+        workspace,
+        "tiny-ft",
+        TINY_CONFIG,
+        pairs=_pairs(),
+        catalog=_catalog(),
+        callback=lambda *call: calls.append(call),
+    )
+    n_texts = result.n_corpus + result.n_valid_queries
+    first_result = next(i for i, (_, _, info) in enumerate(calls) if "ndcg@10" in point_of(info))
+    measuring = [str(info) for _, _, info in calls[:first_result]]
+    prefix = f"epoch 0: measuring retrieval on {result.n_valid_queries:,} held-out queries"
+    assert measuring[0] == prefix
+    assert any(text.startswith(f"{prefix}, encoding products: ") for text in measuring)
+    assert measuring[-1] == f"{prefix}, encoding queries: {n_texts:,} of {n_texts:,}"
+    # The bar only moves forward, and ends full.
+    steps = [step for step, _, _ in calls]
+    assert steps == sorted(steps)
+    assert {total for _, total, _ in calls} == {calls[-1][1]} and steps[-1] == calls[-1][1]
+    assert steps[first_result - 1] > steps[0]
