@@ -21,7 +21,6 @@ from core.data.clean import latest_report as _core_latest_report
 from core.data.splits import Split, make_split
 from core.data.workspace import Workspace
 from core.evaluation import experiment
-from core.metrics.registry import DEFAULT_RECALL
 from core.models import explore, runs
 from core.models.base import Recommender
 from core.pipeline import pipeline_status
@@ -313,10 +312,11 @@ def gate_store() -> dict[tuple, Any]:
 def _fusion_sweep(
     path: str, run_ids: tuple[str, ...], depth: int, normalisation: str, method: str, step: float
 ) -> pd.DataFrame:
+    from core.figures.fusion import sweep_metrics
     from core.fusion import search_weights
 
     prepared = _prepared_fusion(path, run_ids, depth, normalisation)
-    metrics = (DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
+    metrics = sweep_metrics(prepared.context)
     return search_weights(prepared, method=method, step=step, metrics=metrics).sweep
 
 
