@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from core.data.workspace import Workspace
+from core.figures.fusion import sweep_metrics
 from core.fusion import PreparedFusion, search_weights
-from core.metrics.registry import DEFAULT_RECALL
 from core.progress import ProgressCallback
 
 FusionKey = tuple[str, tuple[str, ...], int, str]
@@ -45,9 +45,6 @@ def single_signals(
     return _single_signals(prepared, key, metrics)
 
 
-SWEEP_METRICS = (DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
-
-
 MAX_SWEEPS = 8
 
 
@@ -72,7 +69,11 @@ def weight_sweep(
     sweep_key = (key, method, step)
     if sweep_key not in sweeps:
         sweeps[sweep_key] = search_weights(
-            prepared, method=method, step=step, metrics=SWEEP_METRICS, callback=callback
+            prepared,
+            method=method,
+            step=step,
+            metrics=sweep_metrics(prepared.context),
+            callback=callback,
         ).sweep
         while len(sweeps) > MAX_SWEEPS:
             sweeps.pop(next(iter(sweeps)))

@@ -25,6 +25,7 @@ from core.evaluation.experiment import (
     run_experiment,
     save_experiment,
 )
+from core.evaluation.fairness import exposure_table
 from core.metrics import MetricContext
 from core.models.base import Recommender
 from core.models.runs import split_signature, trained_models
@@ -245,7 +246,8 @@ def compare_models(
 
     ``control`` is one of the run ids; ``primary_metric`` one of ``metrics`` (the first by
     default), the metric the verdict rests on. The simulated online A/B is added when the data
-    is the sample world. Returns the saved result.
+    is the sample world, and the exposure of item groups against their relevance
+    (:func:`core.evaluation.fairness.exposure_table`). Returns the saved result.
     """
     split, variants = workspace_variants(ws, run_ids, fusion_run_ids)
     control_name: Any = None
@@ -255,6 +257,7 @@ def compare_models(
             raise ComparisonError(f"the control {control!r} is not one of the chosen variants")
         control_name = by_run[control]
     catalog = _catalog(ws)
+    context = metric_context(split, catalog)
     result = run_experiment(
         split,
         variants,
@@ -263,11 +266,13 @@ def compare_models(
         control=control_name,
         segments=segments,
         n_resamples=n_resamples,
-        context=metric_context(split, catalog),
+        context=context,
         random_state=random_state,
         callback=callback,
     )
     result.online = simulated_online(result, catalog, random_state=random_state)
+    relevant = split.test.matrix.tocsr()[result.users]
+    result.fairness = exposure_table(result.lists, relevant, context.item_groups or {})
     save_experiment(ws, result, name)
     return result
 

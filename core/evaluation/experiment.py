@@ -118,6 +118,7 @@ _TABLE_FILE = "results.parquet"
 _LISTS_FILE = "lists.npz"
 _CONFIG_FILE = "config.json"
 _ONLINE_FILE = "online.parquet"
+_FAIRNESS_FILE = "fairness.parquet"
 _BATCH = 4096
 
 Recommend = Callable[[np.ndarray, int], np.ndarray]
@@ -160,6 +161,9 @@ class ExperimentResult:
         Simulated online A/B figures, when the data has a known ground truth.
     run_id : str or None
         Set once saved.
+    fairness : pandas.DataFrame or None
+        Exposure against relevance share per item group and variant
+        (:func:`core.evaluation.fairness.exposure_table`); None when not computed.
     """
 
     table: pd.DataFrame
@@ -171,6 +175,7 @@ class ExperimentResult:
     config: dict[str, Any]
     online: pd.DataFrame | None = None
     run_id: str | None = None
+    fairness: pd.DataFrame | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -577,6 +582,10 @@ def save_experiment(ws: Workspace, result: ExperimentResult, name: str) -> str:
             buffer = io.BytesIO()
             result.online.to_parquet(buffer, index=False)
             atomic_write_bytes(folder / _ONLINE_FILE, buffer.getvalue())
+        if result.fairness is not None:
+            buffer = io.BytesIO()
+            result.fairness.to_parquet(buffer, index=False)
+            atomic_write_bytes(folder / _FAIRNESS_FILE, buffer.getvalue())
         arrays = {f"list:{variant}": served for variant, served in result.lists.items()}
         arrays.update(
             users=result.users,
@@ -627,6 +636,8 @@ def load_experiment(ws: Workspace, run_id: str) -> ExperimentResult:
         table = pd.read_parquet(folder / _TABLE_FILE)
         online_path = folder / _ONLINE_FILE
         online = pd.read_parquet(online_path) if online_path.is_file() else None
+        fairness_path = folder / _FAIRNESS_FILE
+        fairness = pd.read_parquet(fairness_path) if fairness_path.is_file() else None
         config = json.loads((folder / _CONFIG_FILE).read_text(encoding="utf-8"))
         with np.load(folder / _LISTS_FILE, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
@@ -645,6 +656,7 @@ def load_experiment(ws: Workspace, run_id: str) -> ExperimentResult:
         config=config,
         online=online,
         run_id=run_id,
+        fairness=fairness,
     )
 
 

@@ -3,7 +3,8 @@
 The verdict names the variant that wins on the primary metric (the treatment with the largest
 significant gain over the control, or the control when none has one), by how much, with the
 interval of the difference, and what it costs in catalogue coverage, category diversity and the
-cold-start segments.
+cold-start segments. A gain is a decrease for a metric where lower is better (an exposure gap,
+the Gini of exposure, the mean popularity; :attr:`core.metrics.MetricInfo.higher_is_better`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.evaluation.stats import (
     P_VALUE,
     VARIANT,
 )
+from core.metrics.registry import higher_is_better
 
 COLD_SEGMENTS = {"cold_users": "cold-start users", "cold_items": "cold-start items"}
 SEGMENT_NAMES = {
@@ -115,20 +117,22 @@ def verdict(result: ExperimentResult) -> list[str]:
         for variant in result.variants
         if variant != control and (row := _row(result, "all", primary, variant)) is not None
     ]
+    # A gain is a difference in the metric's better direction (smaller for a gap or a Gini).
+    sign = 1.0 if higher_is_better(primary) else -1.0
     better = [
         row
         for row in treatments
-        if row[DIFF] > 0 and (not levels or significance_mark(row[P_HOLM], levels))
+        if sign * row[DIFF] > 0 and (not levels or significance_mark(row[P_HOLM], levels))
     ]
     if not better or not levels:
-        best = max(treatments, key=lambda row: row[DIFF])
+        best = max(treatments, key=lambda row: sign * row[DIFF])
         return [
             f"No variant beats the control {control} significantly on {primary} "
             f"({base[MEAN]:.4f}, all test users). The closest is {best[VARIANT]} at "
             f"{best[MEAN]:.4f} ({_change(best, levels)}; {confidence:.0%} interval of the "
             f"difference [{best[DIFF_CI_LOW]:+.4f}, {best[DIFF_CI_HIGH]:+.4f}]): keep {control}."
         ]
-    winner = max(better, key=lambda row: row[DIFF])
+    winner = max(better, key=lambda row: sign * row[DIFF])
     name = winner[VARIANT]
     sentences = [
         f"{name} wins on {primary}: {winner[MEAN]:.4f} against {base[MEAN]:.4f} for the control "

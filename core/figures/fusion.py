@@ -12,7 +12,13 @@ import plotly.graph_objects as go
 from core.figures.theme import style, variant_colours
 from core.fusion import pareto_front
 from core.fusion.search import WEIGHT_PREFIX
-from core.metrics.registry import DEFAULT_RECALL, DEFAULT_RECALL_K
+from core.metrics import GROUPINGS, MetricContext
+from core.metrics.registry import (
+    DEFAULT_RECALL,
+    DEFAULT_RECALL_K,
+    grouping_problem,
+    higher_is_better,
+)
 
 # The metrics the Fusion page shows for a weighting, with their display names.
 HEADLINE = ("ndcg@10", DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10")
@@ -23,16 +29,48 @@ HEADLINE_LABELS = {
     "category_diversity@10": "Diversity@10",
     "novelty@10": "Novelty@10 (bits)",
 }
+GAP_K = 10
+
+
+def gap_metric(grouping: str) -> str:
+    """The exposure gap by ``grouping`` at the Fusion page's cut-off: ``exposure_gap_brand@10``."""
+    return f"exposure_gap_{grouping}@{GAP_K}"
+
+
+def gap_metrics(context: MetricContext | None) -> tuple[str, ...]:
+    """The exposure gaps of the groupings ``context`` can report (two or more groups)."""
+    if context is None:
+        return ()
+    return tuple(gap_metric(g) for g in GROUPINGS if not grouping_problem(context, g))
+
+
+def sweep_metrics(context: MetricContext | None) -> tuple[str, ...]:
+    """What the weight sweep records besides NDCG@10: recall, the beyond-accuracy axes and the
+    exposure gap of each grouping the data gives."""
+    return (DEFAULT_RECALL, "coverage@10", "category_diversity@10", "novelty@10",
+            *gap_metrics(context))  # fmt: skip
+
+
+def metric_label(metric: str) -> str:
+    """Display name of a Fusion page metric (``Exposure gap by brand@10``)."""
+    if metric in HEADLINE_LABELS:
+        return HEADLINE_LABELS[metric]
+    if metric.startswith("exposure_gap_"):
+        grouping, k = metric.removeprefix("exposure_gap_").split("@")
+        return f"Exposure gap by {grouping}@{k} (lower is fairer)"
+    return metric
 
 
 def frontier_chart(sweep: pd.DataFrame, x: str, current: dict[str, float]) -> go.Figure:
     """NDCG@10 against metric ``x`` for every weight vector of ``sweep``, its Pareto frontier,
     and the ``current`` weighting's values as a star.
 
+    The frontier minimises ``x`` where a smaller value is the better one (an exposure gap).
+
     ``sweep`` is :func:`core.fusion.search_weights`' ``sweep``: one row per weight vector, its
     weights in ``weight_<signal>`` columns and a column per metric.
     """
-    front = pareto_front(sweep, x, "ndcg@10")
+    front = pareto_front(sweep, x, "ndcg@10", maximise=(higher_is_better(x), True))
     figure = go.Figure()
     weight_columns = [c for c in sweep.columns if c.startswith(WEIGHT_PREFIX)]
     text = sweep[weight_columns].apply(
@@ -51,8 +89,8 @@ def frontier_chart(sweep: pd.DataFrame, x: str, current: dict[str, float]) -> go
         x=[current[x]], y=[current["ndcg@10"]], mode="markers", name="current weights",
         marker={"color": "#d62728", "size": 16, "symbol": "star"},
     )  # fmt: skip
-    figure.update_layout(xaxis_title=HEADLINE_LABELS.get(x, x), yaxis_title="NDCG@10")
-    return style(figure, f"NDCG@10 against {HEADLINE_LABELS.get(x, x)}", height=380)
+    figure.update_layout(xaxis_title=metric_label(x), yaxis_title="NDCG@10")
+    return style(figure, f"NDCG@10 against {metric_label(x)}", height=380)
 
 
 def contribution_chart(

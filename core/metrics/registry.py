@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -169,12 +169,14 @@ class _Evaluation:
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """A registered metric: what it measures, whether it is per user, what context it needs."""
+    """A registered metric: what it measures, whether it is per user, what context it needs,
+    and which way is better (``higher_is_better`` False: a smaller value is the better one)."""
 
     description: str
     per_user: bool
     requires: tuple[str, ...]
     compute: Callable[[_Evaluation, int], np.ndarray | float]
+    higher_is_better: bool = True
 
 
 def _on_hits(base: str, description: str) -> MetricInfo:
@@ -214,6 +216,7 @@ def _exposure_gap(grouping: str) -> MetricInfo:
         f"half the summed |exposure share - relevance share| over item groups by {grouping} "
         "(attention 1/log2(1 + rank); 0 = exposure follows relevance)",
         False, ("item_groups",), lambda run, k: run.exposure_gap(grouping, k),
+        higher_is_better=False,
     )  # fmt: skip
 
 
@@ -259,22 +262,26 @@ METRICS: dict[str, MetricInfo] = {
         "mean self-information -log2(popularity / users) of the listed items",
         ("item_popularity", "n_users"), "information",
     ),
-    "avg_popularity": _list_average(
-        "mean popularity of the listed items", _POPULARITY, "popularity"
+    "avg_popularity": replace(
+        _list_average("mean popularity of the listed items", _POPULARITY, "popularity"),
+        higher_is_better=False,
     ),
     "long_tail_share": _list_average(
         "share of the listed items outside the popular head", _POPULARITY, "tail"
     ),
-    "gini": _catalogue(
-        "Gini coefficient of item exposure over the catalogue", exposure_gini_kernel,
-        with_n_items=True,
+    "gini": replace(
+        _catalogue(
+            "Gini coefficient of item exposure over the catalogue", exposure_gini_kernel,
+            with_n_items=True,
+        ),
+        higher_is_better=False,
     ),
     "personalisation": _catalogue(
         "1 - mean cosine similarity between two users' lists", personalisation_kernel
     ),
     "ee_disparity": MetricInfo(
         "expected-exposure disparity |e|^2 / |e*|^2 (Diaz et al. 2020); lower spreads attention",
-        True, (), lambda run, k: run.expected_exposure_at(k)[0],
+        True, (), lambda run, k: run.expected_exposure_at(k)[0], higher_is_better=False,
     ),
     "ee_relevance": MetricInfo(
         "expected-exposure relevance e.e* / |e*|^2 (Diaz et al. 2020); 1 is the best possible",
@@ -310,6 +317,11 @@ def parse_metric(name: str) -> tuple[str, int]:
     if k < 1:
         raise MetricError(f"cut-off in {name!r} must be at least 1")
     return base, k
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether a larger value of metric ``name`` (``"gini@10"``) is the better one."""
+    return METRICS[parse_metric(name)[0]].higher_is_better
 
 
 def evaluate_lists(

@@ -11,6 +11,7 @@ from core.data.workspace import Workspace
 from core.evaluation.experiment import list_experiments, load_experiment, metric_table
 from core.models.training import train_model
 from ui import state
+from ui.text import plain
 
 AB_PAGE = "pages/5_AB_Compare.py"
 
@@ -62,8 +63,19 @@ def test_compare_two_models_on_the_sample_world(app_test: AppTest, loaded_home: 
     # The differences with their intervals and both p-values, under readable column names.
     comparison = next(t for t in tables if "p (Holm, per metric)" in t.columns)
     assert {"95% interval, low", "95% interval, high", "p (raw)"} <= set(comparison.columns)
+    # Fairness of exposure: exposure against relevance share per group of the chosen grouping,
+    # kept with the saved result.
+    assert any(markdown.value == "##### Fairness of exposure" for markdown in at.markdown)
+    assert result.fairness is not None and not result.fairness.empty
+    grouping = at.selectbox(key=state.AB_FAIRNESS_GROUPING).value
+    shares = next(t for t in tables if "Exposure share" in t.columns)
+    saved_rows = result.fairness[result.fairness["grouping"] == grouping]
+    assert len(shares) == len(saved_rows)
+    for variant in ("als", "popularity"):
+        exposure = shares.loc[shares["Variant"] == variant, "Exposure share"]
+        assert exposure.sum() == pytest.approx(1.0)
     # A plain-language verdict closes the page: ALS wins on the primary metric NDCG@10.
-    assert any(markdown.value.startswith("als wins on ndcg@10") for markdown in at.markdown)
+    assert any(markdown.value.startswith(plain("als wins on ndcg@10")) for markdown in at.markdown)
 
     # Reopened after a restart of the page (fresh session), the comparison is listed.
     again = AppTest.from_file(app_test._script_path, default_timeout=120)

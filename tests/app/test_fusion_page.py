@@ -80,3 +80,21 @@ def test_sliders_move_the_figures_and_a_saved_fusion_reaches_ab(
     ab = ab.switch_page(AB_PAGE).run()
     assert not ab.exception
     assert saved["run_id"].iloc[0] in ab.multiselect(key=state.AB_VARIANTS).value
+
+
+@pytest.mark.slow
+def test_the_sweep_shows_accuracy_against_the_exposure_gap(
+    app_test: AppTest, loaded_home: Path
+) -> None:
+    ws = Workspace.open(home=loaded_home)
+    train_model(ws, "popularity")
+    train_model(ws, "als", {"iterations": 5, "random_state": 0})
+    at = app_test.switch_page(FUSION_PAGE).run()
+    at.button(key=state.FUSION_SWEEP).click().run()
+    assert not at.exception and not at.error
+    # The sample world's catalogue has brands, categories, prices and first-seen dates.
+    gap = at.selectbox(key=state.FUSION_GAP_GROUPING)
+    assert gap.value == "exposure_gap_brand@10"
+    assert set(gap.options) >= {"Exposure gap by brand@10 (lower is fairer)"}
+    titles = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert any("NDCG@10 against Exposure gap by brand@10" in spec for spec in titles)

@@ -9,11 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.workspace import Workspace
+from core.figures.fusion import sweep_metrics
 from core.fusion import PreparedFusion, search_weights
 from core.fusion.runs import fusion_signals, validation_candidates
 from core.models.training import train_model
 from ui import cache, state
-from ui.fusion_cache import SWEEP_METRICS, fusion_key, weight_sweep
+from ui.fusion_cache import fusion_key, weight_sweep
 
 FUSION_PAGE = "pages/4_Fusion.py"
 DATA_PAGE = "pages/1_Data.py"
@@ -72,7 +73,7 @@ def test_the_sweep_reports_progress_until_cached(loaded_home: Path) -> None:
     # Step 0.25 over two signals: five weight vectors, each reported.
     assert [(step, total) for step, total, _ in calls] == [(i, 5) for i in range(1, 6)]
     assert calls[-1][2] == "weights 5 of 5"
-    expected = search_weights(prepared, step=0.25, metrics=SWEEP_METRICS).sweep
+    expected = search_weights(prepared, step=0.25, metrics=sweep_metrics(prepared.context)).sweep
     assert sweep.equals(expected)
     calls.clear()
     again = weight_sweep(prepared, key, "weighted", 0.25, lambda *call: calls.append(call))

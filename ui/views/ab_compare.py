@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data.workspace import Workspace
-from core.evaluation import compare
+from core.evaluation import compare, fairness
 from core.evaluation.experiment import (
     METRIC_BASES,
     NOT_AVAILABLE,
@@ -23,6 +23,7 @@ from core.evaluation.experiment import (
 from core.evaluation.verdict import significance_levels, verdict, zero_scores
 from core.evaluation.winners import validation_and_test_winners
 from core.figures import evaluation as figures
+from core.figures.fairness import GROUPING_LABELS, exposure_bars
 from core.figures.report import experiment_report_html
 from ui import cache, feedback, state
 from ui.text import plain
@@ -278,6 +279,7 @@ def show_result(result: ExperimentResult) -> None:
         if offline.notna().all():
             agreement = compare.online.agreement(offline, clicks)
             st.caption(plain(compare.agreement_text(agreement, accuracy)))
+    fairness_section(result)
     left, right = st.columns(2)
     stem = f"shopsynth-ab-{result.run_id or 'result'}"
     # Both files are built only when their button is pressed.
@@ -322,3 +324,55 @@ def validation_winners(ws: Workspace, result: ExperimentResult) -> None:
             ),
             icon=":material/warning:",
         )
+
+
+FAIRNESS_COLUMNS = {
+    fairness.VARIANT: "Variant",
+    fairness.GROUP: "Group",
+    fairness.EXPOSURE_SHARE: "Exposure share",
+    fairness.RELEVANCE_SHARE: "Relevance share",
+    fairness.RATIO: "Exposure / relevance",
+}
+
+
+def fairness_section(result: ExperimentResult) -> None:
+    """Fairness of exposure: per variant, each item group's share of the attention its lists get
+    against the group's share of the test users' relevant items."""
+    st.markdown("##### Fairness of exposure")
+    table = result.fairness
+    if table is None:
+        st.caption("Compared before fairness was measured: compare again to see it.")
+        return
+    groupings = list(dict.fromkeys(table[fairness.GROUPING]))
+    if not groupings:
+        st.caption(
+            "The catalogue gives no brand, category, price or first-seen date with two or more "
+            "groups, so there is no exposure of item groups to compare."
+        )
+        return
+    grouping = st.selectbox(
+        "Group items by",
+        groupings,
+        format_func=GROUPING_LABELS.get,
+        key=state.AB_FAIRNESS_GROUPING,
+    )
+    gaps = fairness.exposure_gaps(table, grouping)
+    st.caption(
+        f"Attention 1/log2(1 + rank) over each top-{result.config['k']} list (Singh & Joachims "
+        "2018): a fair ranking gives each group the share of exposure it has of the relevant "
+        "items (ratio 1). Exposure gap (half the summed differences, lower is fairer): "
+        + ", ".join(f"{plain(variant)} {gap:.3f}" for variant, gap in gaps.items())
+        + "."
+    )
+    st.plotly_chart(exposure_bars(table, grouping), width="stretch")
+    rows = table[table[fairness.GROUPING] == grouping]
+    st.dataframe(
+        rows[list(FAIRNESS_COLUMNS)].rename(columns=FAIRNESS_COLUMNS),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Exposure share": st.column_config.NumberColumn(format="percent"),
+            "Relevance share": st.column_config.NumberColumn(format="percent"),
+            "Exposure / relevance": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )

@@ -11,7 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from core.data.workspace import Workspace
-from core.figures.fusion import HEADLINE, HEADLINE_LABELS, contribution_chart, frontier_chart
+from core.figures.fusion import (
+    HEADLINE,
+    HEADLINE_LABELS,
+    contribution_chart,
+    frontier_chart,
+    gap_metrics,
+    metric_label,
+)
 from core.fusion import NORMALISATIONS, PreparedFusion
 from core.fusion.methods import rank_candidates
 from core.fusion.runs import (
@@ -232,6 +239,7 @@ def tradeoffs_section(
     left, right = st.columns(2)
     left.plotly_chart(frontier_chart(sweep, "category_diversity@10", values), width="stretch")
     right.plotly_chart(frontier_chart(sweep, "coverage@10", values), width="stretch")
+    exposure_frontier(sweep, values)
     top = sweep.loc[sweep["ndcg@10"].idxmax()]
     best_weights = {
         c[len(WEIGHT_PREFIX) :]: float(top[c]) for c in sweep if c.startswith(WEIGHT_PREFIX)
@@ -344,7 +352,7 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
     values = headline(prepared, weights, rule, best)
 
     st.markdown("##### Trade-offs")
-    tradeoffs_section(prepared, key, method, values)
+    tradeoffs_section(prepared, key, method, with_gaps(prepared, weights, rule, values))
 
     st.markdown("##### Why these products")
     user_view(ws, signals, prepared, weights, rule)
@@ -366,3 +374,28 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
         "depth": depth,
     }
     save_section(ws, config_parts, gate if method == GATE else None, values)
+
+
+def with_gaps(
+    prepared: PreparedFusion, weights: np.ndarray, rule: str, values: dict[str, float]
+) -> dict[str, float]:
+    """``values`` and the current weighting's exposure gap of each grouping the data gives."""
+    gaps = gap_metrics(prepared.context)
+    return {**values, **prepared.evaluate(weights, rule, gaps)} if gaps else values
+
+
+def exposure_frontier(sweep: pd.DataFrame, values: dict[str, float]) -> None:
+    """NDCG@10 against the exposure gap of a chosen item grouping, the frontier minimising the
+    gap, with the current weights on it."""
+    gaps = [metric for metric in sweep.columns if metric.startswith("exposure_gap_")]
+    gaps = [metric for metric in gaps if metric in values]
+    if not gaps:
+        st.caption(
+            "No exposure-gap axis: the catalogue gives no brand, category, price or first-seen "
+            "date with two or more groups."
+        )
+        return
+    gap = st.selectbox(
+        "Exposure gap by", gaps, format_func=metric_label, key=state.FUSION_GAP_GROUPING
+    )
+    st.plotly_chart(frontier_chart(sweep, gap, values), width="stretch")

@@ -9,6 +9,7 @@ from core.data.splits import Split
 from core.evaluation.experiment import SEGMENTS, run_experiment, unavailable_metrics
 from core.evaluation.verdict import significance_levels, significance_mark, verdict, zero_scores
 from core.metrics import MetricContext
+from core.metrics.registry import higher_is_better
 from tests.core.evaluation.test_experiment import EMPTY, HALF, ORACLE, _interactions, fixed
 
 METRICS = ["recall@2", "coverage@2", "category_diversity@2"]
@@ -123,3 +124,40 @@ def test_significance_levels_offer_only_reachable_thresholds(split: Split) -> No
     assert significance_mark(0.03, (0.05, 0.01)) == "*"
     assert significance_mark(0.004, (0.05,)) == "*"
     assert significance_mark(float("nan"), (0.05, 0.01)) == ""
+
+
+COLD = {0: [4, 5], 1: [4, 5], 2: [4, 5], 3: [4, 5]}
+
+
+def _popularity_run(split: Split, control: str) -> object:
+    """``half`` against ``cold`` (only never-trained items) on mean popularity, lower better."""
+    return run_experiment(
+        split,
+        [fixed(HALF, "half"), fixed(COLD, "cold")],
+        metrics=["avg_popularity@2"],
+        control=control,
+        context=MetricContext(item_popularity=np.array([3, 1, 1, 1, 0, 0]), n_users=4),
+        n_resamples=100,
+        random_state=0,
+    )
+
+
+def test_metric_direction_of_the_registry() -> None:
+    assert higher_is_better("ndcg@10") and higher_is_better("coverage@5")
+    for name in ("exposure_gap_brand@10", "ee_disparity@10", "gini@10", "avg_popularity@10"):
+        assert not higher_is_better(name), name
+    assert higher_is_better("ee_relevance@10")
+
+
+def test_verdict_reads_a_smaller_value_as_the_gain_where_lower_is_better(split: Split) -> None:
+    # Mean popularity of half's lists: (1+1)/2, (0+1)/2, (1+1)/2, (3+1)/2 = 1, 0.5, 1, 2 (mean
+    # 1.125); cold's are all 0. Differences cold - half: -1, -0.5, -1, -2: mean -1.125, sd 0.6292,
+    # t = -3.576 with 3 degrees of freedom, p = 0.0374 (two-sided): significant at 0.05.
+    sentences = verdict(_popularity_run(split, "half"))
+    assert sentences[0].startswith("cold wins on avg_popularity@2: 0.0000 against 1.1250")
+    # The other way round, half's larger popularity is no win over cold.
+    sentences = verdict(_popularity_run(split, "cold"))
+    assert sentences == [sentences[0]]
+    assert sentences[0].startswith(
+        "No variant beats the control cold significantly on avg_popularity@2"
+    )
