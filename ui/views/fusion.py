@@ -15,9 +15,6 @@ from core.figures.fusion import (
     HEADLINE,
     HEADLINE_LABELS,
     contribution_chart,
-    frontier_chart,
-    gap_metrics,
-    metric_label,
 )
 from core.fusion import NORMALISATIONS, PreparedFusion
 from core.fusion.methods import rank_candidates
@@ -30,12 +27,12 @@ from core.fusion.runs import (
     gate_features,
     save_fusion,
 )
-from core.fusion.search import WEIGHT_PREFIX
 from core.progress import ProgressCallback
 from ui import cache, feedback, state
 from ui.forms.models import train_then_rerun
-from ui.fusion_cache import FusionKey, fusion_key, single_signals, weight_sweep
+from ui.fusion_cache import FusionKey, fusion_key, single_signals
 from ui.text import code, plain
+from ui.views.fusion_tradeoffs import tradeoffs_section, with_gaps
 from ui.views.models import delete_control, run_labels
 
 if TYPE_CHECKING:
@@ -47,7 +44,6 @@ METHOD_LABELS = {
     "combmnz": "CombMNZ",
     GATE: "Learned gate",
 }
-SWEEP_STEP = 0.1
 
 
 def default_models(models: pd.DataFrame) -> list[str]:
@@ -212,59 +208,6 @@ def save_section(
     )
 
 
-def tradeoffs_section(
-    prepared: PreparedFusion, key: FusionKey, method: str, values: dict[str, float]
-) -> None:
-    """Once asked for, the weight sweep's frontiers with the current weights on them, and
-    applying the best weights found."""
-    if not st.session_state[state.FUSION_FRONTIER]:
-        if st.button(
-            "Sweep the weights",
-            icon=":material/scatter_plot:",
-            key=state.FUSION_SWEEP,
-            help=f"Every weight vector on a grid of step {SWEEP_STEP} over the simplex.",
-        ):
-            st.session_state[state.FUSION_FRONTIER] = True
-            st.rerun()
-        return
-    sweep_method = method if method != GATE else "weighted"
-    # A bar fills while a sweep runs; a cached sweep draws nothing.
-    bar = st.empty()
-
-    def callback(step: int, total: int, info: str) -> None:
-        bar.progress(step / total, text=f"Sweeping the weights: {info}")
-
-    sweep = weight_sweep(prepared, key, sweep_method, SWEEP_STEP, callback)
-    bar.empty()
-    left, right = st.columns(2)
-    left.plotly_chart(frontier_chart(sweep, "category_diversity@10", values), width="stretch")
-    right.plotly_chart(frontier_chart(sweep, "coverage@10", values), width="stretch")
-    exposure_frontier(sweep, values)
-    top = sweep.loc[sweep["ndcg@10"].idxmax()]
-    best_weights = {
-        c[len(WEIGHT_PREFIX) :]: float(top[c]) for c in sweep if c.startswith(WEIGHT_PREFIX)
-    }
-    st.caption(
-        f"Best of {len(sweep)} weight vectors: NDCG@10 {top['ndcg@10']:.4f} with "
-        + ", ".join(f"{n} {w:.1f}" for n, w in best_weights.items())
-    )
-    # The sliders are drawn above: their state can only be set in a callback, which runs
-    # before the next run draws them.
-    st.button(
-        "Use the best weights",
-        key=state.FUSION_APPLY_BEST,
-        on_click=_use_weights,
-        args=(best_weights,),
-        disabled=method == GATE,
-        help="The learned gate sets its own weights." if method == GATE else None,
-    )
-
-
-def _use_weights(weights: dict[str, float]) -> None:
-    for name, weight in weights.items():
-        st.session_state[f"{state.FUSION_WEIGHT_PREFIX}{name}"] = weight
-
-
 def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
     """The whole Fusion view over the trained ``models`` (at least two)."""
     labels = run_labels(models)
@@ -374,28 +317,3 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
         "depth": depth,
     }
     save_section(ws, config_parts, gate if method == GATE else None, values)
-
-
-def with_gaps(
-    prepared: PreparedFusion, weights: np.ndarray, rule: str, values: dict[str, float]
-) -> dict[str, float]:
-    """``values`` and the current weighting's exposure gap of each grouping the data gives."""
-    gaps = gap_metrics(prepared.context)
-    return {**values, **prepared.evaluate(weights, rule, gaps)} if gaps else values
-
-
-def exposure_frontier(sweep: pd.DataFrame, values: dict[str, float]) -> None:
-    """NDCG@10 against the exposure gap of a chosen item grouping, the frontier minimising the
-    gap, with the current weights on it."""
-    gaps = [metric for metric in sweep.columns if metric.startswith("exposure_gap_")]
-    gaps = [metric for metric in gaps if metric in values]
-    if not gaps:
-        st.caption(
-            "No exposure-gap axis: the catalogue gives no brand, category, price or first-seen "
-            "date with two or more groups."
-        )
-        return
-    gap = st.selectbox(
-        "Exposure gap by", gaps, format_func=metric_label, key=state.FUSION_GAP_GROUPING
-    )
-    st.plotly_chart(frontier_chart(sweep, gap, values), width="stretch")
