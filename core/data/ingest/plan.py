@@ -39,6 +39,7 @@ from core.data.ingest.presets import (
 from core.data.ingest.sniff import (
     SAMPLE_TABLE,
     SourceSniff,
+    case_note,
 )
 from core.errors import IngestError, SchemaError
 from core.schema import (
@@ -149,7 +150,8 @@ def _resolve_mapping(
         for header, copies in sniff_result.duplicated_columns.items():
             if source in copies and source not in explicit:
                 raise SchemaError(
-                    f"the header of {name} names column '{header}' {len(copies)} times, so "
+                    f"the header of {name} names column '{header}' {len(copies)} times"
+                    f"{case_note(copies)}, so "
                     f"{target} is ambiguous; rename the duplicate in the file, or map {target} "
                     f"explicitly to one of {', '.join(repr(c) for c in copies)}"
                 )
