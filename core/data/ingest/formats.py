@@ -224,17 +224,44 @@ def inspect_file(
     return info
 
 
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 told by the byte-order mark, or by NUL bytes every other byte."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith(b"\xff\xfe"):
+        return "UTF-16LE"
+    if head.startswith(b"\xfe\xff"):
+        return "UTF-16BE"
+    sample = head[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if len(sample) < 4:
+        return None
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "UTF-16LE"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "UTF-16BE"
+    return None
+
+
 def _decode_head(info: FileInfo, head: bytes, encoding: str | None) -> str:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    wide = _wide_encoding(head)
+    if wide in ("UTF-32", "UTF-16BE"):
+        raise IngestError(
+            f"{display_name(info.path)} is {wide} text, which cannot be read; save it as UTF-8 "
+            "(or UTF-16 little-endian) and load it again"
+        )
+    if wide == "UTF-16LE":
+        # DuckDB's "utf-16" reads little-endian text, with or without a byte-order mark.
         info.encoding = "utf-16"
         info.ascii_head = False
         info.warnings.append(f"{display_name(info.path)} is UTF-16 text; it was read as such")
-        return head.decode("utf-16", errors="replace")
+        even = head[: len(head) // 2 * 2].removeprefix(b"\xff\xfe")
+        text = even.decode("utf-16-le", errors="replace")
+        if _control_share(text[:4096].encode("utf-8", errors="replace")) > 0.01:
+            raise _binary_error(info.path)
+        return text
     if b"\x00" in head or _control_share(head) > 0.01:
-        raise IngestError(
-            f"{display_name(info.path)} looks like a binary file, not text (CSV, TSV, JSON lines) "
-            "or Parquet; export the data as CSV or Parquet"
-        )
+        raise _binary_error(info.path)
     info.ascii_head = head.isascii()
     if encoding is not None:
         info.encoding = encoding
@@ -251,6 +278,13 @@ def _decode_head(info: FileInfo, head: bytes, encoding: str | None) -> str:
         )
         return head.decode("latin-1")
     return text.removeprefix("\ufeff")
+
+
+def _binary_error(path: Path) -> IngestError:
+    return IngestError(
+        f"{display_name(path)} looks like a binary file, not text (CSV, TSV, JSON lines) "
+        "or Parquet; export the data as CSV or Parquet"
+    )
 
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))

@@ -43,6 +43,7 @@ from core.data.ingest.plan import (
     plan_events,
 )
 from core.data.ingest.sniff import formula_warnings, readable_errors, sniff_info
+from core.data.rules import FUTURE_TOLERANCE, CleaningConfig
 from core.data.workspace import DatasetInfo, Workspace, drop_relation
 from core.errors import IngestError, RetryError, SchemaError
 from core.schema import (
@@ -73,6 +74,7 @@ Callback = Callable[[int, int, str], None]
 SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_data"
 _STAGE_EVENTS = "_ingest_stage_events"
 _STAGE_CATALOG = "_ingest_stage_catalog"
+_NUL_FLAG = "_ingest_nul"
 
 
 @dataclass(frozen=True)
@@ -183,20 +185,45 @@ def _stage(
     """
     rejects = f"_ingest_rejects_{which}"
     max_rows = ingest_limits().max_rows
+    source = source_sql(plan.info, rejects)
+    checks = list(plan.checks)
+    if plan.info.format == "csv":
+        # A NUL byte past the first megabyte would make 'i\x009' another id than 'i9'.
+        source = (
+            f"(SELECT replace(COLUMNS(*), chr(0), ''), "
+            f"contains(concat_ws('', *COLUMNS(*)), chr(0)) AS {_NUL_FLAG} FROM {source})"
+        )
+        checks.append(
+            (
+                _NUL_FLAG,
+                f"rows of {display_name(plan.info.path)} holding NUL bytes: {{count}} of {{rows}}; "
+                "the NUL bytes were removed (e.g. 'i\\x009' became 'i9')",
+            )
+        )
+    flags = [(f"_ingest_check_{index}", sql) for index, (sql, _) in enumerate(checks)]
     # Reading stops one row past the limit, so a small gzip of a huge log costs no more than that.
     _execute_with_progress(
         con,
-        f"CREATE OR REPLACE TABLE {table} AS SELECT {_select_sql(plan.select)} "
-        f"FROM {source_sql(plan.info, rejects)} LIMIT {max_rows + 1}",
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {_select_sql(plan.select + flags)} "
+        f"FROM {source} LIMIT {max_rows + 1}",
         report,
     )
     n_rejected, example = _check_rejects(con, plan, rejects, which)
-    if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > max_rows:
+    counted = ", ".join(f"count(*) FILTER (WHERE {name})" for name, _ in flags)
+    n_rows, *found = con.execute(
+        f"SELECT count(*){', ' + counted if counted else ''} FROM {table}"
+    ).fetchone()
+    if n_rows > max_rows:
         raise IngestError(
             f"{display_name(plan.info.path)} has more than {max_rows:,} rows, the limit "
             f"({MAX_ROWS_ENV_VAR}); load a sample or a shorter period of the log, or raise "
             f"{MAX_ROWS_ENV_VAR}"
         )
+    for (name, _), (_, message), count in zip(flags, checks, found, strict=True):
+        if count:
+            warning = message.replace("{count}", f"{count:,}").replace("{rows}", f"{n_rows:,}")
+            plan.warnings.append(warning)
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
     return n_rejected, example
 
 
@@ -255,6 +282,8 @@ def _stage_events(
             f"rows with an empty or unreadable time in column '{plan.ts_column}': "
             f"{n - n_ts:,} of {n:,}; their ts is NULL"
         )
+    if plan.ts_column is not None and n_ts and not plan.preset.ts_is_position:
+        _warn_odd_times(con, plan.ts_column, n, warnings)
     if n_unknown:
         con.execute(f"UPDATE {_STAGE_EVENTS} SET event = '{default_event}' WHERE event IS NULL")
         examples = ", ".join(repr(e) for e in plan.unknown_events) or "empty values"
@@ -283,6 +312,28 @@ def _stage_events(
             "kept, and cleaning drops them"
         )
     return _EventCounts(n_events=int(n), n_users=int(users))
+
+
+def _warn_odd_times(
+    con: duckdb.DuckDBPyConnection, column: str, n: int, warnings: list[str]
+) -> None:
+    """Warn about times that the default cleaning rules would remove (a wrong unit or century)."""
+    earliest = CleaningConfig().min_ts
+    latest = datetime.now(UTC).replace(tzinfo=None) + FUTURE_TOLERANCE
+    count, first, last = con.execute(
+        "SELECT count(*) FILTER (WHERE ts < ? OR ts > ?), strftime(min(ts), '%Y-%m-%d'), "
+        f"strftime(max(ts), '%Y-%m-%d') FROM {_STAGE_EVENTS}",
+        [earliest, latest],
+    ).fetchone()
+    if not count:
+        return
+    share = "every row" if count == n else f"{count:,} of {n:,} rows"
+    warnings.append(
+        f"times in column '{column}' before {earliest:%Y-%m-%d} or in the future: {share} "
+        f"(earliest {first}, latest {last}); the default cleaning rules remove "
+        "them. Check the column's unit and format, map ts to another column, or set the "
+        "cleaning time range"
+    )
 
 
 def _stage_catalog(con: duckdb.DuckDBPyConnection, plan: Plan) -> int:
