@@ -17,7 +17,21 @@ class TrainingCancelled(ShopSynthError):  # noqa: N818 (a stop, not a failure)
 
 
 class IngestError(ShopSynthError, ValueError):
-    """A file cannot be read as a behaviour log or catalogue."""
+    """A file cannot be read as a behaviour log or catalogue.
+
+    A message longer than :data:`MAX_INGEST_MESSAGE` characters keeps its start (what is wrong)
+    and its end (what to do): a header, a value or a column list from a file is never echoed
+    whole.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        text = str(message)
+        if len(text) > MAX_INGEST_MESSAGE:
+            text = f"{text[:300]} [...] {text[-(MAX_INGEST_MESSAGE - 307) :]}"
+        super().__init__(text)
+
+
+MAX_INGEST_MESSAGE = 500
 
 
 class SchemaError(IngestError):

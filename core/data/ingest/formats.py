@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.data.ingest.limits import MAX_LINE_ENV_VAR, ingest_limits
 from core.data.ingest.presets import (
     ALIASES,
     is_recbole_header,
@@ -35,7 +36,7 @@ from core.schema import (
 # File formats: what the first megabyte of a file tells
 
 _HEAD_BYTES = 1 << 20
-_MAX_LINE_BYTES = 64 << 20
+_DUCKDB_LINE_BYTES = 2_000_000
 _DELIMITERS = (",", "\t", ";", "|")
 ODD_DELIMITERS = "~^:#!$%&*+=/\\`"
 _UNSUPPORTED_SUFFIXES = {
@@ -99,6 +100,7 @@ class FileInfo:
     multiline: bool = False
     duplicated: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    max_line_bytes: int = 64 << 20
 
 
 def display_name(path: Path) -> str:
@@ -120,6 +122,28 @@ def _read_head(path: Path, compressed: bool) -> bytes:
         ) from error
 
 
+def line_too_long(path: Path, line: int | str, limit_bytes: int) -> IngestError:
+    """The error for a line longer than ``SHOPSYNTH_MAX_LINE_MB`` allows."""
+    return IngestError(
+        f"line {line} of {display_name(path)} is longer than {limit_bytes >> 20} MB "
+        f"({MAX_LINE_ENV_VAR}); a log has one event per line: check that the line ends are "
+        f"newlines and the quotes are balanced, or raise {MAX_LINE_ENV_VAR}"
+    )
+
+
+def _check_first_line(info: FileInfo) -> None:
+    """Read on (in 1 MB steps) until the first newline; refuse a first line over the limit."""
+    opener = gzip.open if info.compression else open
+    with opener(info.path, "rb") as handle:
+        read = 0
+        while read <= info.max_line_bytes:
+            chunk = handle.read(_HEAD_BYTES)
+            if not chunk or b"\n" in chunk:
+                return
+            read += len(chunk)
+    raise line_too_long(info.path, 1, info.max_line_bytes)
+
+
 def _unsupported(path: Path, what: str) -> IngestError:
     return IngestError(
         f"{display_name(path)} is {what}, which cannot be read as a log; export the data as CSV "
@@ -132,8 +156,9 @@ def inspect_file(
 ) -> FileInfo:
     """Everything about a file that its first bytes tell, before DuckDB reads it.
 
-    ``encoding`` forces the text encoding; ``long_lines`` allows lines of up to 64 MiB (DuckDB's
-    default limit is 2 MB; a larger buffer slows small reads, so it is used only when needed);
+    ``encoding`` forces the text encoding; ``long_lines`` allows lines up to
+    ``SHOPSYNTH_MAX_LINE_MB`` (DuckDB's default limit is 2 MB; a larger buffer slows small reads,
+    so it is used only when needed);
     ``multiline`` says that quoted fields span lines further on in the file.
     """
     if not path.exists():
@@ -167,7 +192,10 @@ def inspect_file(
         if head.startswith(prefix):
             raise _unsupported(path, what)
     info = FileInfo(path=path, format="csv", compression="gzip" if compressed else None)
+    info.max_line_bytes = ingest_limits().max_line_bytes
     info.long_lines = long_lines or (len(head) == _HEAD_BYTES and head.count(b"\n") < 2)
+    if len(head) == _HEAD_BYTES and b"\n" not in head:
+        _check_first_line(info)
     info.multiline = multiline
     if head.startswith(b"PAR1"):
         if compressed:
@@ -196,17 +224,44 @@ def inspect_file(
     return info
 
 
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 told by the byte-order mark, or by NUL bytes every other byte."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith(b"\xff\xfe"):
+        return "UTF-16LE"
+    if head.startswith(b"\xfe\xff"):
+        return "UTF-16BE"
+    sample = head[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if len(sample) < 4:
+        return None
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "UTF-16LE"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "UTF-16BE"
+    return None
+
+
 def _decode_head(info: FileInfo, head: bytes, encoding: str | None) -> str:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    wide = _wide_encoding(head)
+    if wide in ("UTF-32", "UTF-16BE"):
+        raise IngestError(
+            f"{display_name(info.path)} is {wide} text, which cannot be read; save it as UTF-8 "
+            "(or UTF-16 little-endian) and load it again"
+        )
+    if wide == "UTF-16LE":
+        # DuckDB's "utf-16" reads little-endian text, with or without a byte-order mark.
         info.encoding = "utf-16"
         info.ascii_head = False
         info.warnings.append(f"{display_name(info.path)} is UTF-16 text; it was read as such")
-        return head.decode("utf-16", errors="replace")
+        even = head[: len(head) // 2 * 2].removeprefix(b"\xff\xfe")
+        text = even.decode("utf-16-le", errors="replace")
+        if _control_share(text[:4096].encode("utf-8", errors="replace")) > 0.01:
+            raise _binary_error(info.path)
+        return text
     if b"\x00" in head or _control_share(head) > 0.01:
-        raise IngestError(
-            f"{display_name(info.path)} looks like a binary file, not text (CSV, TSV, JSON lines) "
-            "or Parquet; export the data as CSV or Parquet"
-        )
+        raise _binary_error(info.path)
     info.ascii_head = head.isascii()
     if encoding is not None:
         info.encoding = encoding
@@ -223,6 +278,13 @@ def _decode_head(info: FileInfo, head: bytes, encoding: str | None) -> str:
         )
         return head.decode("latin-1")
     return text.removeprefix("\ufeff")
+
+
+def _binary_error(path: Path) -> IngestError:
+    return IngestError(
+        f"{display_name(path)} looks like a binary file, not text (CSV, TSV, JSON lines) "
+        "or Parquet; export the data as CSV or Parquet"
+    )
 
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
@@ -369,17 +431,23 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
 
 
 def _deduplicate(names: list[str], info: FileInfo) -> list[str]:
+    """Unique column names; DuckDB ignores case, so ``user_id`` and ``USER_ID`` are a repeat."""
+    first: dict[str, str] = {}
     seen: Counter[str] = Counter()
+    taken: set[str] = set()
     result = []
     for index, name in enumerate(names):
         base = name or f"column{index}"
-        seen[base] += 1
-        unique = base if seen[base] == 1 else f"{base}_{seen[base]}"
-        while unique in result:
+        key = base.lower()
+        seen[key] += 1
+        unique = base if seen[key] == 1 else f"{base}_{seen[key]}"
+        while unique.lower() in taken:
             unique += "_"
+        taken.add(unique.lower())
         result.append(unique)
-        if seen[base] > 1:
-            info.duplicated.setdefault(base, [base]).append(unique)
+        first.setdefault(key, base)
+        if seen[key] > 1:
+            info.duplicated.setdefault(first[key], [first[key]]).append(unique)
     return result
 
 
@@ -416,7 +484,7 @@ def source_sql(info: FileInfo, rejects: str | None = None) -> str:
                 )
                 + "}"
             )
-        size = f", maximum_object_size={_MAX_LINE_BYTES}" if info.long_lines else ""
+        size = f", maximum_object_size={info.max_line_bytes}" if info.long_lines else ""
         sql = (
             f"read_json({path}, format='{info.json_format}', compression={compression}"
             f"{size}{columns})"
@@ -428,7 +496,11 @@ def source_sql(info: FileInfo, rejects: str | None = None) -> str:
         if rejects
         else "ignore_errors=true"
     )
-    size = f"max_line_size={_MAX_LINE_BYTES}, " if info.long_lines else ""
+    size = (
+        f"max_line_size={info.max_line_bytes}, "
+        if info.long_lines or info.max_line_bytes < _DUCKDB_LINE_BYTES
+        else ""
+    )
     common = f"compression={compression}, encoding='{info.encoding}', {size}{errors}"
     if info.format == "sequences":
         lines = (

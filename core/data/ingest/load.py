@@ -19,6 +19,7 @@ as it was.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,9 +30,11 @@ import duckdb
 from core.data.ingest.formats import (
     display_name,
     inspect_file,
+    line_too_long,
     source_sql,
     sql_ident,
 )
+from core.data.ingest.limits import MAX_ROWS_ENV_VAR, ingest_limits, scratch_connection
 from core.data.ingest.plan import (
     ACCEPTED_TIME_FORMATS,
     CATALOG_TYPES,
@@ -40,6 +43,7 @@ from core.data.ingest.plan import (
     plan_events,
 )
 from core.data.ingest.sniff import formula_warnings, readable_errors, sniff_info
+from core.data.rules import FUTURE_TOLERANCE, CleaningConfig
 from core.data.workspace import DatasetInfo, Workspace, drop_relation
 from core.errors import IngestError, RetryError, SchemaError
 from core.schema import (
@@ -70,6 +74,7 @@ Callback = Callable[[int, int, str], None]
 SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_data"
 _STAGE_EVENTS = "_ingest_stage_events"
 _STAGE_CATALOG = "_ingest_stage_catalog"
+_NUL_FLAG = "_ingest_nul"
 
 
 @dataclass(frozen=True)
@@ -118,13 +123,15 @@ def _check_rejects(
     """Count lines DuckDB could not parse; ask for a retry when other options would read them."""
     if plan.info.format not in ("csv", "sequences"):
         return 0, ""
-    count, encoding_errors, long_lines, line, message = con.execute(
+    count, encoding_errors, long_line, line, message = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE error_type = 'INVALID ENCODING'), "
-        "count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM'), min(line), "
+        "min(line) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM'), min(line), "
         f"arg_min(error_message, line) FROM {sql_ident(rejects)}"
     ).fetchone()
-    if long_lines and not plan.info.long_lines:
+    if long_line is not None and not plan.info.long_lines:
         raise RetryError(which, long_lines=True)
+    if long_line is not None:
+        raise line_too_long(plan.info.path, f"{long_line:,}", plan.info.max_line_bytes)
     if encoding_errors and plan.info.encoding == "utf-8" and plan.info.ascii_head:
         raise RetryError(which, encoding="latin-1")
     if not count:
@@ -132,22 +139,102 @@ def _check_rejects(
     return int(count), f"line {line}: {(message or '').splitlines()[0][:120]}"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, plan: Plan, table: str, which: str) -> tuple[int, str]:
+def _execute_with_progress(
+    con: duckdb.DuckDBPyConnection, sql: str, report: Callable[[float], None] | None
+) -> None:
+    """Run ``sql``; meanwhile pass DuckDB's progress (percent) to ``report`` twice a second.
+
+    The statement runs in a worker thread so that ``report`` is called from this one (Streamlit
+    draws only from the script thread); its error, if any, is raised here.
+    """
+    if report is None:
+        con.execute(sql)
+        return
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as error:
+            failure.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.5)
+        percent = con.query_progress()
+        if worker.is_alive() and percent >= 0:
+            report(percent)
+    if failure:
+        raise failure[0]
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    table: str,
+    which: str,
+    report: Callable[[float], None] | None = None,
+) -> tuple[int, str]:
     """Read the file of ``plan`` into ``table``; return the lines it could not parse and one.
 
-    ``which`` (``"events"`` or ``"catalog"``) names the file in a retry.
+    ``which`` (``"events"`` or ``"catalog"``) names the file in a retry; ``report`` receives the
+    percentage read while it runs.
     """
     rejects = f"_ingest_rejects_{which}"
-    con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT {_select_sql(plan.select)} "
-        f"FROM {source_sql(plan.info, rejects)}"
+    max_rows = ingest_limits().max_rows
+    source = source_sql(plan.info, rejects)
+    checks = list(plan.checks)
+    if plan.info.format == "csv":
+        # A NUL byte past the first megabyte would make 'i\x009' another id than 'i9'.
+        source = (
+            f"(SELECT replace(COLUMNS(*), chr(0), ''), "
+            f"contains(concat_ws('', *COLUMNS(*)), chr(0)) AS {_NUL_FLAG} FROM {source})"
+        )
+        checks.append(
+            (
+                _NUL_FLAG,
+                f"rows of {display_name(plan.info.path)} holding NUL bytes: {{count}} of {{rows}}; "
+                "the NUL bytes were removed (e.g. 'i\\x009' became 'i9')",
+            )
+        )
+    flags = [(f"_ingest_check_{index}", sql) for index, (sql, _) in enumerate(checks)]
+    # Reading stops one row past the limit, so a small gzip of a huge log costs no more than that.
+    _execute_with_progress(
+        con,
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {_select_sql(plan.select + flags)} "
+        f"FROM {source} LIMIT {max_rows + 1}",
+        report,
     )
-    return _check_rejects(con, plan, rejects, which)
+    n_rejected, example = _check_rejects(con, plan, rejects, which)
+    counted = ", ".join(f"count(*) FILTER (WHERE {name})" for name, _ in flags)
+    n_rows, *found = con.execute(
+        f"SELECT count(*){', ' + counted if counted else ''} FROM {table}"
+    ).fetchone()
+    if n_rows > max_rows:
+        raise IngestError(
+            f"{display_name(plan.info.path)} has more than {max_rows:,} rows, the limit "
+            f"({MAX_ROWS_ENV_VAR}); load a sample or a shorter period of the log, or raise "
+            f"{MAX_ROWS_ENV_VAR}"
+        )
+    for (name, _), (_, message), count in zip(flags, checks, found, strict=True):
+        if count:
+            warning = message.replace("{count}", f"{count:,}").replace("{rows}", f"{n_rows:,}")
+            plan.warnings.append(warning)
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
+    return n_rejected, example
 
 
-def _stage_events(con: duckdb.DuckDBPyConnection, plan: Plan, default_event: str) -> _EventCounts:
+def _stage_events(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    default_event: str,
+    report: Callable[[float], None] | None = None,
+) -> _EventCounts:
     name = display_name(plan.info.path)
-    n_rejected, example = _stage(con, plan, _STAGE_EVENTS, "events")
+    n_rejected, example = _stage(con, plan, _STAGE_EVENTS, "events", report)
     row = con.execute(
         f"SELECT count(*), count(user_id), count(item_id), "
         f"count(*) FILTER (WHERE user_id IS NOT NULL AND (item_id IS NOT NULL OR event = "
@@ -195,6 +282,8 @@ def _stage_events(con: duckdb.DuckDBPyConnection, plan: Plan, default_event: str
             f"rows with an empty or unreadable time in column '{plan.ts_column}': "
             f"{n - n_ts:,} of {n:,}; their ts is NULL"
         )
+    if plan.ts_column is not None and n_ts and not plan.preset.ts_is_position:
+        _warn_odd_times(con, plan.ts_column, n, warnings)
     if n_unknown:
         con.execute(f"UPDATE {_STAGE_EVENTS} SET event = '{default_event}' WHERE event IS NULL")
         examples = ", ".join(repr(e) for e in plan.unknown_events) or "empty values"
@@ -223,6 +312,28 @@ def _stage_events(con: duckdb.DuckDBPyConnection, plan: Plan, default_event: str
             "kept, and cleaning drops them"
         )
     return _EventCounts(n_events=int(n), n_users=int(users))
+
+
+def _warn_odd_times(
+    con: duckdb.DuckDBPyConnection, column: str, n: int, warnings: list[str]
+) -> None:
+    """Warn about times that the default cleaning rules would remove (a wrong unit or century)."""
+    earliest = CleaningConfig().min_ts
+    latest = datetime.now(UTC).replace(tzinfo=None) + FUTURE_TOLERANCE
+    count, first, last = con.execute(
+        "SELECT count(*) FILTER (WHERE ts < ? OR ts > ?), strftime(min(ts), '%Y-%m-%d'), "
+        f"strftime(max(ts), '%Y-%m-%d') FROM {_STAGE_EVENTS}",
+        [earliest, latest],
+    ).fetchone()
+    if not count:
+        return
+    share = "every row" if count == n else f"{count:,} of {n:,} rows"
+    warnings.append(
+        f"times in column '{column}' before {earliest:%Y-%m-%d} or in the future: {share} "
+        f"(earliest {first}, latest {last}); the default cleaning rules remove "
+        "them. Check the column's unit and format, map ts to another column, or set the "
+        "cleaning time range"
+    )
 
 
 def _stage_catalog(con: duckdb.DuckDBPyConnection, plan: Plan) -> int:
@@ -393,7 +504,7 @@ def _load(
     events_file = files["events"]
     catalog_file = files.get("catalog")
     progress(0, f"reading the head of {events_file.name}")
-    con = duckdb.connect()
+    con = scratch_connection()
     try:
         with readable_errors(events_file):
             info = inspect_file(events_file, **options["events"])
@@ -425,7 +536,12 @@ def _load(
     with ws.transaction("ingest") as tx:
         tx.execute("SET TimeZone = 'UTC'")
         with readable_errors(events_file):
-            counts = _stage_events(tx, plan, default_event)
+            counts = _stage_events(
+                tx,
+                plan,
+                default_event,
+                lambda percent: progress(1, f"loading {events_file.name}: {percent:.0f}% read"),
+            )
         warnings = list(plan.warnings)
         progress(2, "building the catalogue")
         source = catalog_plan if catalog_plan is not None else plan

@@ -39,6 +39,7 @@ from core.data.ingest.presets import (
 from core.data.ingest.sniff import (
     SAMPLE_TABLE,
     SourceSniff,
+    case_note,
 )
 from core.errors import IngestError, SchemaError
 from core.schema import (
@@ -72,6 +73,8 @@ ACCEPTED_TIME_FORMATS = (
     "epoch seconds / milliseconds (1706708700, 1706708700000)"
 )
 
+# Quantities, prices and values beyond this size are errors in the file, not amounts.
+MAX_NUMBER = 1e12
 _NULL_TOKENS = ("", "NA", "N/A", "NULL", "null", "None", "none", "nan", "NaN", "\\N")
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _NESTED = re.compile(r"(\[\]|\[\d+\]|^STRUCT|^MAP|^UNION)", re.IGNORECASE)
@@ -118,6 +121,8 @@ class Plan:
     ts_column: str | None = None
     unknown_events: list[str] = field(default_factory=list)
     text_columns: list[str] = field(default_factory=list)
+    # (SQL flag over the source row, warning with {count} and {rows}): counted when staging.
+    checks: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _resolve_mapping(
@@ -149,7 +154,8 @@ def _resolve_mapping(
         for header, copies in sniff_result.duplicated_columns.items():
             if source in copies and source not in explicit:
                 raise SchemaError(
-                    f"the header of {name} names column '{header}' {len(copies)} times, so "
+                    f"the header of {name} names column '{header}' {len(copies)} times"
+                    f"{case_note(copies)}, so "
                     f"{target} is ambiguous; rename the duplicate in the file, or map {target} "
                     f"explicitly to one of {', '.join(repr(c) for c in copies)}"
                 )
@@ -270,7 +276,7 @@ def _text_sql(column: str, column_type: str) -> str:
     return f"CAST({ref} AS VARCHAR)"
 
 
-def _number_sql(column: str, column_type: str, target: str, name: str) -> str:
+def _raw_number_sql(column: str, column_type: str, target: str, name: str) -> str:
     _check_scalar(column, column_type, target, name)
     ref = sql_ident(column)
     base = base_type(column_type)
@@ -279,6 +285,23 @@ def _number_sql(column: str, column_type: str, target: str, name: str) -> str:
     if base == "BOOLEAN":
         return f"CAST(CAST({ref} AS INTEGER) AS DOUBLE)"
     return f"try_cast({ref} AS DOUBLE)"
+
+
+def _number_sql(column: str, column_type: str, target: str, name: str) -> str:
+    """A finite number of at most :data:`MAX_NUMBER` in size, else NULL (inf, nan, 1e308)."""
+    raw = _raw_number_sql(column, column_type, target, name)
+    return f"CASE WHEN abs({raw}) <= {MAX_NUMBER:g} THEN {raw} END"
+
+
+def _number_check(column: str, column_type: str, target: str, name: str) -> tuple[str, str]:
+    """A check counting the values of ``column`` that :func:`_number_sql` turns into NULL."""
+    raw = _raw_number_sql(column, column_type, target, name)
+    return (
+        f"({raw}) IS NOT NULL AND NOT (abs({raw}) <= {MAX_NUMBER:g})",
+        f"values of column '{column}'{'' if column == target else f' ({target})'} that are not "
+        "finite numbers or exceed 1e12 in size (inf, -inf, nan, 1e308): {count} of {rows} rows; "
+        "they were set to NULL",
+    )
 
 
 def _bool_sql(column: str, column_type: str) -> str:
@@ -294,22 +317,38 @@ def _bool_sql(column: str, column_type: str) -> str:
     )
 
 
+# Epoch units by size: a value below 1e11 is seconds (before the year 5138), below 1e14
+# milliseconds, below 1e17 microseconds, else nanoseconds; per value, so a log mixing seconds and
+# milliseconds reads right.
+_EPOCH_UNITS = (
+    (1e11, "seconds", 1e6),
+    (1e14, "milliseconds", 1e3),
+    (1e17, "microseconds", 1.0),
+    (float("inf"), "nanoseconds", 1e-3),
+)
+
+
+def _epoch_unit(value: float) -> str:
+    return next(unit for bound, unit, _ in _EPOCH_UNITS if abs(value) < bound)
+
+
 def _epoch_sql(number: str, values: list[float]) -> tuple[str, str]:
-    """Epoch numbers -> TIMESTAMP; the unit (s, ms, us, ns) comes from the sample's median."""
-    size = median(abs(v) for v in values) if values else 0.0
-    if size < 1e11:
-        unit, per_micro = "seconds", 1e6
-    elif size < 1e14:
-        unit, per_micro = "milliseconds", 1e3
-    elif size < 1e17:
-        unit, per_micro = "microseconds", 1.0
-    else:
-        unit, per_micro = "nanoseconds", 1e-3
-    micros = f"(({number}) * {per_micro!r})"
+    """Epoch numbers -> TIMESTAMP, each value's unit (s, ms, us, ns) told by its size.
+
+    Returns the SQL and the units seen in the sample (``"seconds"``, or e.g. ``"seconds and
+    milliseconds"``).
+    """
+    n = f"({number})"
+    branches = " ".join(
+        f"WHEN abs({n}) < {bound:g} THEN {n} * {per_micro!r}"
+        for bound, _, per_micro in _EPOCH_UNITS[:-1]
+    )
+    micros = f"(CASE {branches} ELSE {n} * {_EPOCH_UNITS[-1][2]!r} END)"
+    units = [unit for _, unit, _ in _EPOCH_UNITS if unit in {_epoch_unit(v) for v in values}]
     return (
         f"make_timestamp(CASE WHEN {micros} BETWEEN -6.2e16 AND 2.5e17 "
         f"THEN CAST({micros} AS BIGINT) END)",
-        unit,
+        " and ".join(units) or "seconds",
     )
 
 
@@ -409,6 +448,11 @@ def _all_yyyymmdd(values: list[float]) -> bool:
 def _warn_small_epoch(
     values: list[float], unit: str, column: str, is_position: bool, warnings: list[str]
 ) -> None:
+    if " and " in unit and not is_position:
+        warnings.append(
+            f"column '{column}' mixes epoch {unit}; each value was read in the unit its size "
+            "tells (below 1e11: seconds, below 1e14: milliseconds, ...)"
+        )
     if is_position or not values or unit != "seconds":
         return
     size = median(abs(v) for v in values)
@@ -520,6 +564,9 @@ def plan_events(
         IS_RETURN: " OR ".join(return_parts) or "false",
     }
     plan.select = [(column, expressions[column]) for column in RAW_EVENT_COLUMNS]
+    for target in (VALUE, RATING, QUANTITY, PRICE):
+        if target in chosen:
+            plan.checks.append(_number_check(chosen[target], kind_of(target), target, name))
     for target in ITEM_TEXT_TARGETS:
         if target in chosen:
             column = chosen[target]
@@ -645,6 +692,7 @@ def plan_catalog(
             select.append((target, f"CAST(NULL AS {CATALOG_TYPES.get(target, 'VARCHAR')})"))
         elif target == PRICE:
             select.append((target, _number_sql(column, types[column], target, name)))
+            plan.checks.append(_number_check(column, types[column], target, name))
         elif target == FIRST_SEEN:
             sql, warnings = _timestamp_sql(con, column, types[column], name)
             plan.warnings.extend(warnings)

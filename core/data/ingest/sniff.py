@@ -28,6 +28,7 @@ from core.data.ingest.formats import (
     source_sql,
     sql_ident,
 )
+from core.data.ingest.limits import MAX_COLUMNS_ENV_VAR, ingest_limits, scratch_connection
 from core.data.ingest.presets import (
     CATALOG_KIND,
     EVENTS_KIND,
@@ -50,9 +51,13 @@ from core.schema import (
 
 SAMPLE_TABLE = "_ingest_sample"
 _SAMPLE_ROWS = 10_000
+# The sample holds at most this many cells, so a very wide file samples fewer rows.
+_SAMPLE_CELLS = 2_000_000
 _PREVIEW_ROWS = 20
+# A sign followed by a letter or '(' is a formula, unless the text reads as a number (-inf).
 _FORMULA_SQL = (
-    "({x}[1] IN ('=', '@') OR ({x}[1] IN ('+', '-') AND regexp_matches({x}, '^[+-][A-Za-z(]')))"
+    "({x}[1] IN ('=', '@') OR ({x}[1] IN ('+', '-') AND regexp_matches({x}, '^[+-][A-Za-z(]') "
+    "AND try_cast({x} AS DOUBLE) IS NULL))"
 )
 
 
@@ -181,7 +186,7 @@ def sniff(path: str | Path) -> SourceSniff:
         try:
             with readable_errors(path):
                 info = inspect_file(path, **options)
-                con = duckdb.connect()
+                con = scratch_connection()
                 try:
                     return sniff_info(con, info)
                 finally:
@@ -195,6 +200,7 @@ def sniff_info(con: duckdb.DuckDBPyConnection, info: FileInfo) -> SourceSniff:
     """What the file ``info`` describes looks like; leaves a sample in ``SAMPLE_TABLE``."""
     types = column_types(con, info)
     columns = list(types)
+    check_width(info, len(columns))
     preset_name = detect_preset(columns, file_format=info.format, recbole=info.recbole)
     preset = PRESETS[preset_name]
     kind = _guess_kind(columns, preset, info)
@@ -203,15 +209,15 @@ def sniff_info(con: duckdb.DuckDBPyConnection, info: FileInfo) -> SourceSniff:
     select = ", ".join(sql_ident(c) for c in columns) or "*"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {SAMPLE_TABLE} AS SELECT {select} FROM {relation} "
-        f"LIMIT {_SAMPLE_ROWS}"
+        f"LIMIT {sample_rows(len(columns))}"
     )
     preview = con.execute(f"SELECT * FROM {SAMPLE_TABLE} LIMIT {_PREVIEW_ROWS}").df()
     warnings = list(info.warnings)
     warnings.extend(formula_warnings(con, SAMPLE_TABLE, types, display_name(info.path)).values())
     for name, copies in info.duplicated.items():
         warnings.append(
-            f"the header names column '{name}' {len(copies)} times; the copies are called "
-            f"{', '.join(repr(c) for c in copies)}"
+            f"the header names column '{name}' {len(copies)} times{case_note(copies)}; the "
+            f"copies are called {', '.join(repr(c) for c in copies)}"
         )
     return SourceSniff(
         path=info.path,
@@ -232,6 +238,29 @@ def sniff_info(con: duckdb.DuckDBPyConnection, info: FileInfo) -> SourceSniff:
     )
 
 
+def case_note(copies: list[str]) -> str:
+    """Say so when repeated names differ only in case (one column to the database)."""
+    if len({c.rstrip("_0123456789") for c in copies}) > 1:
+        return " (names that differ only in case are the same column to the database)"
+    return ""
+
+
+def sample_rows(n_columns: int) -> int:
+    """Rows sampled from a file of ``n_columns`` columns: fewer when it is wide."""
+    return max(100, min(_SAMPLE_ROWS, _SAMPLE_CELLS // max(n_columns, 1)))
+
+
+def check_width(info: FileInfo, n_columns: int) -> None:
+    """Refuse a file with more columns than ``SHOPSYNTH_MAX_COLUMNS`` allows."""
+    limit = ingest_limits().max_columns
+    if n_columns > limit:
+        raise IngestError(
+            f"{display_name(info.path)} has {n_columns:,} columns, more than the limit of "
+            f"{limit:,} ({MAX_COLUMNS_ENV_VAR}); export only the columns you need (user, item, "
+            f"time, event, text), or raise {MAX_COLUMNS_ENV_VAR}"
+        )
+
+
 def _guess_kind(columns: list[str], preset: Preset, info: FileInfo) -> str:
     if len(preset.kinds) == 1:
         return preset.kinds[0]
@@ -245,10 +274,6 @@ def _guess_kind(columns: list[str], preset: Preset, info: FileInfo) -> str:
     if ITEM_ID in catalog and any(t in catalog for t in (TITLE, DESCRIPTION, CATEGORY, BRAND)):
         return CATALOG_KIND
     return EVENTS_KIND
-
-
-def _formula_filter(column: str) -> str:
-    return _FORMULA_SQL.replace("{x}", sql_ident(column))
 
 
 def formula_warnings(
@@ -266,13 +291,17 @@ def formula_warnings(
     columns = [c for c, kind in types.items() if base_type(kind) == "VARCHAR"]
     if not columns:
         return {}
-    row = con.execute(
-        "SELECT "
-        + ", ".join(f"min({sql_ident(c)}) FILTER (WHERE {_formula_filter(c)})" for c in columns)
-        + f" FROM {table}"
-    ).fetchone()
+    # One long table of (column, value): linear in the columns, where one filtered aggregate
+    # per column grows quadratically (minutes for a few thousand columns).
+    listed = ", ".join(sql_ident(c) for c in columns)
+    rows = con.execute(
+        f"SELECT name, min(value) FROM (UNPIVOT (SELECT {listed} FROM {table}) ON {listed} "
+        f"INTO NAME name VALUE value) WHERE {_FORMULA_SQL.replace('{x}', 'value')} GROUP BY name"
+    ).fetchall()
+    examples = dict(rows)
     found = {}
-    for column, example in zip(columns, row, strict=True):
+    for column in columns:
+        example = examples.get(column)
         if example is not None:
             label = (labels or {}).get(column, column)
             found[label] = (
