@@ -35,15 +35,10 @@ from core.data.ingest.formats import (
     sql_ident,
 )
 from core.data.ingest.limits import MAX_ROWS_ENV_VAR, ingest_limits, scratch_connection
-from core.data.ingest.plan import (
-    ACCEPTED_TIME_FORMATS,
-    CATALOG_TYPES,
-    Plan,
-    plan_catalog,
-    plan_events,
-)
+from core.data.ingest.plan import CATALOG_TYPES, Plan, plan_catalog, plan_events
 from core.data.ingest.sniff import formula_warnings, readable_errors, sniff_info
-from core.data.rules import FUTURE_TOLERANCE, CleaningConfig
+from core.data.ingest.times import ACCEPTED_TIME_FORMATS
+from core.data.rules import FUTURE_TOLERANCE
 from core.data.workspace import DatasetInfo, Workspace, drop_relation
 from core.errors import IngestError, RetryError, SchemaError
 from core.schema import (
@@ -75,6 +70,9 @@ SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_data"
 _STAGE_EVENTS = "_ingest_stage_events"
 _STAGE_CATALOG = "_ingest_stage_catalog"
 _NUL_FLAG = "_ingest_nul"
+
+# Times before this are more likely a wrong unit or century than real events.
+PLAUSIBLE_SINCE = datetime(1990, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -317,8 +315,8 @@ def _stage_events(
 def _warn_odd_times(
     con: duckdb.DuckDBPyConnection, column: str, n: int, warnings: list[str]
 ) -> None:
-    """Warn about times that the default cleaning rules would remove (a wrong unit or century)."""
-    earliest = CleaningConfig().min_ts
+    """Warn about times that look like a wrong unit or century: before 1990 or in the future."""
+    earliest = PLAUSIBLE_SINCE
     latest = datetime.now(UTC).replace(tzinfo=None) + FUTURE_TOLERANCE
     count, first, last = con.execute(
         "SELECT count(*) FILTER (WHERE ts < ? OR ts > ?), strftime(min(ts), '%Y-%m-%d'), "
@@ -330,9 +328,8 @@ def _warn_odd_times(
     share = "every row" if count == n else f"{count:,} of {n:,} rows"
     warnings.append(
         f"times in column '{column}' before {earliest:%Y-%m-%d} or in the future: {share} "
-        f"(earliest {first}, latest {last}); the default cleaning rules remove "
-        "them. Check the column's unit and format, map ts to another column, or set the "
-        "cleaning time range"
+        f"(earliest {first}, latest {last}). Check the column's unit and format, map ts to "
+        "another column, or set the cleaning time range"
     )
 
 

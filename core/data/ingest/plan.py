@@ -41,6 +41,14 @@ from core.data.ingest.sniff import (
     SourceSniff,
     case_note,
 )
+from core.data.ingest.times import (
+    ACCEPTED_TIME_FORMATS,
+    TIME_FAMILIES,
+    TZ_SUFFIX,
+    all_yyyymmdd,
+    epoch_sql,
+    parses,
+)
 from core.errors import IngestError, SchemaError
 from core.schema import (
     BRAND,
@@ -67,16 +75,9 @@ from core.schema import (
 RAW_EVENT_COLUMNS: tuple[str, ...] = (*EVENT_COLUMNS, IS_RETURN)
 CATALOG_TYPES = {PRICE: "DOUBLE", FIRST_SEEN: "TIMESTAMP"}
 
-ACCEPTED_TIME_FORMATS = (
-    "ISO 8601 (2024-01-31, 2024-01-31 13:45:00, 2024-01-31T13:45:00Z), day/month/year or "
-    "month/day/year with '/', '.' or '-' (31/01/2024 13:45), 20240131, '31 Jan 2024', or "
-    "epoch seconds / milliseconds (1706708700, 1706708700000)"
-)
-
 # Quantities, prices and values beyond this size are errors in the file, not amounts.
 MAX_NUMBER = 1e12
 _NULL_TOKENS = ("", "NA", "N/A", "NULL", "null", "None", "none", "nan", "NaN", "\\N")
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _NESTED = re.compile(r"(\[\]|\[\d+\]|^STRUCT|^MAP|^UNION)", re.IGNORECASE)
 _NUMERIC_NAMES = (
     "TINYINT SMALLINT INTEGER BIGINT HUGEINT UTINYINT USMALLINT UINTEGER UBIGINT UHUGEINT FLOAT "
@@ -84,27 +85,6 @@ _NUMERIC_NAMES = (
 )
 _NUMERIC_TYPES = frozenset(_NUMERIC_NAMES.split())
 _FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE"})
-# Families of strptime formats tried on text timestamps, most usual first.
-_TIME_FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
-    (label, tuple(formats.split("|")))
-    for label, formats in (
-        (
-            "month/day/year",
-            "%m/%d/%Y %H:%M:%S|%m/%d/%Y %H:%M|%m/%d/%Y %I:%M:%S %p|"
-            "%m/%d/%Y %I:%M %p|%m/%d/%Y|%m/%d/%y %H:%M|%m/%d/%y",
-        ),
-        ("day/month/year", "%d/%m/%Y %H:%M:%S|%d/%m/%Y %H:%M|%d/%m/%Y|%d/%m/%y %H:%M|%d/%m/%y"),
-        ("day.month.year", "%d.%m.%Y %H:%M:%S|%d.%m.%Y %H:%M|%d.%m.%Y"),
-        ("day-month-year", "%d-%m-%Y %H:%M:%S|%d-%m-%Y %H:%M|%d-%m-%Y"),
-        ("year/month/day", "%Y/%m/%d %H:%M:%S|%Y/%m/%d %H:%M|%Y/%m/%d"),
-        ("yyyymmdd", "%Y%m%d%H%M%S|%Y%m%d"),
-        (
-            "month names",
-            "%d %b %Y %H:%M:%S|%d %b %Y %H:%M|%d %b %Y|%d %B %Y|%b %d, %Y|"
-            "%B %d, %Y|%b %d %Y|%d-%b-%Y|%d-%b-%y",
-        ),
-    )
-)
 
 
 # Planning: one SQL expression per canonical column -------------------------------------------
@@ -317,41 +297,6 @@ def _bool_sql(column: str, column_type: str) -> str:
     )
 
 
-# Epoch units by size: a value below 1e11 is seconds (before the year 5138), below 1e14
-# milliseconds, below 1e17 microseconds, else nanoseconds; per value, so a log mixing seconds and
-# milliseconds reads right.
-_EPOCH_UNITS = (
-    (1e11, "seconds", 1e6),
-    (1e14, "milliseconds", 1e3),
-    (1e17, "microseconds", 1.0),
-    (float("inf"), "nanoseconds", 1e-3),
-)
-
-
-def _epoch_unit(value: float) -> str:
-    return next(unit for bound, unit, _ in _EPOCH_UNITS if abs(value) < bound)
-
-
-def _epoch_sql(number: str, values: list[float]) -> tuple[str, str]:
-    """Epoch numbers -> TIMESTAMP, each value's unit (s, ms, us, ns) told by its size.
-
-    Returns the SQL and the units seen in the sample (``"seconds"``, or e.g. ``"seconds and
-    milliseconds"``).
-    """
-    n = f"({number})"
-    branches = " ".join(
-        f"WHEN abs({n}) < {bound:g} THEN {n} * {per_micro!r}"
-        for bound, _, per_micro in _EPOCH_UNITS[:-1]
-    )
-    micros = f"(CASE {branches} ELSE {n} * {_EPOCH_UNITS[-1][2]!r} END)"
-    units = [unit for _, unit, _ in _EPOCH_UNITS if unit in {_epoch_unit(v) for v in values}]
-    return (
-        f"make_timestamp(CASE WHEN {micros} BETWEEN -6.2e16 AND 2.5e17 "
-        f"THEN CAST({micros} AS BIGINT) END)",
-        " and ".join(units) or "seconds",
-    )
-
-
 def _timestamp_sql(
     con: duckdb.DuckDBPyConnection,
     column: str,
@@ -363,7 +308,7 @@ def _timestamp_sql(
     """SQL turning ``column`` into TIMESTAMP, chosen from its type and a sample of values.
 
     Numbers are epoch times whose unit (seconds to nanoseconds) follows from their size, or
-    ``yyyymmdd`` dates; text is tried against ISO 8601 and the :data:`_TIME_FAMILIES` and the
+    ``yyyymmdd`` dates; text is tried against ISO 8601 and the :data:`TIME_FAMILIES` and the
     family that reads most sample values wins. Fewer than half readable raises SchemaError.
     Returns the SQL and warnings.
     """
@@ -374,9 +319,9 @@ def _timestamp_sql(
         return f"CAST({ref} AS TIMESTAMP)", warnings
     if base in _NUMERIC_TYPES:
         values = [float(v) for v in _sample(con, ref)]
-        if _all_yyyymmdd(values):
+        if all_yyyymmdd(values):
             return f"try_strptime(CAST(CAST({ref} AS BIGINT) AS VARCHAR), '%Y%m%d')", warnings
-        expr, unit = _epoch_sql(f"CAST({ref} AS DOUBLE)", values)
+        expr, unit = epoch_sql(f"CAST({ref} AS DOUBLE)", values)
         _warn_small_epoch(values, unit, column, is_position, warnings)
         return expr, warnings
     if base != "VARCHAR":
@@ -392,18 +337,18 @@ def _timestamp_sql(
         return f"try_cast({ref} AS TIMESTAMP)", warnings
     numbers = [float(v) for v in values if is_number(v)]
     if len(numbers) >= 0.9 * len(values):
-        if _all_yyyymmdd(numbers):
+        if all_yyyymmdd(numbers):
             return f"try_strptime(trim({ref}), '%Y%m%d')", warnings
-        expr, unit = _epoch_sql(f"try_cast({ref} AS DOUBLE)", numbers)
+        expr, unit = epoch_sql(f"try_cast({ref} AS DOUBLE)", numbers)
         _warn_small_epoch(numbers, unit, column, is_position, warnings)
         return expr, warnings
     candidates: list[tuple[str, str]] = []
-    if any(_TZ_SUFFIX.search(v) for v in values):
+    if any(TZ_SUFFIX.search(v) for v in values):
         candidates.append(
             ("ISO 8601 with time zone", "CAST(try_cast({v} AS TIMESTAMPTZ) AS TIMESTAMP)")
         )
     candidates.append(("ISO 8601", "try_cast({v} AS TIMESTAMP)"))
-    for label, formats in _TIME_FAMILIES:
+    for label, formats in TIME_FAMILIES:
         listed = "[" + ", ".join(sql_string(f) for f in formats) + "]"
         candidates.append((label, "try_strptime({v}, " + listed + ")"))
     counts = con.execute(
@@ -415,7 +360,7 @@ def _timestamp_sql(
     best = max(range(len(candidates)), key=lambda index: (counts[index], -index))
     label, template = candidates[best]
     if counts[best] < 0.5 * len(values):
-        bad = [v for v in values if not _parses(con, template, v)][:3]
+        bad = [v for v in values if not parses(con, template, v)][:3]
         raise SchemaError(
             f"column '{column}' of {name}: {len(values) - counts[best]} of the first "
             f"{len(values)} values could not be read as times (e.g. "
@@ -431,18 +376,6 @@ def _timestamp_sql(
                 f"month/day; they were read as {label}"
             )
     return template.replace("{v}", f"trim({ref})" if needs_trim else ref), warnings
-
-
-def _parses(con: duckdb.DuckDBPyConnection, template: str, value: str) -> bool:
-    expr = template.replace("{v}", "v")
-    row = con.execute(f"SELECT {expr} IS NOT NULL FROM (SELECT ?::VARCHAR AS v)", [value])
-    return bool(row.fetchone()[0])
-
-
-def _all_yyyymmdd(values: list[float]) -> bool:
-    return bool(values) and all(
-        v == int(v) and 19000101 <= v <= 21001231 and 1 <= int(v) // 100 % 100 <= 12 for v in values
-    )
 
 
 def _warn_small_epoch(
