@@ -29,7 +29,7 @@ from core.evaluation.stats import (
     VARIANT,
 )
 from core.evaluation.verdict import significance_levels, significance_mark
-from core.figures.theme import PALETTE, style, whiskers
+from core.figures.theme import colour_traces, style, variant_colours, whiskers
 
 
 def _segment(result: ExperimentResult, segment: str) -> pd.DataFrame:
@@ -50,13 +50,14 @@ def metric_bars(
     figure = make_subplots(
         rows=n_rows, cols=columns, subplot_titles=metrics, horizontal_spacing=0.06
     )
+    colours = variant_colours(result.variants)
     for position, metric in enumerate(metrics):
         mine = rows[rows[METRIC] == metric].set_index(VARIANT).reindex(result.variants)
         figure.add_bar(
             x=result.variants,
             y=mine[MEAN],
             error_y=whiskers(mine[MEAN], mine[CI_LOW], mine[CI_HIGH]),
-            marker_color=[PALETTE[j % len(PALETTE)] for j in range(len(result.variants))],
+            marker_color=[colours[variant] for variant in result.variants],
             hovertemplate="%{x}: %{y:.4f}<extra>" + metric + "</extra>",
             showlegend=False,
             row=position // columns + 1,
@@ -141,7 +142,7 @@ def tradeoff_scatter(
             mode="markers+text",
             text=wide.index,
             textposition="top center",
-            marker={"size": 14},
+            marker={"size": 14, "color": [variant_colours(result.variants)[v] for v in wide.index]},
             hovertemplate=(
                 f"{x_metric}: %{{x:.4f}}<br>{y_metric}: %{{y:.4f}}<extra>%{{text}}</extra>"
             ),
@@ -200,6 +201,7 @@ def coverage_figure(result: ExperimentResult) -> go.Figure:
     figure.update_layout(
         xaxis_title="k", yaxis_title="share of the catalogue recommended", yaxis_tickformat=".0%"
     )
+    colour_traces(figure, variant_colours(result.variants))
     return style(figure, "Catalogue coverage over k")
 
 
@@ -215,6 +217,7 @@ def popularity_figure(result: ExperimentResult, k: int = 10) -> go.Figure:
         yaxis_title="share",
         yaxis_tickformat=".0%",
     )
+    colour_traces(figure, variant_colours(result.variants))
     return style(figure, f"Popularity of the top-{k} vs the catalogue")
 
 

@@ -157,7 +157,7 @@ def test_times_in_another_century_warn_and_cleaning_refuses_to_empty(
         "1800-01-01, latest 2300-01-01). Check the column's unit and format"
     ) in "\n".join(result.warnings)
     before = workspace.fingerprint("raw_events", "events")
-    with pytest.raises(CleaningError, match="rule timestamps .* would remove all 4 events left"):
+    with pytest.raises(CleaningError, match=r"rule timestamps .* would remove all 4 events left"):
         clean_dataset(
             workspace,
             CleaningConfig(min_ts="2000-01-01", min_user_interactions=1, min_item_interactions=1),

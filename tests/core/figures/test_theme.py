@@ -88,3 +88,36 @@ def test_training_curve_axes_are_titled() -> None:
     assert figure.layout.yaxis2.title.text == "metric (mean per user)"
     only_metrics = training_curve(curve[["epoch", "ndcg@10"]], "als")
     assert only_metrics.layout.yaxis.title.text == "NDCG@10"
+
+
+def test_the_ab_figures_colour_each_variant_as_every_other_chart_does() -> None:
+    from core.evaluation.experiment import ExperimentResult
+    from core.figures.evaluation import metric_bars
+
+    variants = ["popularity", "als", "content_tfidf"]
+    table = pd.DataFrame(
+        {
+            "segment": "all",
+            "metric": "ndcg@10",
+            "variant": variants,
+            "n_users": 10,
+            "mean": [0.03, 0.06, 0.04],
+            "ci_low": [0.02, 0.05, 0.03],
+            "ci_high": [0.04, 0.07, 0.05],
+            "not_available": "",
+        }
+    )
+    empty = np.empty(0, dtype=object)
+    result = ExperimentResult(
+        table=table,
+        lists={name: np.zeros((1, 10), dtype=np.int64) for name in variants},
+        users=np.zeros(1, dtype=np.int64),
+        user_ids=empty,
+        item_ids=empty,
+        item_popularity=np.zeros(0),
+        config={"confidence": 0.95},
+    )
+    figure = metric_bars(result, ["ndcg@10"])
+    expected = variant_colours(variants)
+    assert list(figure.data[0].marker.color) == [expected[name] for name in variants]
+    assert np.isclose(figure.data[0].y[1], 0.06)
