@@ -52,6 +52,12 @@ class Recommender(ABC):
     # False for models that rank from the user's history: a user with an empty history gets
     # an empty list (-1 padding) rather than an arbitrary order of equal scores.
     ranks_without_history: ClassVar[bool] = False
+    # Whether the model can score an item without training interactions (a cold item):
+    # True for models that score items from their content (text), which fusion also asks for
+    # their best cold items; False for models that learn items from interactions only (their
+    # score of a cold item is a 0 or a random factor, which fusion treats as missing); None
+    # where undeclared: scores are used as given.
+    scores_cold_items: ClassVar[bool | None] = None
     # Hyperparameter name -> constraint, checked when fit starts (see _validate_params).
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {}
 
