@@ -24,6 +24,7 @@ from core.fusion.runs import (
     save_fusion,
 )
 from core.fusion.search import WEIGHT_PREFIX
+from core.models.base import SOURCE_POPULARITY_FALLBACK
 from ui import cache, feedback, state
 from ui.forms.models import train_then_rerun
 from ui.fusion_cache import FusionKey, fusion_key, single_signals
@@ -115,6 +116,12 @@ def user_view(
         width="stretch",
     )
     st.caption("✓ marks an item the user interacted with in the validation period.")
+    if signals.split.train.matrix.tocsr()[candidates.users[row]].nnz == 0:
+        st.warning(
+            "This user has no training history: a saved fused variant serves them the "
+            f"{SOURCE_POPULARITY_FALLBACK}, not a fused list.",
+            icon=":material/info:",
+        )
 
 
 def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKey) -> None:
