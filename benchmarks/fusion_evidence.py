@@ -9,13 +9,19 @@ Protocol, for each world
    separately, for the users with test items.
 2. On validation: every single signal; for each fusion variant (weighted sum with min-max,
    z-score and rank normalisation, reciprocal rank fusion, CombMNZ) a grid search over the
-   simplex (step 0.05) maximising NDCG@10; the learned softmax gate (trained on validation
-   with the user features of :func:`core.fusion.gate.user_features`).
+   simplex (step 0.05; 0.1 with five signals) maximising NDCG@10; the learned softmax gate
+   (trained on validation with the user features of :func:`core.fusion.gate.user_features`).
 3. The best single signal and the best fused variant (including the gate) are chosen by
    validation NDCG@10 and both measured once on test: NDCG@10 over every test user (users
    whose lists miss score 0). A single signal is the model's own top-k (its ``recommend``,
    the lists the Models page scores). The difference gets a paired bootstrap interval over
    test users (1,000 resamples, :func:`core.evaluation.stats.paired_bootstrap`).
+4. Cold items: only the test items without a training interaction count as relevant, over
+   the test users with at least one. The best fused variant (chosen in step 3) is compared
+   with the best content model on cold items (the content model, ``scores_cold_items``, with
+   the highest cold-item NDCG@10 on test: the harder bar) by a paired bootstrap interval, and
+   every variant's cold-item NDCG@10 is recorded. The machine load (1-minute load average)
+   is recorded before and after each world.
 
 The models never see validation interactions: test lists are made from the training history,
 as the validation lists are (a deployed system would refit on train + validation first).
@@ -30,8 +36,9 @@ Worlds
 ``movielens_100k``
     ``shared/datasets/movielens_100k``: every rating a positive, random split per user
     (20% test, 10% validation, ``random_state=42``). Models: popularity, item kNN, ALS and
-    BPR with the hyperparameters of ``tests/core/models/test_public_accuracy.py``.
-    Diversity uses each film's first genre.
+    BPR with the hyperparameters of ``tests/core/models/test_public_accuracy.py``, and the
+    TF-IDF content model over each film's title, year and genres. Diversity uses each
+    film's first genre.
 
 Run: ``python benchmarks/fusion_evidence.py [--only sample_world movielens_100k]
 [--semantic]``.
@@ -115,6 +122,65 @@ def _own_lists(
     return evaluate_lists(lists, relevant[users], metrics, context)
 
 
+def _cold_relevance(split: Split, part: Interactions) -> sp.csr_matrix:
+    """``part``'s matrix with only the cold items' entries (no training interaction)."""
+    coo = part.matrix.tocoo()
+    trained = np.bincount(split.train.matrix.tocsr().indices, minlength=part.n_items) > 0
+    keep = ~trained[coo.col]
+    return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=part.matrix.shape)
+
+
+def cold_item_comparison(
+    models: Mapping[str, Recommender],
+    split: Split,
+    test_users: np.ndarray,
+    test_lists: Mapping[str, np.ndarray],
+    best_fused: str,
+    *,
+    random_state: int = 0,
+) -> Results:
+    """Step 4: NDCG@10 on cold test items of every variant; best fused vs best content model."""
+    relevant = _cold_relevance(split, split.test)[test_users]
+    users = np.diff(relevant.indptr) > 0
+    out: Results = {
+        "cold_items_in_test": int(
+            (np.bincount(relevant.indices, minlength=split.test.n_items) > 0).sum()
+        ),
+        "users_with_cold_test_items": int(users.sum()),
+    }
+    if not users.any():
+        out["note"] = "no test user has a cold item: nothing to compare"
+        return out
+    values = {
+        name: evaluate_lists(lists[users][:, :10], relevant[users], (METRIC,))[METRIC]
+        for name, lists in test_lists.items()
+    }
+    out["ndcg@10"] = _round({name: np.mean(value) for name, value in values.items()})
+    content = [f"single:{name}" for name, model in models.items() if model.scores_cold_items]
+    if not content:
+        out["note"] = "no content model among the signals"
+        return out
+    best_content = max(content, key=lambda name: float(np.mean(values[name])))
+    table = paired_bootstrap(
+        {best_content: values[best_content], best_fused: values[best_fused]},
+        control=best_content,
+        n_resamples=1000,
+        random_state=random_state,
+    )
+    treated = table.iloc[1]
+    out["comparison"] = {
+        "best_content": best_content,
+        "best_content_cold": float(np.mean(values[best_content])),
+        "best_fused": best_fused,
+        "best_fused_cold": float(np.mean(values[best_fused])),
+        "diff": float(treated["diff"]),
+        "diff_ci95": [float(treated["diff_ci_low"]), float(treated["diff_ci_high"])],
+        "fused_at_least_as_good": bool(treated["diff_ci_high"] >= 0),
+        "fused_better": bool(treated["diff_ci_low"] > 0),
+    }
+    return out
+
+
 def fuse_and_compare(
     models: Mapping[str, Recommender],
     split: Split,
@@ -164,6 +230,7 @@ def fuse_and_compare(
     )
     rows = []
     test_values: dict[str, np.ndarray] = {}
+    test_lists: dict[str, np.ndarray] = {}
     for name, model in models.items():
         # A single signal is the model's own lists, not its scores over the shared candidates:
         # where a model ties (all 0 for a user without history), the candidates' order would
@@ -171,6 +238,7 @@ def fuse_and_compare(
         valid_scores = _own_lists(model, valid_users, split.valid.matrix, metrics, context)
         test_scores = _own_lists(model, test_users, split.test.matrix, metrics, context)
         test_values[f"single:{name}"] = test_scores[METRIC]
+        test_lists[f"single:{name}"] = model.recommend(test_users, 10, exclude_seen=True)[0]
         rows.append(
             {
                 "variant": f"single:{name}",
@@ -180,22 +248,26 @@ def fuse_and_compare(
                 "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
             }
         )
+    # Step 0.05 over up to four signals (1,771 points); 0.1 over five (1,001 points).
+    step = 0.05 if len(names) <= 4 else 0.1
     for method, normalisation in VARIANTS:
         valid_prepared, test_prepared = prepared[normalisation]
         started = time.perf_counter()
         search = search_weights(
-            valid_prepared, method=method, step=0.05, metric=METRIC, metrics=RECORDED
+            valid_prepared, method=method, step=step, metric=METRIC, metrics=RECORDED
         )
         weights = np.array([search.best_weights[name] for name in names])
         test_scores = test_prepared.user_values(weights, method, metrics)
         label = f"{method}:{normalisation}" if method != "rrf" else "rrf"
         test_values[label] = test_scores[METRIC]
+        test_lists[label] = test_prepared.top_items(weights, method, 10)[0]
         rows.append(
             {
                 "variant": label,
                 "kind": "fixed",
                 "weights": _round(search.best_weights),
                 "grid_points": len(search.sweep),
+                "grid_step": step,
                 "search_seconds": time.perf_counter() - started,
                 "valid": _round(search.best_metrics),
                 "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
@@ -212,6 +284,7 @@ def fuse_and_compare(
         test_scores = test_prepared.user_values(test_weights, "weighted", metrics)
         label = f"gate:{normalisation}"
         test_values[label] = test_scores[METRIC]
+        test_lists[label] = test_prepared.top_items(test_weights, "weighted", 10)[0]
         rows.append(
             {
                 "variant": label,
@@ -254,6 +327,9 @@ def fuse_and_compare(
         "best_single_on_test": max(singles, key=lambda row: row["test"][METRIC])["variant"],
         "best_fused_on_test": max(fused, key=lambda row: row["test"][METRIC])["variant"],
     }
+    out["cold_items"] = cold_item_comparison(
+        models, split, test_users, test_lists, best_fused["variant"], random_state=random_state
+    )
     return out
 
 
@@ -303,16 +379,23 @@ def movielens() -> Results:
         frame["timestamp"].to_numpy()[order].astype("datetime64[s]"),
     )
     split = random_split(interactions, 0.2, valid_fraction=0.1, by_user=True, random_state=42)
-    params = {"popularity": {}, "item_knn": {}, **MOVIELENS_PARAMS}
+    items = pd.read_csv(folder / "ml-100k.item", sep="\t")
+    items.columns = ["item_id", "title", "year", "genres"]
+    items["genre"] = items["genres"].astype(str).str.split().str[0]
+    catalog = pd.DataFrame(
+        {
+            "item_id": items["item_id"].astype(str),
+            "title": items["title"].astype(str) + " " + items["year"].astype(str),
+            "category": items["genres"].astype(str),
+        }
+    )
+    params = {"popularity": {}, "item_knn": {}, **MOVIELENS_PARAMS, "content_tfidf": {}}
     models = {}
     for name, hyper in params.items():
         started = time.perf_counter()
         extra = {"random_state": 0} if name in ("als", "bpr") else {}
-        models[name] = make_model(name, **hyper, **extra).fit(split.train)
+        models[name] = make_model(name, **hyper, **extra).fit(split.train, catalog=catalog)
         _log(f"  trained {name} in {time.perf_counter() - started:.1f} s")
-    items = pd.read_csv(folder / "ml-100k.item", sep="\t")
-    items.columns = ["item_id", "title", "year", "genres"]
-    items["genre"] = items["genres"].astype(str).str.split().str[0]
     categories = _category_codes(split.train.item_ids, items, "genre")
     out = fuse_and_compare(models, split, categories)
     out["split"] = "random per user: 70% train, 10% validation, 20% test (random_state=42)"
@@ -334,9 +417,15 @@ def main(argv: list[str] | None = None) -> Results:
             continue
         _log(f"{name}:")
         started = time.perf_counter()
+        load_before = os.getloadavg()[0]
         results[name] = sample_world(args.semantic) if name == "sample_world" else movielens()
         results[name]["seconds"] = time.perf_counter() - started
+        results[name]["load_average_1min"] = {
+            "before": load_before,
+            "after": os.getloadavg()[0],
+        }
         _log(json.dumps(results[name]["comparison"], indent=1))
+        _log(json.dumps(results[name]["cold_items"].get("comparison"), indent=1))
     results["environment"] = {
         "python": platform.python_version(),
         "numpy": np.__version__,

@@ -1,15 +1,24 @@
 """Candidate sets: the union of each signal's top-N per user, scored by every signal.
 
 Every source model (a *signal*) ranks its own top ``depth`` items per user, items seen in
-training left out. The candidates of a user are the union of those lists, and every signal is
-then asked, through :meth:`Recommender.score`, for its score of every candidate, including the
-ones it did not retrieve itself: a candidate never gets a made-up 0 from a signal that could
-score it.
+training left out. A signal that scores items from their content
+(:attr:`Recommender.scores_cold_items` True) also ranks its own top ``cold_depth`` among the
+*cold* items (items no model saw in training), so new products reach the candidates even when
+warm items fill every top ``depth``. The candidates of a user are the union of those lists,
+and every signal is then asked, through :meth:`Recommender.score`, for its score of every
+candidate, including the ones it did not retrieve itself: a candidate never gets a made-up 0
+from a signal that could score it.
 
-A signal cannot score a user outside its user index (a model trained on fewer users): that
-user's row holds NaN for the signal, and the signal retrieves nothing for them. Non-finite
-scores a model returns are stored as NaN too. How NaN is treated by each normalisation is
-documented in :mod:`core.fusion.normalise`; reciprocal rank fusion gives it no contribution.
+A signal *cannot score* (NaN, and it retrieves nothing there):
+
+- a user outside its user index (a model trained on fewer users);
+- a user without training history, when the model ranks from the history
+  (:attr:`Recommender.ranks_without_history` False: its scores are all equal there);
+- a cold item, when the model learns items from interactions only
+  (:attr:`Recommender.scores_cold_items` False: its score there is a 0 or a random factor).
+
+Non-finite scores a model returns are stored as NaN too. Fusion leaves a missing score out and
+shares its weight among the signals that scored the candidate (:mod:`core.fusion.methods`).
 """
 
 from __future__ import annotations
@@ -22,10 +31,13 @@ import scipy.sparse as sp
 
 from core.checks import check_whole
 from core.errors import FusionError
+from core.metrics.ranking import top_k
 from core.models.base import Recommender
 from core.progress import ProgressCallback
 
 DEFAULT_DEPTH = 200
+# Cold items each content signal adds per user: a list's worth of new products for k = 10..50.
+DEFAULT_COLD_DEPTH = 50
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +62,9 @@ class CandidateSet:
         Size of the item index (for catalogue coverage).
     depth : int
         Items each signal retrieved per user.
+    cold : numpy.ndarray, optional
+        ``(n, c)`` bool: the candidate is a cold item (no training interaction); all False
+        when not given.
     """
 
     users: np.ndarray
@@ -59,11 +74,16 @@ class CandidateSet:
     signal_names: tuple[str, ...]
     n_items: int
     depth: int
+    cold: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.users)
         if self.items.ndim != 2 or self.items.shape[0] != n:
             raise FusionError(f"items must have shape ({n}, c), not {self.items.shape}")
+        if self.cold is None:
+            object.__setattr__(self, "cold", np.zeros(self.items.shape, dtype=bool))
+        elif self.cold.shape != self.items.shape:
+            raise FusionError(f"cold must have shape {self.items.shape}, not {self.cold.shape}")
         shape = (len(self.signal_names), *self.items.shape)
         for name in ("scores", "retrieved"):
             if getattr(self, name).shape != shape:
@@ -89,6 +109,11 @@ class CandidateSet:
         """``(n, c)`` bool: the position holds a candidate (not padding)."""
         return self.items >= 0
 
+    @property
+    def present(self) -> np.ndarray:
+        """``(s, n, c)`` bool: the signal scored the candidate (finite score)."""
+        return np.isfinite(self.scores)
+
     def select(self, rows: np.ndarray) -> CandidateSet:
         """The candidates of the users at positions ``rows`` (an index or a bool mask)."""
         rows = np.asarray(rows)
@@ -100,6 +125,7 @@ class CandidateSet:
             signal_names=self.signal_names,
             n_items=self.n_items,
             depth=self.depth,
+            cold=self.cold[rows],
         )
 
     def relevance(self, relevant: sp.csr_matrix) -> np.ndarray:
@@ -134,6 +160,14 @@ def relevant_rows(relevant: sp.csr_matrix, users: np.ndarray, n_items: int) -> s
     rows.eliminate_zeros()
     rows.sort_indices()
     return rows
+
+
+def trained_items(models: Mapping[str, Recommender], n_items: int) -> np.ndarray:
+    """``(n_items,)`` bool: some model has a training interaction with the item."""
+    trained = np.zeros(n_items, dtype=bool)
+    for model in models.values():
+        trained[np.unique(model.train_.indices)] = True
+    return trained
 
 
 def _check_models(models: Mapping[str, Recommender]) -> tuple[list[str], int]:
@@ -194,14 +228,64 @@ def _retrieve(
     return top, scores
 
 
+def _retrieve_cold(
+    model: Recommender, users: np.ndarray, cold_items: np.ndarray, cold_depth: int
+) -> np.ndarray:
+    """The model's top ``cold_depth`` among ``cold_items`` per user (``-1`` padded).
+
+    Only models that score cold items from their content retrieve here; a user without
+    history gets nothing from a model that ranks from the history.
+    """
+    top = np.full((len(users), cold_depth), -1, dtype=np.int64)
+    known = users < model.n_users
+    if not model.scores_cold_items or cold_depth == 0 or cold_items.size == 0 or not known.any():
+        return top
+    scores = np.array(model.score(users[known], cold_items), dtype=np.float32)
+    scores[~np.isfinite(scores)] = -np.inf
+    if not model.ranks_without_history:
+        scores[np.diff(model.train_[users[known]].indptr) == 0] = -np.inf
+    columns, _ = top_k(scores, cold_depth)
+    top[known] = np.where(columns >= 0, cold_items[np.maximum(columns, 0)], -1)
+    return top
+
+
+def _unscorable(
+    model: Recommender, users: np.ndarray, items: np.ndarray, trained: np.ndarray
+) -> np.ndarray:
+    """``(n, c)`` bool: entries ``model`` cannot score (see the module notes)."""
+    known = users < model.n_users
+    missing = np.broadcast_to(~known[:, None], items.shape).copy()
+    if not model.ranks_without_history:
+        history = np.zeros(len(users), dtype=bool)
+        history[known] = np.diff(model.train_[users[known]].indptr) > 0
+        missing |= ~history[:, None]
+    if model.scores_cold_items is False:
+        missing |= (items >= 0) & ~trained[np.maximum(items, 0)]
+    return missing
+
+
 def _gather_scores(
-    model: Recommender, users: np.ndarray, items: np.ndarray, dense: np.ndarray | None = None
+    model: Recommender,
+    users: np.ndarray,
+    items: np.ndarray,
+    trained: np.ndarray,
+    dense: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(n, c)`` float32 scores of ``model`` for the candidate matrix ``items``.
 
-    ``dense`` holds the model's scores of every item for the known users, when
-    :func:`_retrieve` kept them.
+    NaN where the model cannot score (see the module notes); ``trained`` marks the items with
+    training interactions. ``dense`` holds the model's scores of every item for the known
+    users, when :func:`_retrieve` kept them.
     """
+    out = _raw_scores(model, users, items, dense)
+    out[_unscorable(model, users, items, trained)] = np.nan
+    return out
+
+
+def _raw_scores(
+    model: Recommender, users: np.ndarray, items: np.ndarray, dense: np.ndarray | None
+) -> np.ndarray:
+    """``(n, c)`` float32 scores of ``model`` for ``items`` (NaN on padding, unknown users)."""
     out = np.full(items.shape, np.nan, dtype=np.float32)
     known = users < model.n_users
     valid = items >= 0
@@ -226,6 +310,7 @@ def build_candidates(
     user_idx: np.ndarray,
     depth: int = DEFAULT_DEPTH,
     *,
+    cold_depth: int = DEFAULT_COLD_DEPTH,
     batch_size: int = 1024,
     callback: ProgressCallback | None = None,
     exclude_seen: bool = True,
@@ -241,6 +326,9 @@ def build_candidates(
         Users (training indices) to build candidates for.
     depth : int
         Items each model retrieves per user (seen items excluded).
+    cold_depth : int
+        Cold items (no training interaction) each content model
+        (:attr:`Recommender.scores_cold_items` True) adds per user; 0 adds none.
     batch_size : int
         Users handled at once; memory grows with ``batch_size x n_items`` per model that
         ranks by dense scores (their scores are kept until the candidates are scored).
@@ -257,11 +345,14 @@ def build_candidates(
     """
     names, n_items = _check_models(models)
     check_whole("depth", depth, 1, FusionError)
+    check_whole("cold_depth", cold_depth, 0, FusionError)
     if batch_size < 1:
         raise FusionError(f"batch_size must be at least 1, not {batch_size}")
     users = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))
     if users.ndim != 1 or (users.size and users.min() < 0):
         raise FusionError("user_idx must be a one-dimensional array of indices >= 0")
+    trained = trained_items(models, n_items)
+    cold_items = np.flatnonzero(~trained).astype(np.int64)
     n_batches = max(1, -(-len(users) // batch_size))
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for batch in range(n_batches):
@@ -269,16 +360,21 @@ def build_candidates(
         retrieved_lists = [
             _retrieve(model, chunk, depth, exclude_seen) for model in models.values()
         ]
-        lists = [top for top, _ in retrieved_lists]
+        lists = [
+            np.concatenate([top, _retrieve_cold(model, chunk, cold_items, cold_depth)], axis=1)
+            for model, (top, _) in zip(models.values(), retrieved_lists, strict=True)
+        ]
         items = _union(np.concatenate(lists, axis=1), n_items)
         scores = np.stack(
             [
-                _gather_scores(model, chunk, items, dense)
+                _gather_scores(model, chunk, items, trained, dense)
                 for model, (_, dense) in zip(models.values(), retrieved_lists, strict=True)
             ]
         )
         del retrieved_lists
         retrieved = np.stack([_row_membership(items, top, n_items) for top in lists])
+        # A signal retrieves only what it can score.
+        retrieved &= np.isfinite(scores)
         parts.append((items, scores, retrieved))
         if callback is not None:
             done = min((batch + 1) * batch_size, len(users))
@@ -295,4 +391,7 @@ def build_candidates(
         scores[:, start:stop, :columns] = part_scores
         retrieved[:, start:stop, :columns] = part_retrieved
         start = stop
-    return CandidateSet(users, items, scores, retrieved, tuple(names), n_items, int(depth))
+    cold = (items >= 0) & ~trained[np.maximum(items, 0)]
+    return CandidateSet(
+        users, items, scores, retrieved, tuple(names), n_items, int(depth), cold=cold
+    )

@@ -3,7 +3,9 @@ r"""The learned softmax gate: signal weights that depend on the user.
 For user :math:`u` with features :math:`z_u`, the weights are
 :math:`w_u = \mathrm{softmax}(g(z_u))` over the signals and the fused score of a candidate is
 :math:`f_{uc} = \sum_s w_{us} x_{suc}`, with :math:`x` the normalised scores of a
-:class:`~core.fusion.prepared.PreparedFusion` (the ``weighted`` rule with per-user weights).
+:class:`~core.fusion.prepared.PreparedFusion` (the ``weighted`` rule with per-user weights;
+a signal that cannot score a candidate is left out and the weights renormalised over the
+others, in training as in :mod:`core.fusion.methods`).
 :math:`g` is a small MLP (standardised features, one ``tanh`` hidden layer); its last layer
 starts at zero, so training starts from equal weights.
 
@@ -293,9 +295,11 @@ class SoftmaxGate:
         self, prepared: PreparedFusion, features: np.ndarray, rows: np.ndarray
     ) -> tuple[torch.Tensor, ...]:
         terms = prepared.terms("weighted")[:, rows]
+        present = prepared.candidates.present[:, rows] | ~prepared.candidates.valid[rows][None]
         return (
             torch.from_numpy((features[rows] - self.feature_mean_) / self.feature_scale_),
             torch.from_numpy(np.ascontiguousarray(terms.transpose(1, 2, 0))),
+            torch.from_numpy(np.ascontiguousarray(present.transpose(1, 2, 0), np.float32)),
             torch.from_numpy(prepared.candidates.valid[rows]),
             torch.from_numpy(prepared.is_relevant[rows]),
         )
@@ -304,12 +308,16 @@ class SoftmaxGate:
         self,
         features: torch.Tensor,
         terms: torch.Tensor,
+        present: torch.Tensor,
         valid: torch.Tensor,
         relevant: torch.Tensor,
     ) -> torch.Tensor:
         weights = torch.softmax(self.network_(features), dim=1)
-        fused = torch.einsum("ncs,ns->nc", terms, weights) * self.log_sharpness_.exp()
-        fused = fused.masked_fill(~valid, float("-inf"))
+        # Weights renormalised over the signals that scored each candidate (they sum to 1).
+        present_weight = torch.einsum("ncs,ns->nc", present, weights)
+        fused = torch.einsum("ncs,ns->nc", terms, weights) / present_weight.clamp_min(1e-12)
+        fused = fused * self.log_sharpness_.exp()
+        fused = fused.masked_fill(~valid | (present_weight <= 0), float("-inf"))
         log_probability = torch.log_softmax(fused, dim=1)
         per_user = -log_probability.masked_fill(~relevant, 0).sum(dim=1)
         return (per_user / relevant.sum(dim=1)).mean()

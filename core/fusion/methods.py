@@ -19,6 +19,14 @@ of an item splits exactly into one contribution per signal (what the explanation
 Weights are non-negative, one per signal (the same for every user) or one row per user (the
 learned gate); only their ratios matter to the ranking. Lists are the ``k`` best candidates by
 fused score, ties to the lower item index; padding never enters a list.
+
+Missing scores
+    A signal that cannot score a candidate (NaN in the candidates: a cold item for a
+    collaborative model, a user without history for a model that ranks from it) neither
+    zeroes nor promotes it: its term is left out and the weights are renormalised over the
+    signals present, :math:`w'_s = w_s \, W / \sum_{s' \text{ present}} w_{s'}` with
+    :math:`W = \sum_s w_s`. A candidate scored by every signal keeps its plain weighted sum;
+    one that no signal of positive weight scores is never listed.
 """
 
 from __future__ import annotations
@@ -100,10 +108,31 @@ def signal_terms(
     normalisation: str = "minmax",
     rrf_k: float = RRF_K,
 ) -> np.ndarray:
-    """``(s, n, c)`` float32 per-signal terms that ``method`` sums with the weights."""
+    """``(s, n, c)`` float32 per-signal terms that ``method`` sums with the weights.
+
+    Missing scores get the term 0 (their weight goes to the other signals, see
+    :func:`present_scale`).
+    """
     if check_method(method) == "rrf":
-        return rrf_terms(candidates.scores, rrf_k)
-    return normalise(candidates.scores, normalisation)
+        terms = rrf_terms(candidates.scores, rrf_k)
+    else:
+        terms = normalise(candidates.scores, normalisation)
+    return np.where(candidates.present, terms, 0).astype(np.float32)
+
+
+def present_scale(present: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+    """``(n, c)`` factor ``W / sum of the present signals' weights`` of each candidate.
+
+    ``inf`` where no signal of positive weight is present (the candidate is not listed);
+    None when every candidate of every user has every signal (the factor is 1 everywhere).
+    """
+    if present.all():
+        return None
+    present_weight = combine(present.astype(np.float32), weights)
+    total = weights.sum(axis=-1)
+    total = total if weights.ndim == 1 else total[:, None]
+    with np.errstate(divide="ignore"):
+        return np.where(present_weight > 0, total / present_weight, np.inf).astype(np.float32)
 
 
 def mnz_counts(retrieved: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -161,12 +190,19 @@ def rank_candidates(
         if weights.ndim == 2
         else np.broadcast_to(weights, (candidates.n_users, candidates.n_signals))
     )
-    fused = combine(terms, weights)
+    scale = present_scale(candidates.present | ~candidates.valid[None], weights)
+    keep = candidates.valid
     multiplier = None
     if check_method(method) == "combmnz":
         multiplier = mnz_counts(candidates.retrieved, weights)
+    if scale is not None:
+        keep = keep & np.isfinite(scale)
+        scale = np.where(keep, scale, 0).astype(np.float32)
+        multiplier = scale if multiplier is None else multiplier * scale
+    fused = combine(terms, weights)
+    if multiplier is not None:
         fused = fused * multiplier
-    fused = np.where(candidates.valid, fused, -np.inf).astype(np.float32)
+    fused = np.where(keep, fused, -np.inf).astype(np.float32)
     columns, scores = top_columns(fused, k)
     listed = columns >= 0
     safe = np.where(listed, columns, 0)

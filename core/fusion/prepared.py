@@ -166,6 +166,10 @@ class PreparedFusion:
         self.relevant_rows = rows
         self.n_relevant = np.diff(rows.indptr).astype(np.int64)
         self._penalty = np.where(candidates.valid, 0, -np.inf).astype(np.float32)
+        present = candidates.present | ~candidates.valid[None]
+        # Signals present per candidate, for the renormalised weights (see core.fusion.methods);
+        # None when every signal scores every candidate.
+        self._present = None if present.all() else np.ascontiguousarray(present, np.float32)
         self._terms: dict[str, np.ndarray] = {}
         self._retrieved_flags: np.ndarray | None = None
 
@@ -202,8 +206,24 @@ class PreparedFusion:
             if method == "combmnz":
                 active = (weights[rows] > 0).astype(np.float32)
                 fused *= np.einsum("ns,snc->nc", active, self._retrieved()[:, rows])
+        if self._present is not None:
+            fused = self._renormalised(fused, weights, rows)
         fused += self._penalty[rows]
         return fused
+
+    def _renormalised(self, fused: np.ndarray, weights: np.ndarray, rows: slice) -> np.ndarray:
+        """``fused`` with each candidate's weights renormalised over its present signals."""
+        present = self._present[:, rows]
+        s, m, c = present.shape
+        if weights.ndim == 1:
+            present_weight = (weights @ present.reshape(s, m * c)).reshape(m, c)
+            total: np.ndarray | float = float(weights.sum())
+        else:
+            present_weight = np.einsum("ns,snc->nc", weights[rows], present)
+            total = weights[rows].sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = fused * total / present_weight
+        return np.where(present_weight > 0, scaled, -np.inf).astype(np.float32)
 
     def top_items(
         self, weights: np.ndarray | Sequence[float], method: str = "weighted", k: int = 10

@@ -27,7 +27,7 @@ from core.errors import FusionError, ModelError
 from core.fusion.candidates import DEFAULT_DEPTH, CandidateSet, build_candidates
 from core.fusion.methods import METHODS, fuse
 from core.fusion.normalise import NORMALISATIONS
-from core.models.base import Recommender
+from core.models.base import Recommender, ServedLists, popularity_lists
 from core.models.runs import trained_models
 from core.progress import ProgressCallback
 
@@ -196,21 +196,46 @@ def fused_lists(
     user_idx: np.ndarray,
     k: int,
 ) -> np.ndarray:
-    """``(n, k)`` fused top-``k`` item indices of ``user_idx`` under ``config``."""
+    """``(n, k)`` fused top-``k`` item indices of ``user_idx`` under ``config``.
+
+    Users without training history get the popularity fallback (see :func:`serve_fused`).
+    """
+    return serve_fused(models, config, gate, split, user_idx, k).items
+
+
+def serve_fused(
+    models: dict[str, Recommender],
+    config: FusionConfig,
+    gate: SoftmaxGate | None,
+    split: Split,
+    user_idx: np.ndarray,
+    k: int,
+) -> ServedLists:
+    """The fused top ``k`` of ``user_idx``, and which users got the cold-user fallback.
+
+    A user without training history has nothing for the history-based signals to rank from,
+    so the fused list would silently be whatever signal ranks without history. Such a user
+    gets the popularity fallback (:func:`core.models.base.popularity_lists`) instead, marked
+    in :attr:`ServedLists.fallback`.
+    """
     missing = [name for name in config.signal_names if name not in models]
     if missing:
         raise FusionError(f"the fusion needs the models {', '.join(missing)}")
-    chosen = {name: models[name] for name in config.signal_names}
-    candidates = build_candidates(
-        chosen,
-        np.asarray(user_idx, dtype=np.int64),
-        config.depth,
-        exclude_seen=split.exclude_seen,
-    )
-    if config.method == GATE:
-        weights: Any = gate.weights(gate_features(split, candidates.users))
-        method = "weighted"
-    else:
-        weights, method = np.asarray(config.weights, dtype=np.float32), config.method
-    ranking = fuse(candidates, weights, method=method, normalisation=config.normalisation, k=k)
-    return ranking.items
+    users = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))
+    train = split.train.matrix.tocsr()
+    fallback = np.diff(train.indptr)[users] == 0
+    items, scores = popularity_lists(train, users, k)
+    fused = ~fallback
+    if fused.any():
+        chosen = {name: models[name] for name in config.signal_names}
+        candidates = build_candidates(
+            chosen, users[fused], config.depth, exclude_seen=split.exclude_seen
+        )
+        if config.method == GATE:
+            weights: Any = gate.weights(gate_features(split, candidates.users))
+            method = "weighted"
+        else:
+            weights, method = np.asarray(config.weights, dtype=np.float32), config.method
+        ranking = fuse(candidates, weights, method=method, normalisation=config.normalisation, k=k)
+        items[fused], scores[fused] = ranking.items, ranking.scores
+    return ServedLists(items, scores, fallback)

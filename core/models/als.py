@@ -67,6 +67,7 @@ class MatrixFactorization(Recommender):
     num_threads: int
     use_gpu: bool
     scores_during_fit = True
+    scores_cold_items = False
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "factors": Whole(1),
         "regularization": Positive(allow_zero=True),

@@ -18,6 +18,7 @@ import io
 import json
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -34,6 +35,44 @@ from core.progress import ProgressCallback
 
 # The catalogue a model's fit may read (content models align it to the items), or None.
 Catalog = pd.DataFrame | None
+# How a served list was made: by the model (or fusion) itself, or by the cold-user fallback.
+SOURCE_MODEL = "model"
+SOURCE_POPULARITY_FALLBACK = "popularity fallback (no training history)"
+
+
+@dataclass(frozen=True, eq=False)
+class ServedLists:
+    """Top-``k`` lists as served, with the users who got the cold-user fallback marked.
+
+    Attributes
+    ----------
+    items : numpy.ndarray
+        ``(n, k)`` int64 item indices, best first, ``-1`` padded.
+    scores : numpy.ndarray
+        ``(n, k)`` float32 scores of the list's source (training users per item for the
+        fallback), ``-inf`` on padding.
+    fallback : numpy.ndarray
+        ``(n,)`` bool: the user has no training history and got the popularity fallback.
+    """
+
+    items: np.ndarray
+    scores: np.ndarray
+    fallback: np.ndarray
+
+    @property
+    def sources(self) -> np.ndarray:
+        """``(n,)`` label of each user's list: :data:`SOURCE_MODEL` or the fallback's."""
+        return np.where(self.fallback, SOURCE_POPULARITY_FALLBACK, SOURCE_MODEL)
+
+
+def popularity_lists(
+    train: sp.csr_matrix, user_idx: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cold-user fallback: items by their number of training users, the same list for
+    every user of ``user_idx`` (who have no history to exclude); ties to the lower index."""
+    counts = np.bincount(sp.csr_matrix(train).indices, minlength=train.shape[1])
+    scores = np.broadcast_to(counts.astype(np.float32), (len(user_idx), train.shape[1]))
+    return top_k(scores, k)
 
 
 class Recommender(ABC):
@@ -52,6 +91,12 @@ class Recommender(ABC):
     # False for models that rank from the user's history: a user with an empty history gets
     # an empty list (-1 padding) rather than an arbitrary order of equal scores.
     ranks_without_history: ClassVar[bool] = False
+    # Whether the model can score an item without training interactions (a cold item):
+    # True for models that score items from their content (text), which fusion also asks for
+    # their best cold items; False for models that learn items from interactions only (their
+    # score of a cold item is a 0 or a random factor, which fusion treats as missing); None
+    # where undeclared: scores are used as given.
+    scores_cold_items: ClassVar[bool | None] = None
     # Hyperparameter name -> constraint, checked when fit starts (see _validate_params).
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {}
 
@@ -212,6 +257,22 @@ class Recommender(ABC):
         if history is None:
             return self._rank_training_users(users, k, exclude_seen, batch_size)
         return self._rank_batches(users, k, exclude_seen, history, batch_size)
+
+    def serve(self, user_idx: np.ndarray | int, k: int, exclude_seen: bool = True) -> ServedLists:
+        """:meth:`recommend` for training users, with the cold-user fallback.
+
+        A user without training history gets the model's list when the model ranks without
+        history (popularity), else the popularity fallback (:func:`popularity_lists`),
+        marked in :attr:`ServedLists.fallback` so every view can label it.
+        """
+        items, scores = self.recommend(user_idx, k, exclude_seen)
+        users = self._user_array(user_idx)
+        fallback = np.zeros(len(users), dtype=bool)
+        if not self.ranks_without_history:
+            fallback = np.diff(self.train_[users].indptr) == 0
+        if fallback.any():
+            items[fallback], scores[fallback] = popularity_lists(self.train_, users[fallback], k)
+        return ServedLists(items, scores, fallback)
 
     def _rank_training_users(
         self, users: np.ndarray, k: int, exclude_seen: bool, batch_size: int

@@ -102,6 +102,7 @@ class ProfileRecommender(Recommender):
     scored from their recency-weighted rows.
     """
 
+    scores_cold_items = True
     half_life_days: float | None
     profile_data_: np.ndarray
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {

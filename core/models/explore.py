@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from core.data.workspace import Workspace, relation_exists
 from core.errors import ModelError
-from core.models.base import Recommender
+from core.models.base import SOURCE_MODEL, Recommender
 from core.schema import CATALOG_TABLE
 
 
@@ -26,7 +26,11 @@ def item_titles(ws: Workspace) -> dict[str, str]:
 
 
 def _ranked_frame(
-    model: Recommender, idx: np.ndarray, scores: np.ndarray, titles: Mapping[str, str]
+    model: Recommender,
+    idx: np.ndarray,
+    scores: np.ndarray,
+    titles: Mapping[str, str],
+    source: str = SOURCE_MODEL,
 ) -> pd.DataFrame:
     keep = idx >= 0
     item_ids = [str(model.item_ids_[i]) for i in idx[keep]]
@@ -36,6 +40,7 @@ def _ranked_frame(
             "item_id": item_ids,
             "title": [titles.get(item, "") for item in item_ids],
             "score": scores[keep].astype(float),
+            "source": [source] * int(keep.sum()),
         }
     )
 
@@ -76,6 +81,10 @@ def user_history(model: Recommender, user_idx: int, titles: Mapping[str, str]) -
 def user_recommendations(
     model: Recommender, user_idx: int, titles: Mapping[str, str], k: int = 10
 ) -> pd.DataFrame:
-    """The model's top ``k`` for user row ``user_idx``, items of the history left out."""
-    idx, scores = model.recommend(np.array([int(user_idx)]), k, exclude_seen=True)
-    return _ranked_frame(model, idx[0], scores[0], titles)
+    """The model's top ``k`` for user row ``user_idx``, items of the history left out.
+
+    The ``source`` column says whether the list is the model's or, for a user without
+    training history, the popularity fallback (:meth:`Recommender.serve`).
+    """
+    served = model.serve(np.array([int(user_idx)]), k, exclude_seen=True)
+    return _ranked_frame(model, served.items[0], served.scores[0], titles, served.sources[0])

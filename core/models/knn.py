@@ -52,6 +52,7 @@ class ItemKNN(Recommender):
     """
 
     name = "item_knn"
+    scores_cold_items = False
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "similarity": Choice(SIMILARITIES),
         "k_neighbours": Whole(1),

@@ -36,6 +36,7 @@ class Popularity(Recommender):
 
     name = "popularity"
     ranks_without_history = True
+    scores_cold_items = False
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "window_days": Positive(optional=True)
     }

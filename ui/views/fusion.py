@@ -27,6 +27,7 @@ from core.fusion.runs import (
     gate_features,
     save_fusion,
 )
+from core.models.base import SOURCE_POPULARITY_FALLBACK
 from core.progress import ProgressCallback
 from ui import cache, feedback, state
 from ui.forms.models import train_then_rerun
@@ -120,6 +121,12 @@ def user_view(
         width="stretch",
     )
     st.caption("✓ marks an item the user interacted with in the validation period.")
+    if signals.split.train.matrix.tocsr()[candidates.users[row]].nnz == 0:
+        st.warning(
+            "This user has no training history: a saved fused variant serves them the "
+            f"{SOURCE_POPULARITY_FALLBACK}, not a fused list.",
+            icon=":material/info:",
+        )
 
 
 def gate_section(signals: FusionSignals, prepared: PreparedFusion, key: FusionKey) -> None:

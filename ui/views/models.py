@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +23,9 @@ RANKED_COLUMNS = {
     "score": st.column_config.NumberColumn("Score", format="%.4f", width="small"),
 }
 RANKED_ORDER = ("rank", "score", "title", "item_id")
+# A user's list also says its source: the model, or the cold-user fallback.
+SERVED_COLUMNS = {**RANKED_COLUMNS, "source": st.column_config.TextColumn("Source")}
+SERVED_ORDER = (*RANKED_ORDER, "source")
 
 
 def run_labels(models: pd.DataFrame, when: str = "%m-%d %H:%M") -> dict[str, str]:
@@ -165,13 +169,15 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
                 column_order=RANKED_ORDER,
             )
     with user_tab:
-        with_history = [
-            int(user) for user in (model.train_.getnnz(axis=1) > 0).nonzero()[0].tolist()
-        ]
+        has_history = model.train_.getnnz(axis=1) > 0
+        # Users with history first; those without get the labelled cold-user fallback.
+        with_history = [int(user) for user in np.argsort(~has_history, kind="stable").tolist()]
         user_idx = st.selectbox(
             "User",
             with_history,
-            format_func=lambda index: str(user_ids[index]),
+            format_func=lambda index: (
+                str(user_ids[index]) + ("" if has_history[index] else " (no history)")
+            ),
             key=state.MODELS_USER,
             persist_state=state.KEEP,
         )
@@ -196,8 +202,8 @@ def explore_section(ws: Workspace, models: pd.DataFrame) -> None:
             explore.user_recommendations(model, user_idx, titles, k=10),
             hide_index=True,
             width="stretch",
-            column_config=RANKED_COLUMNS,
-            column_order=RANKED_ORDER,
+            column_config=SERVED_COLUMNS,
+            column_order=SERVED_ORDER,
         )
 
 

@@ -122,3 +122,74 @@ def test_seen_items_are_retrieved_when_the_split_kept_repeats() -> None:
     # Without repeats the seen items are left out: the best unseen items tie at 0 and the
     # lower index comes first.
     np.testing.assert_array_equal(dropped.items, [[1], [0]])
+
+
+class Collaborative(FixedScores):
+    """Learns items from interactions only: its scores of cold items mean nothing."""
+
+    scores_cold_items = False
+
+
+class Content(FixedScores):
+    """Scores items from their content, cold ones included."""
+
+    scores_cold_items = True
+
+
+# Three users, seven items; user 2 has no training history. Items 5 and 6 have no training
+# interaction (cold).
+SEEN_WARM = [[0], [3], []]
+TABLE_CF = [[9, 8, 7, 6, 5, 4, 3], [1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1]]
+TABLE_TEXT = [[0, 1, 2, 3, 4, 6, 5], [6, 5, 4, 3, 2, 1, 0], [1, 1, 1, 1, 1, 1, 1]]
+
+
+def _trained(cls: type, table: list, seen: list[list[int]]) -> FixedScores:
+    # Items 0..4 get a training user each: a dummy user 3 saw items 1, 2 and 4.
+    return cls([*table, [0] * 7]).fit(interactions([*seen, [1, 2, 4]], 7))
+
+
+def test_cold_items_and_users_are_missing_for_the_signals_that_cannot_score_them() -> None:
+    models = {
+        "cf": _trained(Collaborative, TABLE_CF, SEEN_WARM),
+        "text": _trained(Content, TABLE_TEXT, SEEN_WARM),
+    }
+    candidates = build_candidates(models, np.array([0, 1, 2]), depth=2, cold_depth=1)
+    nan = np.nan
+    # User 0: cf's top 2 unseen {1, 2}; text's {6, 5} (cold items, both in its own top 2)
+    # and its best cold item 5. User 1: cf's {6, 5}, text's {0, 1}, cold best 5.
+    # User 2 has no history: both signals rank from it, so nobody retrieves anything.
+    np.testing.assert_array_equal(candidates.items, [[1, 2, 5, 6], [0, 1, 5, 6], [-1] * 4])
+    np.testing.assert_array_equal(
+        candidates.cold,
+        [[False, False, True, True], [False, False, True, True], [False] * 4],
+    )
+    # cf cannot score the cold items 5 and 6: NaN, not its 4 and 3 (nor 6 and 7).
+    np.testing.assert_array_equal(
+        candidates.scores[0], [[8, 7, nan, nan], [1, 2, nan, nan], [nan] * 4]
+    )
+    np.testing.assert_array_equal(candidates.scores[1], [[1, 2, 6, 5], [6, 5, 1, 0], [nan] * 4])
+    # cf does not count as retrieving the cold items it listed for user 1.
+    np.testing.assert_array_equal(
+        candidates.retrieved[0],
+        [[True, True, False, False], [False, False, False, False], [False] * 4],
+    )
+    np.testing.assert_array_equal(
+        candidates.retrieved[1],
+        [[False, False, True, True], [True, True, True, False], [False] * 4],
+    )
+
+
+def test_content_signals_add_their_best_cold_items() -> None:
+    models = {
+        "cf": _trained(Collaborative, TABLE_CF, SEEN_WARM),
+        "text": _trained(Content, TABLE_TEXT, SEEN_WARM),
+    }
+    # depth 1: cf brings item 1 (user 0) and 6 (user 1); text brings 5 (user 0) and 0 (user 1).
+    # cold_depth 2 adds text's two cold items, 5 and 6, to both users.
+    without = build_candidates(models, np.array([0, 1]), depth=1, cold_depth=0)
+    np.testing.assert_array_equal(without.items, [[1, 5], [0, 6]])
+    with_cold = build_candidates(models, np.array([0, 1]), depth=1, cold_depth=2)
+    np.testing.assert_array_equal(with_cold.items, [[1, 5, 6], [0, 5, 6]])
+    np.testing.assert_array_equal(with_cold.retrieved[1], [[False, True, True], [True, True, True]])
+    with pytest.raises(FusionError, match="cold_depth"):
+        build_candidates(models, np.array([0]), cold_depth=-1)

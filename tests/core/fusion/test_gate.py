@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,7 +12,7 @@ from core.data.interactions import Interactions
 from core.errors import FusionError
 from core.fusion import PreparedFusion, search_weights
 from core.fusion.gate import FEATURE_NAMES, SoftmaxGate, user_features
-from tests.core.fusion.conftest import candidate_set
+from tests.core.fusion.conftest import candidate_set, relevance_matrix
 
 
 def two_groups(n_users: int = 200, width: int = 20, seed: int = 0):
@@ -117,3 +119,16 @@ def test_user_features_by_hand() -> None:
     )
     np.testing.assert_allclose(later, [[np.log1p(1), np.log1p(10), 1, 1]], rtol=1e-6)
     assert len(FEATURE_NAMES) == features.shape[1]
+
+
+def test_the_gate_loss_renormalises_over_the_signals_present() -> None:
+    # One user, C cannot score the cold item 3 (see test_methods): min-max C -> [1, 0.5, 0, -],
+    # T -> [0, 0.5, 1, 0.75]. The gate starts at equal weights: items 0..2 fuse to 0.5 and
+    # item 3 to 0.75 (T alone). The relevant item 3 at sharpness 10:
+    # loss = -log(e^7.5 / (3 e^5 + e^7.5)).
+    nan = np.nan
+    candidates = candidate_set([[[4.0, 2.0, 0.0, nan]], [[0.2, 0.6, 1.0, 0.8]]])
+    prepared = PreparedFusion(candidates, relevance_matrix([[3]], 4))
+    gate = SoftmaxGate(epochs=1).fit(prepared, np.zeros((1, 4), dtype=np.float32))
+    expected = -math.log(math.exp(7.5) / (3 * math.exp(5) + math.exp(7.5)))
+    assert gate.initial_loss_ == pytest.approx(expected, rel=1e-5)

@@ -78,7 +78,49 @@ def test_padding_and_nan_never_win() -> None:
     assert ranking.scores[0, 2] == -np.inf
     assert (ranking.contributions[:, 0, 2] == 0).all()
     rrf = fuse(padded, [1, 1], method="rrf", k=3)
-    np.testing.assert_allclose(rrf.scores[0, :2], [1 / 61, 1 / 61], rtol=1e-6)
+    # Each item is scored by one signal, which takes the whole weight 2: 2 / 61.
+    np.testing.assert_allclose(rrf.scores[0, :2], [2 / 61, 2 / 61], rtol=1e-6)
+
+
+# One user, four candidates 0..3. C (a collaborative signal) cannot score item 3 (cold);
+# T (a content signal) scores all four.
+MISSING = [[[4.0, 2.0, 0.0, np.nan]], [[0.2, 0.6, 1.0, 0.8]]]
+
+
+def test_a_missing_signal_does_not_zero_the_candidate() -> None:
+    ranking = fuse(candidate_set(MISSING), [0.75, 0.25], k=4)
+    # min-max: C -> [1, 0.5, 0, missing], T -> [0, 0.5, 1, 0.75].
+    # Items 0..2: 0.75 C + 0.25 T = 0.75, 0.5, 0.25. Item 3: T alone carries the whole weight
+    # (0.25 renormalised to 1): 0.75, tying item 0 (the lower item first).
+    assert ranking.items.tolist() == [[0, 3, 1, 2]]
+    np.testing.assert_allclose(ranking.scores[0], [0.75, 0.75, 0.5, 0.25], rtol=1e-6)
+    np.testing.assert_allclose(
+        ranking.contributions[:, 0], [[0.75, 0, 0.375, 0], [0, 0.75, 0.125, 0.25]], rtol=1e-6
+    )
+    np.testing.assert_allclose(ranking.contributions.sum(axis=0), ranking.scores, rtol=1e-6)
+
+
+def test_missing_signal_in_rrf_combmnz_and_per_user_weights() -> None:
+    rrf = fuse(candidate_set(MISSING), [1, 1], method="rrf", rrf_k=0, k=4)
+    # Ranks C: 1, 2, 3, -; T: 4, 3, 1, 2. Item 3: T alone, weight 2: 2 / 2 = 1.
+    # Item 0: 1 + 1/4, item 1: 1/2 + 1/3, item 2: 1/3 + 1.
+    assert rrf.items.tolist() == [[2, 0, 3, 1]]
+    np.testing.assert_allclose(rrf.scores[0], [4 / 3, 1.25, 1, 5 / 6], rtol=1e-6)
+    retrieved = [[[True, True, False, False]], [[False, False, True, True]]]
+    mnz = fuse(candidate_set(MISSING, retrieved=retrieved), [0.5, 0.5], method="combmnz", k=4)
+    # One retriever each: 0.5 C + 0.5 T = 0.5, 0.5, 0.5 and item 3: T alone, 0.75.
+    assert mnz.items.tolist() == [[3, 0, 1, 2]]
+    np.testing.assert_allclose(mnz.scores[0], [0.75, 0.5, 0.5, 0.5], rtol=1e-6)
+    gate_like = fuse(candidate_set(MISSING), [[0.9, 0.1]], k=4)
+    # 0.9 C + 0.1 T = 0.9, 0.5, 0.1; item 3: 0.75 (T renormalised to the whole weight 1).
+    np.testing.assert_allclose(gate_like.scores[0], [0.9, 0.75, 0.5, 0.1], rtol=1e-6)
+
+
+def test_a_candidate_no_weighted_signal_scores_is_not_listed() -> None:
+    ranking = fuse(candidate_set(MISSING), [1, 0], k=4)
+    # T has weight 0, so item 3 has no present signal of positive weight.
+    assert ranking.items.tolist() == [[0, 1, 2, -1]]
+    np.testing.assert_allclose(ranking.scores[0, :3], [1, 0.5, 0])
 
 
 def test_top_columns_ties_to_the_lower_column() -> None:

@@ -141,3 +141,20 @@ def test_exposure_metrics_read_the_relevance_on_the_slider_path() -> None:
     w2 = 1 / math.log2(3)
     user0 = (1 + (w2 / 4) * w2) / (1 + 4 * (w2 / 4) ** 2)
     assert values["ee_relevance@2"] == pytest.approx(user0 / 2)
+
+
+def test_the_slider_path_renormalises_missing_signals_as_fuse_does() -> None:
+    nan = np.nan
+    scores = [[[4, 2, 0, nan], [nan, 1, 3, 2]], [[0.2, 0.6, 1, 0.8], [0.5, nan, 0.1, 0.3]]]
+    candidates = candidate_set(scores)
+    prepared = PreparedFusion(candidates, relevance_matrix([[3], [0]], 4))
+    for method in ("weighted", "rrf", "combmnz"):
+        for weights in ([0.75, 0.25], [[0.9, 0.1], [0.2, 0.8]], [1, 0]):
+            items, _ = prepared.top_items(weights, method, k=4)
+            expected = fuse(candidates, weights, method=method, k=4).items
+            np.testing.assert_array_equal(items, expected, err_msg=f"{method} {weights}")
+    # User 0 (see test_methods): the cold item 3 is second; it is relevant, so NDCG@10 is
+    # 1 / log2(3). User 1, min-max C -> [-, 0, 1, 0.5], T -> [1, -, 0, 0.5]: item 0 (T alone,
+    # 1) and item 2 (0.75) lead; item 0 is relevant: NDCG 1.
+    values = prepared.user_values([0.75, 0.25], "weighted", ("ndcg@10",))["ndcg@10"]
+    np.testing.assert_allclose(values, [1 / np.log2(3), 1.0], rtol=1e-6)
