@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -228,6 +228,17 @@ DEFAULT_RECALL_K = 20
 DEFAULT_NDCG_K = 10
 DEFAULT_RECALL = f"recall@{DEFAULT_RECALL_K}"
 DEFAULT_NDCG = f"ndcg@{DEFAULT_NDCG_K}"
+
+
+def metrics_at(bases: Sequence[str], k: int) -> list[str]:
+    """Metric names of ``bases`` at one list length ``k``, plus recall at
+    :data:`DEFAULT_RECALL_K` when recall is asked for at another ``k``, so every page reports
+    the same recall (the Models and Fusion pages' Recall@20) beside its own."""
+    names = [f"{base}@{k}" for base in bases]
+    if "recall" in bases and DEFAULT_RECALL not in names:
+        names.append(DEFAULT_RECALL)
+    return names
+
 
 METRICS: dict[str, MetricInfo] = {
     "precision": _on_hits("precision", "share of the top k that is relevant"),

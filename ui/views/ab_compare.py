@@ -25,6 +25,7 @@ from core.evaluation.winners import validation_and_test_winners
 from core.figures import evaluation as figures
 from core.figures.fairness import GROUPING_LABELS, exposure_bars
 from core.figures.report import experiment_report_html
+from core.metrics.registry import metrics_at
 from ui import cache, feedback, state
 from ui.text import plain
 from ui.views.models import delete_control, run_labels
@@ -132,7 +133,7 @@ def new_comparison(ws: Workspace, models: pd.DataFrame) -> None:
                 fusion_run_ids=[run for run in chosen if run in fusion_labels],
                 name=name,
                 control=control,
-                metrics=[f"{base}@{k}" for base in bases],
+                metrics=metrics_at(bases, k),
                 primary_metric=f"{primary}@{k}",
                 segments=segments,
                 n_resamples=n_resamples,

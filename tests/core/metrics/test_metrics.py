@@ -534,3 +534,12 @@ def test_an_item_listed_twice_is_an_error():
     recommended = np.array([[0, 3, 1, 3], [2, -1, -1, -1], [-1, -1, -1, -1], [4, 5, 0, 1]])
     with pytest.raises(MetricError, match="user row 0 holds the same item more than once"):
         evaluate_lists(recommended, RELEVANT, ["ndcg@4"])
+
+
+def test_comparisons_report_recall_at_the_default_cut_off_too() -> None:
+    from core.metrics.registry import DEFAULT_RECALL, metrics_at
+
+    assert DEFAULT_RECALL == "recall@20"
+    assert metrics_at(["ndcg", "recall"], 10) == ["ndcg@10", "recall@10", "recall@20"]
+    assert metrics_at(["ndcg", "recall"], 20) == ["ndcg@20", "recall@20"]
+    assert metrics_at(["ndcg", "coverage"], 10) == ["ndcg@10", "coverage@10"]
