@@ -73,7 +73,7 @@ def test_home_checklist_counts_trained_models(app_test: AppTest, loaded_home: Pa
     at = app_test.run()
     assert not at.exception
     text = "\n".join(element.value for element in at.markdown)
-    assert "**Models trained** — 1 trained" in text
+    assert "**Models trained** — 1 model trained" in text
 
 
 def test_bad_hyperparameter_shows_an_error_and_keeps_models(
