@@ -238,7 +238,12 @@ def show_result(result: ExperimentResult) -> None:
             figures.comparison_table(result, metrics),
             hide_index=True,
             width="stretch",
-            column_config={"Lift": st.column_config.NumberColumn(format="percent")},
+            column_config={
+                "Lift": st.column_config.NumberColumn(format="percent"),
+                # Scientific notation: p-values run from 1 down to 1e-20 and below.
+                "p (raw)": st.column_config.NumberColumn(format="%.2e"),
+                "p (Holm, per metric)": st.column_config.NumberColumn(format="%.2e"),
+            },
         )
     shown = st.multiselect(
         "Metrics in the bar chart", metrics, default=metrics[:4], key=state.AB_BAR_METRICS
