@@ -212,7 +212,7 @@ def test_an_error_in_a_reported_statement_reaches_the_caller() -> None:
 
 _CHILD = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, sys
     from pathlib import Path
     from core.data.ingest.load import load_dataset
     from core.data.ingest.sniff import sniff
@@ -226,7 +226,11 @@ _CHILD = textwrap.dedent(
         load_dataset(Workspace.open("memory", home=path.parent / "home"), path)
     except IngestError as error:
         outcome = str(error)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM is this process's own peak: ru_maxrss would keep the forking parent's (Linux keeps
+    # it across execve), so a large test runner would count against the child.
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    peak_mb = peak_kb / 1024
     print(json.dumps({"outcome": outcome, "peak_mb": peak_mb}))
     """
 )

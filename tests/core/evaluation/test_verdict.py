@@ -46,9 +46,12 @@ def test_category_diversity_without_categories_is_not_reported(split: Split) -> 
     assert rows["mean"].isna().all() and rows["p_value"].isna().all()
     assert not rows["significant"].any()
     assert rows["not_available"].str.contains("no two items share a category").all()
-    # The other metrics are reported as usual.
+    # The other metrics are reported as usual, in every segment that has users (this fixture
+    # has no repeat purchase, so the "repeat" segment is empty and has no mean).
     recall = result.table[result.table["metric"] == "recall@2"]
-    assert (recall["not_available"] == "").all() and recall["mean"].notna().all()
+    assert (recall["not_available"] == "").all()
+    assert recall.loc[recall["n_users"] > 0, "mean"].notna().all()
+    assert recall.loc[recall["segment"] == "repeat", "n_users"].eq(0).all()
 
 
 def test_unavailable_metrics_reasons() -> None:
