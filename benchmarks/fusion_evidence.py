@@ -65,7 +65,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.data.clean import clean_dataset  # noqa: E402
-from core.data.datasets import MOVIELENS_FILE, MOVIELENS_PARAMS  # noqa: E402
+from core.data.datasets import (  # noqa: E402
+    MOVIELENS_FILE,
+    MOVIELENS_PARAMS,
+    movielens_interactions,
+)
 from core.data.ingest.load import load_sample_world  # noqa: E402
 from core.data.interactions import Interactions  # noqa: E402
 from core.data.splits import Split, random_split  # noqa: E402
@@ -365,19 +369,7 @@ def sample_world(semantic: bool) -> Results:
 
 def movielens() -> Results:
     folder = DATASETS / MOVIELENS_FILE.parent
-    frame = pd.read_csv(DATASETS / MOVIELENS_FILE, sep="\t")
-    frame.columns = ["user_id", "item_id", "rating", "timestamp"]
-    user_ids, user_idx = np.unique(frame["user_id"].to_numpy(), return_inverse=True)
-    item_ids, item_idx = np.unique(frame["item_id"].to_numpy(), return_inverse=True)
-    order = np.lexsort((item_idx, user_idx))
-    interactions = Interactions.from_arrays(
-        user_ids.astype(str),
-        item_ids.astype(str),
-        user_idx[order],
-        item_idx[order],
-        np.ones(len(frame), dtype=np.float32),
-        frame["timestamp"].to_numpy()[order].astype("datetime64[s]"),
-    )
+    interactions = movielens_interactions(DATASETS)
     split = random_split(interactions, 0.2, valid_fraction=0.1, by_user=True, random_state=42)
     items = pd.read_csv(folder / "ml-100k.item", sep="\t")
     items.columns = ["item_id", "title", "year", "genres"]

@@ -102,12 +102,17 @@ class Ranker(Protocol):
 @lru_cache(maxsize=2)
 def load_movielens(datasets: Path = DEFAULT_DATASETS) -> Split:
     """MovieLens 100K, binary, split 75/25 at random per user (``random_state=42``)."""
+    return random_split(movielens_interactions(datasets), 0.25, by_user=True, random_state=42)
+
+
+def movielens_interactions(datasets: Path = DEFAULT_DATASETS) -> Interactions:
+    """Every MovieLens 100K rating as a binary interaction, stamped with its time."""
     frame = pd.read_csv(datasets / MOVIELENS_FILE, sep="\t")
     frame.columns = ["user_id", "item_id", "rating", "timestamp"]
     user_ids, user_idx = np.unique(frame["user_id"].to_numpy(), return_inverse=True)
     item_ids, item_idx = np.unique(frame["item_id"].to_numpy(), return_inverse=True)
     order = np.lexsort((item_idx, user_idx))
-    interactions = Interactions.from_arrays(
+    return Interactions.from_arrays(
         user_ids.astype(str),
         item_ids.astype(str),
         user_idx[order],
@@ -115,7 +120,6 @@ def load_movielens(datasets: Path = DEFAULT_DATASETS) -> Split:
         np.ones(len(frame), dtype=np.float32),
         frame["timestamp"].to_numpy()[order].astype("datetime64[s]"),
     )
-    return random_split(interactions, 0.25, by_user=True, random_state=42)
 
 
 @lru_cache(maxsize=2)
