@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,13 @@ def _wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"streamlit did not answer within {START_TIMEOUT_S} s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with an empty workspace home; yields its URL."""
+@contextmanager
+def streamlit_server(tmp_path: Path, **env: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with an empty workspace home under ``tmp_path``
+    and ``env`` added to its environment; yields its URL and stops it after."""
     port = _free_port()
     log = tmp_path / "streamlit.log"
-    env = {**os.environ, "SHOPSYNTH_HOME": str(tmp_path / "home")}
+    environment = {**os.environ, "SHOPSYNTH_HOME": str(tmp_path / "home"), **env}
     with log.open("w") as handle:
         process = subprocess.Popen(
             [
@@ -88,7 +90,7 @@ def server(tmp_path: Path) -> Iterator[str]:
                 "false",
             ],
             cwd=ROOT,
-            env=env,
+            env=environment,
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
@@ -103,6 +105,13 @@ def server(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """The dashboard on an empty workspace home; yields its URL."""
+    with streamlit_server(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

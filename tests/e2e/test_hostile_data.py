@@ -3,9 +3,6 @@ link or image to another host appears, and the page requests nothing from anothe
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,12 +14,10 @@ from tests.e2e.test_browser import (
     CHROMIUM_ARGS,
     LOAD_TIMEOUT_MS,
     RENDER_TIMEOUT_MS,
-    ROOT,
     VIEWPORT,
-    _free_port,
     _no_exception,
     _settle,
-    _wait_until_up,
+    streamlit_server,
 )
 
 pytestmark = [
@@ -37,47 +32,9 @@ TAG = '<img src="https://evil.example/tag.png">'
 
 @pytest.fixture
 def data_server(tmp_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` allowed to read ``tmp_path``; yields its URL."""
-    port = _free_port()
-    log = tmp_path / "streamlit.log"
-    env = {
-        **os.environ,
-        "SHOPSYNTH_HOME": str(tmp_path / "home"),
-        "SHOPSYNTH_DATA_ROOTS": str(tmp_path),
-    }
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process, log)
+    """The dashboard allowed to read ``tmp_path``; yields its URL."""
+    with streamlit_server(tmp_path, SHOPSYNTH_DATA_ROOTS=str(tmp_path)) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # Streamlit draws Material icons given as a page icon from Google's icon service: the app's own
