@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.data.ingest.load import load_dataset
@@ -149,6 +149,9 @@ _FUZZ = settings(
 @pytest.mark.slow
 @_FUZZ
 @given(data=st.binary(max_size=600), filename=st.sampled_from(_SUFFIXES))
+@example(data=b"\xff\xfe", filename="events.csv")
+@example(data=b"\xfe\xff", filename="events.csv")
+@example(data=b"\xef\xbb\xbf", filename="events.csv")
 def test_random_bytes_raise_only_ingest_error(fuzzed: _Fuzzed, data: bytes, filename: str) -> None:
     fuzzed.check(data, filename)
 

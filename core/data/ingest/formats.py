@@ -292,6 +292,8 @@ _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
 def _control_share(head: bytes) -> float:
     """Share of control characters (other than tab, newlines, form feed): text has next to none."""
+    if not head:
+        return 0.0
     return (len(head) - len(head.translate(None, _CONTROL_BYTES))) / len(head)
 
 
