@@ -10,6 +10,7 @@ from ui import shell, state
 from ui.feedback import show_errors
 from ui.forms import synthetic as forms
 from ui.views import synthetic as views
+from ui.views.synthetic_privacy import privacy_tab
 
 
 def query_tab(ws: Workspace) -> None:
@@ -63,6 +64,7 @@ contents = {
     "Interactions": interactions_tab,
     "Review": views.review,
     "Quality": views.quality_tab,
+    "Privacy": privacy_tab,
 }
 with show_errors():
     state.restore(state.SYNTH_TABS)
