@@ -44,7 +44,8 @@ def interactions_tab(ws: Workspace) -> None:
         "similar in text; the **session model** (a GRU over item sequences whose item "
         "vectors come from product text) continues real users' sequences into the new "
         "products. Rows are stored apart from the real log, marked with their generator and "
-        "run, and used for training only once accepted."
+        "run, and used for training only once accepted. The **conditional GAN** (CFGAN-style) "
+        "learns to map a product's text vector to the users who bought similar products."
     )
     forms.interactions_form(ws)
     views.interaction_runs(ws)

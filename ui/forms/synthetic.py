@@ -174,12 +174,17 @@ def description_form(ws: Workspace, task: str) -> None:
 def interactions_form(ws: Workspace) -> None:
     """Generator and settings of synthetic interactions for the cold-start products, and the
     Generate button."""
+    from core.synth.interactions.gan import GAN
     from core.synth.interactions.gru import GRU
     from core.synth.interactions.inputs import product_vectors
     from core.synth.interactions.neighbours import NEIGHBOURS
     from core.synth.interactions.runs import saved_generators, synthesize_interactions
 
-    labels = {NEIGHBOURS: "Content neighbours (baseline)", GRU: "Session model (GRU)"}
+    labels = {
+        NEIGHBOURS: "Content neighbours (baseline)",
+        GRU: "Session model (GRU)",
+        GAN: "Conditional GAN (text to users)",
+    }
     saved = saved_generators(ws)
     trained = {
         run.run_id: f"Trained in run {run.run_id} (loss {run.train_loss:.3f})"

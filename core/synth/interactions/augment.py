@@ -89,8 +89,15 @@ def augment(
         Only this run's rows.
     """
     stored = list_interactions(ws, run_id=run_id, generator=generators, status=status)
-    users = stored["user_id"].map(split.train.user_index)
-    items = stored["item_id"].map(split.train.item_index)
+    return augment_rows(split, stored)
+
+
+def augment_rows(split: Split, stored: pd.DataFrame) -> Augmentation:
+    """The split's training interactions plus the synthetic ``stored`` rows (columns user_id,
+    item_id, ts, weight), which need not be stored: rows of unknown users or items, and rows
+    at or after the end of the training period, are left out and counted."""
+    users = stored["user_id"].astype(str).map(split.train.user_index)
+    items = stored["item_id"].astype(str).map(split.train.item_index)
     end = train_end(split)
     stamps = pd.to_datetime(stored["ts"])
     in_time = np.ones(len(stored), dtype=bool) if end is None else (stamps < end).to_numpy()

@@ -19,12 +19,13 @@ from core.data.splits import Split
 from core.data.workspace import Workspace
 from core.errors import SyntheticInteractionsError
 from core.progress import ProgressCallback
+from core.synth.interactions.gan import GAN, GANGenerator
 from core.synth.interactions.gru import GENERATOR_META, GENERATOR_WEIGHTS, GRU, GRUGenerator
 from core.synth.interactions.inputs import sparse_items
 from core.synth.interactions.neighbours import NEIGHBOURS, neighbour_interactions
 from core.synth.interactions.store import add_interactions, train_end
 
-GENERATORS: tuple[str, ...] = (NEIGHBOURS, GRU)
+GENERATORS: tuple[str, ...] = (NEIGHBOURS, GRU, GAN)
 
 
 def load_generator(ws: Workspace, run_id: str) -> GRUGenerator:
@@ -68,6 +69,7 @@ def synthesize_interactions(
     temperature: float = 1.0,
     k: int = 10,
     gru_params: Mapping[str, Any] | None = None,
+    gan_params: Mapping[str, Any] | None = None,
     reuse_run: str | None = None,
     random_state: int = 0,
     callback: ProgressCallback | None = None,
@@ -77,10 +79,11 @@ def synthesize_interactions(
     ``target_items`` defaults to the items without training interactions
     (:func:`~core.synth.interactions.inputs.sparse_items`). ``k`` is the neighbour count of the
     ``neighbours`` generator,
-    ``gru_params`` the hyperparameters of :class:`GRUGenerator`; ``callback`` reports the GRU's
-    training and may cancel it (nothing is stored then). The trained GRU is saved with the
-    run; ``reuse_run`` names an earlier GRU run whose generator generates instead of a new
-    one (it must have been trained on the same item index).
+    ``gru_params`` / ``gan_params`` the hyperparameters of :class:`GRUGenerator` /
+    :class:`~core.synth.interactions.gan.GANGenerator`; ``callback`` reports their training
+    and may cancel it (nothing is stored then). The trained GRU is saved with the run;
+    ``reuse_run`` names an earlier GRU run whose generator generates instead of a new one (it
+    must have been trained on the same item index).
     """
     check_choice("generator", generator, GENERATORS, SyntheticInteractionsError)
     targets = sparse_items(split.train) if target_items is None else np.asarray(target_items)
@@ -101,6 +104,18 @@ def synthesize_interactions(
             item_vectors,
             targets,
             k=k,
+            n_per_item=n_per_item,
+            temperature=temperature,
+            random_state=random_state,
+        )
+    elif generator == GAN:
+        gan = GANGenerator(**{"random_state": random_state, **dict(gan_params or {})})
+        gan.fit(split.train, item_vectors, callback=callback)
+        params["gan"] = gan.get_params()
+        metrics["train_loss"] = gan.losses_
+        rows = gan.generate_for_items(
+            split.train,
+            targets,
             n_per_item=n_per_item,
             temperature=temperature,
             random_state=random_state,
