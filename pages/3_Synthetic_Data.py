@@ -10,6 +10,7 @@ from ui import shell, state
 from ui.feedback import show_errors
 from ui.forms import synthetic as forms
 from ui.views import synthetic as views
+from ui.views.synthetic_compare import generator_comparison
 from ui.views.synthetic_privacy import privacy_tab
 
 
@@ -49,6 +50,7 @@ def interactions_tab(ws: Workspace) -> None:
     )
     forms.interactions_form(ws)
     views.interaction_runs(ws)
+    generator_comparison(ws)
 
 
 ws, status = shell.page(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.data.interactions import Interactions
-from core.data.splits import temporal_split
+from core.data.splits import Split, temporal_split
 from core.data.workspace import Workspace
 from core.errors import SyntheticInteractionsError
 from core.synth.interactions.gan import GAN, GANGenerator
@@ -90,7 +90,8 @@ def test_gan_rejects_bad_input() -> None:
         _small().fit(train, vectors[:5])
 
 
-def test_gan_run_is_stored(workspace: Workspace) -> None:
+def _stored_world(workspace: Workspace) -> tuple[Split, np.ndarray]:
+    """The two-group world as a workspace log, with one later click on each cold item."""
     train, vectors = _two_groups()
     frame = train.to_frame()
     events = pd.DataFrame({"user_id": frame["user_id"], "item_id": frame["item_id"],
@@ -103,12 +104,40 @@ def test_gan_run_is_stored(workspace: Workspace) -> None:
         con.register("catalog_frame", pd.DataFrame({"item_id": list(train.item_ids)}))
         con.execute("CREATE TABLE catalog AS SELECT * FROM catalog_frame")
     split = temporal_split(workspace, cutoff="2025-01-15")
-    order = [train.item_index[item] for item in split.train.item_ids]
+    return split, vectors[[train.item_index[item] for item in split.train.item_ids]]
+
+
+def test_gan_run_is_stored(workspace: Workspace) -> None:
+    split, vectors = _stored_world(workspace)
     run = synthesize_interactions(
-        workspace, split, vectors[order], generator=GAN, n_per_item=3,
+        workspace, split, vectors, generator=GAN, n_per_item=3,
         gan_params={"hidden_size": 16, "epochs": 5, "num_threads": 1},
     )  # fmt: skip
     stored = list_interactions(workspace, run_id=run.run_id)
     assert sorted(stored["item_id"].unique()) == ["A_cold", "B_cold"]
     assert len(stored) == 6
     assert len(run.metrics["train_loss"]) == 5
+
+
+def test_generators_compared_on_the_same_split(workspace: Workspace) -> None:
+    from core.evaluation.generator_comparison import compare_generators
+
+    split, vectors = _stored_world(workspace)
+    comparison = compare_generators(
+        split, vectors, n_per_item=4, models={"item_knn": {"k_neighbours": 5}},
+        generator_params={"gru": {"hidden_size": 8, "epochs": 2, "num_threads": 1},
+                          "gan": {"hidden_size": 8, "epochs": 2, "num_threads": 1}},
+        metrics=("recall@20",), n_resamples=20,
+    )  # fmt: skip
+    assert set(comparison.rows) == {"neighbours", "gru", "gan"}
+    for frame in comparison.rows.values():
+        assert sorted(frame["item_id"].unique()) == ["A_cold", "B_cold"]
+        assert frame.groupby("item_id").size().tolist() == [4, 4]
+    table = comparison.utility
+    assert set(table["variant"]) == {"real", "real+neighbours", "real+gru", "real+gan"}
+    assert set(table["segment"]) == {"cold_items", "all"}
+    # Two test users (a1, b1), each with one cold test item, in every variant.
+    assert (table.loc[table["segment"] == "cold_items", "n_users"] == 2).all()
+    assert table["mean"].between(0, 1).all()
+    attack = comparison.fidelity[comparison.fidelity["measure"] == "membership attack AUC"]
+    assert sorted(attack["generator"]) == ["gan", "gru", "neighbours"]
