@@ -209,6 +209,13 @@ def interactions_form(ws: Workspace) -> None:
             help="Session model only: every GRU run keeps its trained model; generate again "
             "with one instead of training (it must come from the current split).",
         )
+        noise = middle.number_input(
+            "Private training: noise multiplier", 0.0, 20.0, 0.0, 0.1, key=state.SYNTH_I_DP_NOISE,
+            help="Session model only, when training a new one: 0 trains as usual; above 0 trains "
+            "with DP-SGD (each user's gradient clipped to norm 1, Gaussian noise of this many "
+            "times the norm) and reports epsilon at delta = 1e-5. More noise, smaller epsilon, "
+            "weaker model; private training is slower.",
+        )  # fmt: skip
         submitted = st.form_submit_button(
             "Generate interactions", type="primary", icon=":material/play_arrow:"
         )
@@ -224,12 +231,18 @@ def interactions_form(ws: Workspace) -> None:
                     ws, split, vectors, generator=generator, n_per_item=n_per_item,
                     temperature=temperature, k=neighbours, callback=callback,
                     reuse_run=reuse if generator == GRU else None,
+                    gru_params={"noise_multiplier": float(noise)} if noise > 0 else None,
                 )  # fmt: skip
             # The runs' list below preselects the new pending run, not the one chosen before.
             st.session_state[state.SYNTH_I_RUN] = run.run_id
             state.flash(
                 "success",
                 f"{len(run.rows):,} synthetic interactions for {run.metrics['n_items']:,} "
-                "products stored as pending: accept them below.",
+                "products stored as pending: accept them below."
+                + (
+                    f" Private training: epsilon {run.metrics['epsilon']:.2f} at delta 1e-5."
+                    if "epsilon" in run.metrics
+                    else ""
+                ),
             )
             st.rerun()

@@ -79,6 +79,12 @@ class GRUGenerator:
         Seed of the initial weights and the batch order.
     num_threads : int or None
         CPU threads for torch; torch's setting if None.
+    noise_multiplier : float or None
+        None: ordinary training. A number >= 0: differentially private training (DP-SGD with
+        user-level clipping, :mod:`~core.synth.interactions.private`), ``batch_size`` then the
+        expected size of Poisson-sampled batches.
+    max_grad_norm, delta : float
+        Clipping norm of each user's gradient and the delta of the reported epsilon.
 
     Attributes
     ----------
@@ -86,6 +92,8 @@ class GRUGenerator:
         The fitted network.
     losses_ : list of float
         Mean next-item cross-entropy of each epoch.
+    epsilon_ : float or None
+        Epsilon at ``delta`` of a private fit (Opacus's RDP accountant); None otherwise.
     """
 
     name = GRU
@@ -99,6 +107,9 @@ class GRUGenerator:
         learning_rate: float = 5e-3,
         random_state: int = 0,
         num_threads: int | None = None,
+        noise_multiplier: float | None = None,
+        max_grad_norm: float = 1.0,
+        delta: float = 1e-5,
     ) -> None:
         self.hidden_size = hidden_size
         self.max_length = max_length
@@ -107,6 +118,9 @@ class GRUGenerator:
         self.learning_rate = learning_rate
         self.random_state = random_state
         self.num_threads = num_threads
+        self.noise_multiplier = noise_multiplier
+        self.max_grad_norm = max_grad_norm
+        self.delta = delta
 
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters as given to ``__init__``."""
@@ -118,6 +132,9 @@ class GRUGenerator:
             "learning_rate": self.learning_rate,
             "random_state": self.random_state,
             "num_threads": self.num_threads,
+            "noise_multiplier": self.noise_multiplier,
+            "max_grad_norm": self.max_grad_norm,
+            "delta": self.delta,
         }
 
     def fit(
@@ -176,6 +193,10 @@ class GRUGenerator:
             optimiser = torch.optim.Adam(module.parameters(), lr=learning_rate)
             text = torch.from_numpy(vectors)
             step = 0
+            self.epsilon_ = None
+            if self.noise_multiplier is not None:
+                losses = self._fit_private(module, optimiser, text, sequences, train, callback)
+                epochs = 0
             for epoch in range(1, epochs + 1):
                 module.train()
                 loss_sum, count = 0.0, 0
@@ -210,6 +231,48 @@ class GRUGenerator:
         self.n_items_ = train.n_items
         self.item_ids_ = np.asarray(train.item_ids, dtype=object)
         return self
+
+    def _fit_private(
+        self,
+        module: Any,
+        optimiser: Any,
+        text: Any,
+        sequences: list[np.ndarray],
+        train: Interactions,
+        callback: ProgressCallback | None,
+    ) -> list[float]:
+        """DP-SGD epochs over the users' sequences; sets ``epsilon_``."""
+        import torch
+
+        from core.synth.interactions.private import dp_epsilon, private_epochs
+
+        def user_loss(record: int) -> torch.Tensor:
+            batch = torch.from_numpy(_pad([sequences[record]], train))
+            states, items = module(batch[:, :-1], text)
+            return torch.nn.functional.cross_entropy(states[0] @ items.T, batch[0, 1:])
+
+        def on_step(step: int, total: int) -> None:
+            if callback is not None:
+                callback(step, total, f"private step {step}/{total}")
+
+        def on_epoch(epoch: int, loss: float) -> None:
+            if callback is not None:
+                point = {EPOCH: float(epoch), TRAIN_LOSS: loss}
+                callback(0, 1, ProgressInfo(f"epoch {epoch}: loss {loss:.4f}", point))
+
+        noise = check_positive(
+            "noise_multiplier", self.noise_multiplier, SyntheticInteractionsError, allow_zero=True
+        )
+        losses, steps, sample_rate = private_epochs(
+            module, optimiser, user_loss, len(sequences), epochs=int(self.epochs),
+            batch_size=int(self.batch_size), max_grad_norm=self.max_grad_norm,
+            noise_multiplier=noise, random_state=int(self.random_state),
+            on_step=on_step, on_epoch=on_epoch,
+        )  # fmt: skip
+        self.epsilon_ = (
+            float("inf") if noise == 0 else dp_epsilon(noise, sample_rate, steps, self.delta)
+        )
+        return losses
 
     def check_fitted(self, train: Interactions) -> None:
         """Raise unless the generator is fitted on the item index of ``train``."""
@@ -249,6 +312,7 @@ class GRUGenerator:
             {
                 "params": self.get_params(),
                 "losses": list(self.losses_),
+                "epsilon": getattr(self, "epsilon_", None),
                 "n_items": int(self.n_items_),
                 "item_ids": [str(i) for i in getattr(self, "item_ids_", [])],
             },
@@ -274,6 +338,7 @@ class GRUGenerator:
         model.module_ = module
         model.item_vectors_ = vectors
         model.losses_ = list(meta["losses"])
+        model.epsilon_ = meta.get("epsilon")
         model.n_items_ = int(meta["n_items"])
         if meta.get("item_ids"):
             model.item_ids_ = np.asarray(meta["item_ids"], dtype=object)

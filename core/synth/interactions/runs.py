@@ -130,6 +130,9 @@ def synthesize_interactions(
             model.fit(split.train, item_vectors, callback=callback)
         params["gru"] = model.get_params()
         metrics["train_loss"] = model.losses_
+        if getattr(model, "epsilon_", None) is not None:
+            metrics["epsilon"] = model.epsilon_
+            metrics["delta"] = model.delta
         write_files = model.save
         rows = model.generate_for_items(
             split.train,
