@@ -10,6 +10,7 @@ from ui import shell, state
 from ui.feedback import show_errors
 from ui.forms import synthetic as forms
 from ui.views import synthetic as views
+from ui.views.feedback_rounds import feedback_rounds_tab
 from ui.views.synthetic_compare import generator_comparison
 from ui.views.synthetic_privacy import privacy_tab
 
@@ -68,6 +69,7 @@ contents = {
     "Review": views.review,
     "Quality": views.quality_tab,
     "Privacy": privacy_tab,
+    "Feedback rounds": feedback_rounds_tab,
 }
 with show_errors():
     state.restore(state.SYNTH_TABS)

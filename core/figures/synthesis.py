@@ -43,7 +43,7 @@ def dp_utility(frame: pd.DataFrame) -> go.Figure:
 
 
 FEEDBACK_MEASURES: tuple[tuple[str, str], ...] = (
-    ("recall@20", "Recall@20 (simulated purchases)"),
+    ("recall@k", "Recall (real test data)"),
     ("coverage", "catalogue coverage"),
     ("exposure_gini", "Gini of exposure"),
     ("long_tail_share", "long-tail share"),
