@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> Results:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    results: Results = json.loads(args.output.read_text()) if args.output.is_file() else {}
+    results: Results = {}
     for name in args.only or list(DATASETS):
         if not (args.datasets / name).is_dir():
             _log(f"{name}: skipped, {args.datasets / name} not present")
@@ -477,8 +477,10 @@ def main(argv: list[str] | None = None) -> Results:
         out["loadavg_after"] = [round(value, 2) for value in os.getloadavg()]
         out["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs, {THREADS} torch threads"
         results[name] = out
+        # Read again just before writing: another run may have added a dataset meanwhile.
+        saved = json.loads(args.output.read_text()) if args.output.is_file() else {}
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(args.output, results)
+        atomic_write_json(args.output, {**saved, name: out})
         _log(json.dumps({key: out.get(key) for key in (
             "fused_vs_single_ndcg10", "cold_fused_vs_best_content_ndcg10",
             "semantic_vs_tfidf_cold_ndcg10", "wall_seconds")}))  # fmt: skip
