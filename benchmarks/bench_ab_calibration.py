@@ -12,6 +12,13 @@ the test users are the pool every variant draws from.
     paired t-test as on the A/B page. Share marked significant at 0.05. Target: at most 0.05.
     ``aa_family_false_positive_rate`` is the same with three treatments, Holm across them (the
     page's family for one metric). The binomial 95% interval of each rate is recorded beside it.
+``aa_size_check``
+    Why a 200-trial rate can exceed 0.05 with a calibrated test: 20,000 A/A comparisons of
+    the same kind (:func:`core.evaluation.calibration.aa_ndcg_pvalues`, seed 0, its own random
+    stream) give the test's size with a tight interval, the Kolmogorov-Smirnov p-value of
+    uniform p-values, the correlation of consecutive trials, and the spread of the rate over
+    100 blocks of 200 trials beside the binomial spread
+    (:func:`core.evaluation.calibration.aa_size_check`).
 ``planted_effect_power``
     200 seeded comparisons (seed 1) where the treatment's lists of 1% of the users get their
     first relevant test item put first; share found significant, beside
@@ -49,6 +56,8 @@ from core.data.clean import clean_dataset  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.calibration import (  # noqa: E402
+    aa_ndcg_pvalues,
+    aa_size_check,
     calibration_trials,
     expected_power,
     subsample_lists,
@@ -60,6 +69,7 @@ from core.schema import CATALOG_TABLE  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "ab_calibration.json"
 N_TRIALS = 200
+SIZE_CHECK_TRIALS = 20_000
 PLANTED_SHARE = 0.01
 
 
@@ -108,6 +118,11 @@ def main() -> None:
         calibration_trials(pool, relevant, k=10, metric="ndcg@10", n_trials=1000, random_state=seed)
         for seed in (0, 1, 2)
     )
+    started = time.perf_counter()
+    size_check = aa_size_check(
+        aa_ndcg_pvalues(pool, relevant, k=10, n_trials=SIZE_CHECK_TRIALS, random_state=0)
+    )
+    size_check["seconds"] = round(time.perf_counter() - started, 1)
     aa_family = calibration_trials(
         pool, relevant, k=10, metric="ndcg@10", n_trials=N_TRIALS, n_treatments=3,
         random_state=0,
@@ -135,6 +150,7 @@ def main() -> None:
         "aa_false_positive_rate": _rate(aa)["rate"],
         "aa": {**_rate(aa), "metric": "ndcg@10", "alpha": 0.05, "target": "<= 0.05"},
         "aa_3000_trials": _rate(aa_large),
+        "aa_size_check": size_check,
         "aa_family_false_positive_rate": _rate(aa_family)["rate"],
         "aa_family": {**_rate(aa_family), "treatments": 3, "adjustment": "Holm"},
         "planted_effect_power": _rate(planted)["rate"],

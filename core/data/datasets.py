@@ -1,4 +1,5 @@
-"""Public datasets with their evaluation protocols: MovieLens 100K and Amazon Beauty 5-core.
+"""Public datasets with their evaluation protocols: MovieLens 100K and Amazon Beauty 5-core;
+loaders of the datasets with product text (Amazon Video Games titles, Complete Journey).
 
 The files live outside the repository, in ``<repo>/../shared/datasets`` by default
 (:data:`DEFAULT_DATASETS`); every loader takes the folder as a parameter.
@@ -32,6 +33,14 @@ search (:func:`core.models.tuning.tune`) on it without reading the test part. Th
 have not been replaced yet: a search within a few minutes per model on a loaded 2-core
 machine tried 1 to 3 Beauty settings per model, too few to choose by.
 
+Amazon Video Games 2018 with titles (``amazon_games_titles``)
+    Sequences of up to 50 items per user and a title per item; :func:`load_games_titles`
+    stamps positions as times, as for Beauty, and can sample users.
+
+The Complete Journey (``completejourney_sample``)
+    Timed grocery baskets, ingested with :data:`COMPLETEJOURNEY_MAPPING`;
+    :func:`completejourney_catalog` gives the products with every text field.
+
 Home Depot product search (``homedepot_search/train_subset.csv.gz``)
     Real queries with graded judgements (1 irrelevant to 3 exact, the mean of three raters) of
     about six products each, over product titles. :func:`homedepot_ndcg` scores a search ranker
@@ -42,6 +51,7 @@ Home Depot product search (``homedepot_search/train_subset.csv.gz``)
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,6 +79,16 @@ from core.metrics.ranking import top_k
 DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 MOVIELENS_FILE = Path("movielens_100k") / "ml-100k.inter"
 BEAUTY_FILE = Path("amazon_5core_sequences") / "Beauty" / "user_sequence.txt"
+GAMES_FOLDER = Path("amazon_games_titles")
+COMPLETEJOURNEY_FOLDER = Path("completejourney_sample")
+# Columns of the Complete Journey transactions, as load_dataset maps them.
+COMPLETEJOURNEY_MAPPING: dict[str, str | None] = {
+    "user_id": "household_id",
+    "item_id": "product_id",
+    "ts": "transaction_timestamp",
+    "session_id": "basket_id",
+    "value": "sales_value",
+}
 HOMEDEPOT_FILE = Path("homedepot_search") / "train_subset.csv.gz"
 HOMEDEPOT_MODES: tuple[str, ...] = ("rerank", "retrieve")
 
@@ -303,3 +323,66 @@ def _rerank_judged(scores: np.ndarray, judged: sp.csr_matrix, k: int) -> np.ndar
     lists = np.full((judged.shape[0], k), -1, dtype=np.int64)
     lists[rows[keep], rank[keep]] = columns[order][keep]
     return lists
+
+
+def load_games_titles(
+    datasets: Path = DEFAULT_DATASETS, n_users: int | None = None, random_state: int = 0
+) -> tuple[Interactions, pd.DataFrame]:
+    """Amazon Video Games 2018 sequences and titles (``amazon_games_titles``).
+
+    Each user's full sequence is the history followed by the last item; an item's position in
+    it stands in for its time (:data:`_EPOCH` plus the position in seconds), and an item seen
+    twice keeps its later position. With ``n_users``, a random sample of that many users
+    (``random_state``) is kept and the item index holds only their items.
+
+    Returns
+    -------
+    (Interactions, pandas.DataFrame)
+        Binary interactions, and the catalogue (``item_id``, ``title``) of their items.
+    """
+    folder = Path(datasets) / GAMES_FOLDER
+    read = {"sep": "\t", "quoting": csv.QUOTE_NONE, "dtype": str, "keep_default_na": False}
+    items = pd.read_csv(folder / "Games-6k.item", **read)
+    items.columns = ["item_id", "title"]
+    inter = pd.read_csv(folder / "Games-6k.test.inter", **read)
+    inter.columns = ["user_id", "history", "last"]
+    if n_users is not None and n_users < len(inter):
+        inter = inter.sample(n=n_users, random_state=random_state)
+    inter = inter.sort_values("user_id")
+    pairs = zip(inter["history"], inter["last"], strict=True)
+    sequences = [f"{history} {last}".split() for history, last in pairs]
+    lengths = np.array([len(sequence) for sequence in sequences])
+    flat = np.concatenate(sequences)
+    item_ids, item_idx = np.unique(flat, return_inverse=True)
+    user_idx = np.repeat(np.arange(len(sequences)), lengths)
+    position = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    entries = pd.DataFrame({"u": user_idx, "i": item_idx, "p": position})
+    entries = entries.groupby(["u", "i"], as_index=False)["p"].max()
+    interactions = Interactions.from_arrays(
+        inter["user_id"].to_numpy(),
+        item_ids,
+        entries["u"].to_numpy(),
+        entries["i"].to_numpy(),
+        np.ones(len(entries), dtype=np.float32),
+        _EPOCH + entries["p"].to_numpy().astype("timedelta64[s]"),
+    )
+    catalog = items[items["item_id"].isin(set(item_ids))].reset_index(drop=True)
+    return interactions, catalog
+
+
+def completejourney_catalog(datasets: Path = DEFAULT_DATASETS) -> pd.DataFrame:
+    """The Complete Journey products with every text field: ``title`` (the product type),
+    ``category`` (department > product category), ``brand`` (National / Private) and the
+    package size as an attribute; ``item_id`` as text, as the ingested log has it."""
+    products = pd.read_parquet(Path(datasets) / COMPLETEJOURNEY_FOLDER / "products.parquet")
+    department = products["department"].fillna("").astype(str)
+    category = products["product_category"].fillna("").astype(str)
+    return pd.DataFrame(
+        {
+            "item_id": products["product_id"].astype(str),
+            "title": products["product_type"].fillna("").astype(str),
+            "category": (department + " > " + category).str.strip(" >"),
+            "brand": products["brand"].fillna("").astype(str),
+            "package_size": products["package_size"].fillna("").astype(str),
+        }
+    )
