@@ -109,15 +109,15 @@ def test_user_features_by_hand() -> None:
     features = user_features(train, np.array([0, 1, 2]), cold_item_max_users=1)
     # Reference: the latest training event (day 4).
     expected = [
-        [np.log1p(2), np.log1p(2), 0.5, 0],
-        [np.log1p(1), 0, 0, 0],
-        [0, 0, 0, 0],
+        [np.log1p(2), np.log1p(2), 0.5, 0, 0],
+        [np.log1p(1), 0, 0, 0, 0],
+        [0, 0, 0, 0, 1],
     ]
     np.testing.assert_allclose(features, expected, rtol=1e-6)
     later = user_features(
         train, np.array([1]), reference_time="2024-03-15", has_query=True, cold_item_max_users=2
     )
-    np.testing.assert_allclose(later, [[np.log1p(1), np.log1p(10), 1, 1]], rtol=1e-6)
+    np.testing.assert_allclose(later, [[np.log1p(1), np.log1p(10), 1, 1, 0]], rtol=1e-6)
     assert len(FEATURE_NAMES) == features.shape[1]
 
 
@@ -129,6 +129,6 @@ def test_the_gate_loss_renormalises_over_the_signals_present() -> None:
     nan = np.nan
     candidates = candidate_set([[[4.0, 2.0, 0.0, nan]], [[0.2, 0.6, 1.0, 0.8]]])
     prepared = PreparedFusion(candidates, relevance_matrix([[3]], 4))
-    gate = SoftmaxGate(epochs=1).fit(prepared, np.zeros((1, 4), dtype=np.float32))
+    gate = SoftmaxGate(epochs=1).fit(prepared, np.zeros((1, 5), dtype=np.float32))
     expected = -math.log(math.exp(7.5) / (3 * math.exp(5) + math.exp(7.5)))
     assert gate.initial_loss_ == pytest.approx(expected, rel=1e-5)
