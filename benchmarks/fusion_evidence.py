@@ -10,12 +10,20 @@ Protocol, for each world
 2. On validation: every single signal; for each fusion variant (weighted sum with min-max,
    z-score and rank normalisation, reciprocal rank fusion, CombMNZ) a grid search over the
    simplex (step 0.05; 0.1 with five signals) maximising NDCG@10; the learned softmax gate
-   (trained on validation with the user features of :func:`core.fusion.gate.user_features`).
-3. The best single signal and the best fused variant (including the gate) are chosen by
-   validation NDCG@10 and both measured once on test: NDCG@10 over every test user (users
-   whose lists miss score 0). A single signal is the model's own top-k (its ``recommend``,
-   the lists the Models page scores). The difference gets a paired bootstrap interval over
-   test users (1,000 resamples, :func:`core.evaluation.stats.paired_bootstrap`).
+   (trained on validation with the user features of :func:`core.fusion.gate.user_features`
+   and each candidate's cold flag). Segment-aware variants: each fixed-weight variant keeps
+   its weights for warm candidates and gets a second weight vector for cold candidates
+   (:func:`core.fusion.search.search_cold_weights`, grid step 0.05), the one with the best
+   validation NDCG@10 among those whose validation NDCG@10 on cold items reaches the best
+   content model's (its own lists, same validation users).
+3. The best single signal is chosen by validation NDCG@10. The best fused variant (gate and
+   segment-aware variants included) is chosen by validation NDCG@10 among the fused variants
+   whose validation cold-item NDCG@10 reaches the best content model's (all of them when none
+   does; the unconstrained choice is recorded too). Both are measured once on test: NDCG@10
+   over every test user (users whose lists miss score 0). A single signal is the model's own
+   top-k (its ``recommend``, the lists the Models page scores). The difference gets a paired
+   bootstrap interval over test users (1,000 resamples,
+   :func:`core.evaluation.stats.paired_bootstrap`).
 4. Cold items: only the test items without a training interaction count as relevant, over
    the test users with at least one. The best fused variant (chosen in step 3) is compared
    with the best content model on cold items (the content model, ``scores_cold_items``, with
@@ -75,7 +83,12 @@ from core.data.interactions import Interactions  # noqa: E402
 from core.data.splits import Split, random_split  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.stats import paired_bootstrap  # noqa: E402
-from core.fusion import PreparedFusion, build_candidates, search_weights  # noqa: E402
+from core.fusion import (  # noqa: E402
+    PreparedFusion,
+    build_candidates,
+    search_cold_weights,
+    search_weights,
+)
 from core.fusion.gate import SoftmaxGate, user_features  # noqa: E402
 from core.metrics import MetricContext, evaluate_lists  # noqa: E402
 from core.models.base import Recommender  # noqa: E402
@@ -88,6 +101,7 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 METRIC = "ndcg@10"
 RECORDED = ("recall@20", "coverage@10", "category_diversity@10")
 DEPTH = 200
+COLD_STEP = 0.05
 # (method, normalisation) of the fixed-weight variants.
 VARIANTS = (
     ("weighted", "minmax"),
@@ -124,6 +138,17 @@ def _own_lists(
     k = max(int(metric.split("@")[1]) for metric in metrics)
     lists, _ = model.recommend(users, k, exclude_seen=True)
     return evaluate_lists(lists, relevant[users], metrics, context)
+
+
+def _cold_items(split: Split) -> np.ndarray:
+    """Bool per item: no training interaction."""
+    return np.bincount(split.train.matrix.tocsr().indices, minlength=split.train.n_items) == 0
+
+
+def _cold_values(lists: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """Per-user NDCG@10 of ``lists`` on ``relevant`` (cold entries only), users with some."""
+    users = np.diff(relevant.indptr) > 0
+    return evaluate_lists(lists[users][:, :10], relevant[users], (METRIC,))[METRIC]
 
 
 def _cold_relevance(split: Split, part: Interactions) -> sp.csr_matrix:
@@ -235,6 +260,9 @@ def fuse_and_compare(
     rows = []
     test_values: dict[str, np.ndarray] = {}
     test_lists: dict[str, np.ndarray] = {}
+    cold_items = _cold_items(split)
+    valid_cold = _cold_relevance(split, split.valid)
+    cold_key = f"cold:{METRIC}"
     for name, model in models.items():
         # A single signal is the model's own lists, not its scores over the shared candidates:
         # where a model ties (all 0 for a user without history), the candidates' order would
@@ -243,15 +271,21 @@ def fuse_and_compare(
         test_scores = _own_lists(model, test_users, split.test.matrix, metrics, context)
         test_values[f"single:{name}"] = test_scores[METRIC]
         test_lists[f"single:{name}"] = model.recommend(test_users, 10, exclude_seen=True)[0]
+        valid_lists = model.recommend(valid_users, 10, exclude_seen=True)[0]
+        valid_scores[cold_key] = _cold_values(valid_lists, valid_cold[valid_users])
         rows.append(
             {
                 "variant": f"single:{name}",
                 "kind": "single",
+                "scores_cold_items": bool(model.scores_cold_items),
                 "weights": {name: 1.0},
                 "valid": _round({key: np.mean(value) for key, value in valid_scores.items()}),
                 "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
             }
         )
+    content_rows = [row for row in rows if row["scores_cold_items"]]
+    cold_floor = max((row["valid"][cold_key] for row in content_rows), default=None)
+    out["validation_cold_floor"] = cold_floor
     # Step 0.05 over up to four signals (1,771 points); 0.1 over five (1,001 points).
     step = 0.05 if len(names) <= 4 else 0.1
     for method, normalisation in VARIANTS:
@@ -265,6 +299,10 @@ def fuse_and_compare(
         label = f"{method}:{normalisation}" if method != "rrf" else "rrf"
         test_values[label] = test_scores[METRIC]
         test_lists[label] = test_prepared.top_items(weights, method, 10)[0]
+        valid_metrics = dict(search.best_metrics)
+        valid_metrics[cold_key] = np.mean(
+            valid_prepared.cold_item_values(weights, method, METRIC, cold_items)
+        )
         rows.append(
             {
                 "variant": label,
@@ -273,10 +311,18 @@ def fuse_and_compare(
                 "grid_points": len(search.sweep),
                 "grid_step": step,
                 "search_seconds": time.perf_counter() - started,
-                "valid": _round(search.best_metrics),
+                "valid": _round(valid_metrics),
                 "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
             }
         )
+        if content_rows:
+            rows.append(
+                _segment_aware(
+                    label, method, weights, valid_prepared, test_prepared, cold_items, cold_floor
+                )
+            )
+            test_values[rows[-1]["variant"]] = rows[-1].pop("test_values")
+            test_lists[rows[-1]["variant"]] = rows[-1].pop("test_lists")
     for normalisation in ("minmax", "rank"):
         valid_prepared, test_prepared = prepared[normalisation]
         valid_features = user_features(split.train, valid_candidates.users)
@@ -284,20 +330,37 @@ def fuse_and_compare(
         started = time.perf_counter()
         gate = SoftmaxGate(**GATE_PARAMS).fit(valid_prepared, valid_features)
         valid_weights = gate.weights(valid_features)
+        valid_cold_weights = gate.cold_weights(valid_features)
         test_weights = gate.weights(test_features)
-        test_scores = test_prepared.user_values(test_weights, "weighted", metrics)
+        test_cold_weights = gate.cold_weights(test_features)
+        test_scores = test_prepared.user_values(
+            test_weights, "weighted", metrics, test_cold_weights
+        )
         label = f"gate:{normalisation}"
         test_values[label] = test_scores[METRIC]
-        test_lists[label] = test_prepared.top_items(test_weights, "weighted", 10)[0]
+        test_lists[label] = test_prepared.top_items(
+            test_weights, "weighted", 10, test_cold_weights
+        )[0]
+        valid_metrics = valid_prepared.evaluate(
+            valid_weights, "weighted", metrics, valid_cold_weights
+        )
+        valid_metrics[cold_key] = np.mean(
+            valid_prepared.cold_item_values(
+                valid_weights, "weighted", METRIC, cold_items, valid_cold_weights
+            )
+        )
         rows.append(
             {
                 "variant": label,
                 "kind": "gate",
                 "weights": _round(dict(zip(names, test_weights.mean(axis=0), strict=True))),
                 "weights_std": _round(dict(zip(names, test_weights.std(axis=0), strict=True))),
+                "cold_weights": _round(
+                    dict(zip(names, test_cold_weights.mean(axis=0), strict=True))
+                ),
                 "fit_seconds": time.perf_counter() - started,
                 "loss": {"initial": gate.initial_loss_, "final": gate.final_loss_},
-                "valid": _round(valid_prepared.evaluate(valid_weights, "weighted", metrics)),
+                "valid": _round(valid_metrics),
                 "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
             }
         )
@@ -305,7 +368,11 @@ def fuse_and_compare(
     singles = [row for row in rows if row["kind"] == "single"]
     fused = [row for row in rows if row["kind"] != "single"]
     best_single = max(singles, key=lambda row: row["valid"][METRIC])
-    best_fused = max(fused, key=lambda row: row["valid"][METRIC])
+    eligible = [
+        row for row in fused if cold_floor is not None and row["valid"][cold_key] >= cold_floor
+    ]
+    best_fused = max(eligible or fused, key=lambda row: row["valid"][METRIC])
+    unconstrained = max(fused, key=lambda row: row["valid"][METRIC])
     table = paired_bootstrap(
         {
             best_single["variant"]: test_values[best_single["variant"]],
@@ -330,11 +397,68 @@ def fuse_and_compare(
         "fused_beats_single": bool(treated["diff_ci_low"] > 0),
         "best_single_on_test": max(singles, key=lambda row: row["test"][METRIC])["variant"],
         "best_fused_on_test": max(fused, key=lambda row: row["test"][METRIC])["variant"],
+        "best_fused_rule": (
+            "best validation NDCG@10 among fused variants whose validation cold-item NDCG@10 "
+            "reaches the best content model's"
+            if eligible
+            else "best validation NDCG@10 (no fused variant reached the cold-item floor)"
+        ),
+        "best_fused_without_cold_floor": unconstrained["variant"],
     }
     out["cold_items"] = cold_item_comparison(
         models, split, test_users, test_lists, best_fused["variant"], random_state=random_state
     )
     return out
+
+
+def _segment_aware(
+    label: str,
+    method: str,
+    weights: np.ndarray,
+    valid_prepared: PreparedFusion,
+    test_prepared: PreparedFusion,
+    cold_items: np.ndarray,
+    cold_floor: float | None,
+) -> Results:
+    """The segment-aware variant of ``label``: cold candidates' weights chosen on validation."""
+    started = time.perf_counter()
+    search = search_cold_weights(
+        valid_prepared,
+        weights,
+        cold_items,
+        method=method,
+        step=COLD_STEP,
+        metric=METRIC,
+        cold_floor=cold_floor,
+    )
+    chosen = search.best_cold_weights
+    rule = "best validation NDCG@10 with validation cold-item NDCG@10 >= the content floor"
+    if chosen is None:
+        # No point reaches the floor: the one closest to it.
+        best = int(np.argmax(search.sweep[f"cold:{METRIC}"].to_numpy()))
+        names = valid_prepared.candidates.signal_names
+        chosen = {name: float(search.sweep.at[best, f"cold_weight_{name}"]) for name in names}
+        rule = "best validation cold-item NDCG@10 (no point reached the content floor)"
+    cold_weights = np.array([chosen[name] for name in valid_prepared.candidates.signal_names])
+    metrics = (METRIC, *RECORDED)
+    valid_metrics = valid_prepared.evaluate(weights, method, metrics, cold_weights)
+    valid_metrics[f"cold:{METRIC}"] = np.mean(
+        valid_prepared.cold_item_values(weights, method, METRIC, cold_items, cold_weights)
+    )
+    test_scores = test_prepared.user_values(weights, method, metrics, cold_weights)
+    return {
+        "variant": f"{label}+cold",
+        "kind": "segment-aware",
+        "weights": _round(search.weights),
+        "cold_weights": _round(chosen),
+        "cold_grid_points": len(search.sweep),
+        "cold_rule": rule,
+        "search_seconds": time.perf_counter() - started,
+        "valid": _round(valid_metrics),
+        "test": _round({key: np.mean(value) for key, value in test_scores.items()}),
+        "test_values": test_scores[METRIC],
+        "test_lists": test_prepared.top_items(weights, method, 10, cold_weights)[0],
+    }
 
 
 def _category_codes(item_ids: np.ndarray, catalog: pd.DataFrame, column: str) -> np.ndarray:

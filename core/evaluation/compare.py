@@ -7,6 +7,7 @@ the same cut-off times. :func:`model_variants` checks this and rebuilds the spli
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ from core.evaluation.experiment import (
 )
 from core.evaluation.fairness import exposure_table
 from core.metrics import MetricContext
-from core.models.base import Recommender
+from core.models.base import Recommender, ServedLists
 from core.models.runs import split_signature, trained_models
 from core.progress import ProgressCallback
 from core.schema import BRAND, CATALOG_TABLE, CATEGORY, FIRST_SEEN, ITEM_ID, PRICE
@@ -42,15 +43,19 @@ def model_variant(
     model: Recommender, name: str, run_id: str | None = None, *, exclude_seen: bool = True
 ) -> Variant:
     """A variant listing ``model``'s top-``k``, training items excluded when ``exclude_seen``
-    (the split's :attr:`~core.data.splits.Split.exclude_seen`)."""
+    (the split's :attr:`~core.data.splits.Split.exclude_seen`).
 
-    def recommend(user_idx: np.ndarray, k: int) -> np.ndarray:
-        return model.recommend(user_idx, k, exclude_seen=exclude_seen)[0]
+    Users without training history get the labelled popularity fallback where the model cannot
+    rank them (:meth:`~core.models.base.Recommender.serve`), not an empty list.
+    """
+
+    def serve(user_idx: np.ndarray, k: int) -> ServedLists:
+        return model.serve(user_idx, k, exclude_seen=exclude_seen)
 
     source = {"kind": "model", "model": model.name}
     if run_id is not None:
         source["run_id"] = run_id
-    return Variant(name=name, recommend=recommend, source=source)
+    return Variant(name, lambda users, k: serve(users, k).items, source, serve)
 
 
 def model_variants(ws: Workspace, run_ids: Sequence[str]) -> tuple[Split, list[Variant]]:
@@ -179,16 +184,17 @@ def simulated_online(
 
 def fusion_variant(ws: Workspace, run_id: str) -> tuple[Split, Variant]:
     """A saved fused variant (:mod:`core.fusion.runs`) and the split of its models."""
-    from core.fusion.runs import fused_lists, fusion_signals, load_fusion
+    from core.fusion.runs import fusion_signals, load_fusion, serve_fused
 
     name, config, gate = load_fusion(ws, run_id)
     signals = fusion_signals(ws, config.run_ids)
 
-    def recommend(user_idx: np.ndarray, k: int) -> np.ndarray:
-        return fused_lists(signals.models, config, gate, signals.split, user_idx, k)
+    def serve(user_idx: np.ndarray, k: int) -> ServedLists:
+        return serve_fused(signals.models, config, gate, signals.split, user_idx, k)
 
     source = {"kind": "fusion", "run_id": run_id, "description": config.describe()}
-    return signals.split, Variant(name=name, recommend=recommend, source=source)
+    variant = Variant(name, lambda users, k: serve(users, k).items, source, serve)
+    return signals.split, variant
 
 
 def workspace_variants(
@@ -223,7 +229,7 @@ def workspace_variants(
         split = split or fusion_split
         taken = {v.name for v in variants}
         if variant.name in taken:
-            variant = Variant(f"{variant.name} ({run_id[-8:]})", variant.recommend, variant.source)
+            variant = dataclasses.replace(variant, name=f"{variant.name} ({run_id[-8:]})")
         variants.append(variant)
     return split, variants
 

@@ -70,6 +70,7 @@ from core.metrics import (
     parse_metric,
 )
 from core.metrics.registry import DEFAULT_RECALL, grouping_problem
+from core.models.base import ServedLists
 from core.progress import ProgressCallback
 
 SEGMENT = "segment"
@@ -122,6 +123,7 @@ _FAIRNESS_FILE = "fairness.parquet"
 _BATCH = 4096
 
 Recommend = Callable[[np.ndarray, int], np.ndarray]
+Serve = Callable[[np.ndarray, int], ServedLists]
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,16 @@ class Variant:
 
     ``recommend(user_idx, k)`` returns an ``(n, k)`` int array of item indices of the split's
     item index, best first, ``-1`` where there is no item; items seen in training must not be
-    listed unless the split kept repeats (:attr:`Split.exclude_seen` False). ``source`` says
+    listed unless the split kept repeats (:attr:`Split.exclude_seen` False). ``serve``, when
+    given, returns the same lists as :class:`~core.models.base.ServedLists`, whose cold-user
+    fallback flags the experiment records (:attr:`ExperimentResult.fallback`). ``source`` says
     where the variant comes from (a model run, a fusion) for the record.
     """
 
     name: str
     recommend: Recommend
     source: dict[str, Any] = field(default_factory=dict)
+    serve: Serve | None = None
 
 
 @dataclass
@@ -164,6 +169,9 @@ class ExperimentResult:
     fairness : pandas.DataFrame or None
         Exposure against relevance share per item group and variant
         (:func:`core.evaluation.fairness.exposure_table`); None when not computed.
+    fallback : dict of str to numpy.ndarray
+        Per variant that reports it, ``(n_users,)`` bool: the user's list is the labelled
+        cold-user fallback, not the variant's own.
     """
 
     table: pd.DataFrame
@@ -176,6 +184,7 @@ class ExperimentResult:
     online: pd.DataFrame | None = None
     run_id: str | None = None
     fairness: pd.DataFrame | None = None
+    fallback: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def variants(self) -> list[str]:
@@ -263,14 +272,21 @@ def _serve(
     k: int,
     callback: ProgressCallback | None,
     total: int,
+    fallback: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
+    """Each variant's lists; ``fallback`` gets the cold-user flags of variants reporting them."""
     lists: dict[str, np.ndarray] = {}
     step = 0
     for variant in variants:
-        parts = []
+        parts, flags = [], []
         for start in range(0, users.size, _BATCH):
             chunk = users[start : start + _BATCH]
-            served = np.asarray(variant.recommend(chunk, k), dtype=np.int64)
+            if variant.serve is not None:
+                lists_served = variant.serve(chunk, k)
+                flags.append(np.asarray(lists_served.fallback, dtype=bool))
+                served = np.asarray(lists_served.items, dtype=np.int64)
+            else:
+                served = np.asarray(variant.recommend(chunk, k), dtype=np.int64)
             if served.shape[0] != chunk.size:
                 raise ComparisonError(
                     f"variant {variant.name!r} returned {served.shape[0]} lists for "
@@ -283,6 +299,8 @@ def _serve(
             if callback is not None:
                 callback(step, total, f"serving {variant.name}: {start + chunk.size:,} users")
         lists[variant.name] = np.concatenate(parts) if parts else np.empty((0, k), dtype=np.int64)
+        if flags:
+            fallback[variant.name] = np.concatenate(flags)
     return lists
 
 
@@ -457,7 +475,8 @@ def run_experiment(
     relevant = split.test.matrix.tocsr()[users]
     n_batches = -(-users.size // _BATCH)
     total = n_batches * len(variants) + len(segments)
-    lists = _serve(variants, users, k, callback, total)
+    fallback: dict[str, np.ndarray] = {}
+    lists = _serve(variants, users, k, callback, total, fallback)
 
     rng = random_generator(random_state)
     masks = segment_masks(split, users, relevant, long_tail_items(popularity))
@@ -510,6 +529,7 @@ def run_experiment(
         item_ids=np.asarray(split.train.item_ids),
         item_popularity=popularity,
         config=config,
+        fallback=fallback,
     )
 
 
@@ -587,6 +607,7 @@ def save_experiment(ws: Workspace, result: ExperimentResult, name: str) -> str:
             result.fairness.to_parquet(buffer, index=False)
             atomic_write_bytes(folder / _FAIRNESS_FILE, buffer.getvalue())
         arrays = {f"list:{variant}": served for variant, served in result.lists.items()}
+        arrays.update({f"fallback:{name}": flags for name, flags in result.fallback.items()})
         arrays.update(
             users=result.users,
             user_ids=np.asarray(result.user_ids, dtype=str),
@@ -657,6 +678,9 @@ def load_experiment(ws: Workspace, run_id: str) -> ExperimentResult:
         online=online,
         run_id=run_id,
         fairness=fairness,
+        fallback={
+            name: arrays[f"fallback:{name}"] for name in order if f"fallback:{name}" in arrays
+        },
     )
 
 

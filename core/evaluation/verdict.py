@@ -32,7 +32,10 @@ from core.evaluation.stats import (
     VARIANT,
 )
 from core.metrics.registry import higher_is_better
+from core.models.base import SOURCE_POPULARITY_FALLBACK
 
+SOURCE = "source"
+SHARE = "share"
 COLD_SEGMENTS = {"cold_users": "cold-start users", "cold_items": "cold-start items"}
 SEGMENT_NAMES = {
     "all": "all test users",
@@ -80,6 +83,30 @@ def zero_scores(result: ExperimentResult, metric: str | None = None) -> pd.DataF
         (result.table[METRIC] == metric) & (result.table[N_USERS] > 0) & (result.table[MEAN] == 0)
     ]
     return rows[[SEGMENT, VARIANT, N_USERS]].reset_index(drop=True)
+
+
+def fallback_table(result: ExperimentResult) -> pd.DataFrame:
+    """Test users served the labelled cold-user fallback instead of the variant's own list:
+    variant, source (the fallback's label), n_users and their share of the test users; one row
+    per variant that served it."""
+    rows = [
+        {VARIANT: name, SOURCE: SOURCE_POPULARITY_FALLBACK, N_USERS: int(flags.sum())}
+        | {SHARE: float(flags.mean())}
+        for name, flags in result.fallback.items()
+        if flags.any()
+    ]
+    return pd.DataFrame(rows, columns=[VARIANT, SOURCE, N_USERS, SHARE])
+
+
+def _fallback_sentence(result: ExperimentResult) -> list[str]:
+    served = fallback_table(result)
+    if served.empty:
+        return []
+    parts = ", ".join(f"{row.variant} ({row.n_users:,} users)" for row in served.itertuples())
+    return [
+        f"Users without training history get the {SOURCE_POPULARITY_FALLBACK}, not a list of "
+        f"the variant's own, from: {parts}; the cold-start users segment scores that fallback."
+    ]
 
 
 def _row(result: ExperimentResult, segment: str, metric: str, variant: str) -> pd.Series | None:
@@ -130,7 +157,8 @@ def verdict(result: ExperimentResult) -> list[str]:
             f"No variant beats the control {control} significantly on {primary} "
             f"({base[MEAN]:.4f}, all test users). The closest is {best[VARIANT]} at "
             f"{best[MEAN]:.4f} ({_change(best, levels)}; {confidence:.0%} interval of the "
-            f"difference [{best[DIFF_CI_LOW]:+.4f}, {best[DIFF_CI_HIGH]:+.4f}]): keep {control}."
+            f"difference [{best[DIFF_CI_LOW]:+.4f}, {best[DIFF_CI_HIGH]:+.4f}]): keep {control}.",
+            *_fallback_sentence(result),
         ]
     winner = max(better, key=lambda row: sign * row[DIFF])
     name = winner[VARIANT]
@@ -165,4 +193,4 @@ def verdict(result: ExperimentResult) -> list[str]:
         )
     if costs:
         sentences.append("At what cost: " + "; ".join(costs) + ".")
-    return sentences
+    return sentences + _fallback_sentence(result)

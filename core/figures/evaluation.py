@@ -255,6 +255,8 @@ READABLE_COLUMNS: dict[str, str] = {
     P_HOLM: "p (Holm)",
     "significant": "Significant",
     NOT_AVAILABLE: "Not available because",
+    "source": "List source",
+    "share": "Share of test users",
 }
 
 

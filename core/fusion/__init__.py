@@ -16,9 +16,11 @@ from core.fusion.methods import METHODS, RRF_K, FusedRanking, fuse
 from core.fusion.normalise import NORMALISATIONS, normalise
 from core.fusion.prepared import DEFAULT_METRICS, PreparedFusion, list_metrics
 from core.fusion.search import (
+    ColdWeightSearch,
     WeightSearch,
     dirichlet_weights,
     pareto_front,
+    search_cold_weights,
     search_weights,
     simplex_grid,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "NORMALISATIONS",
     "RRF_K",
     "CandidateSet",
+    "ColdWeightSearch",
     "FusedRanking",
     "FusionError",
     "PreparedFusion",
@@ -40,6 +43,7 @@ __all__ = [
     "list_metrics",
     "normalise",
     "pareto_front",
+    "search_cold_weights",
     "search_weights",
     "simplex_grid",
 ]

@@ -1,13 +1,19 @@
-r"""The learned softmax gate: signal weights that depend on the user.
+r"""The learned softmax gate: signal weights that depend on the user and the candidate.
 
-For user :math:`u` with features :math:`z_u`, the weights are
-:math:`w_u = \mathrm{softmax}(g(z_u))` over the signals and the fused score of a candidate is
-:math:`f_{uc} = \sum_s w_{us} x_{suc}`, with :math:`x` the normalised scores of a
-:class:`~core.fusion.prepared.PreparedFusion` (the ``weighted`` rule with per-user weights;
-a signal that cannot score a candidate is left out and the weights renormalised over the
-others, in training as in :mod:`core.fusion.methods`).
-:math:`g` is a small MLP (standardised features, one ``tanh`` hidden layer); its last layer
-starts at zero, so training starts from equal weights.
+For user :math:`u` with features :math:`z_u` and a candidate :math:`c` with cold flag
+:math:`\kappa_c` (1 for an item without training interactions), the weights are
+:math:`w_{uc} = \mathrm{softmax}(g(z_u, \kappa_c))` over the signals and the fused score is
+:math:`f_{uc} = \sum_s w_{ucs} x_{suc}`, with :math:`x` the normalised scores of a
+:class:`~core.fusion.prepared.PreparedFusion` (the ``weighted`` rule with per-user weights).
+Each user thus has two weight vectors, one for warm and one for cold candidates: the
+segment-aware fusion of :mod:`core.fusion.methods`. For a warm candidate a signal that cannot
+score it is left out and the weights renormalised over the others; a cold candidate's weights
+are not renormalised, so the weight the gate puts on signals that cannot score cold items
+(collaborative ones) discounts cold items against warm ones, and the weight on content signals
+promotes them. Training and serving fuse alike.
+:math:`g` is a small MLP (standardised user features and the raw cold flag, one ``tanh``
+hidden layer); its last layer starts at zero, so training starts from equal weights: the
+convex combination with equal weights of every signal.
 
 Training uses the validation split: a listwise softmax cross-entropy over each user's
 candidates,
@@ -41,7 +47,15 @@ from core.fusion.prepared import PreparedFusion
 from core.progress import EPOCH, TRAIN_LOSS, ProgressCallback, ProgressInfo
 from core.text.runtime import torch_threads
 
-FEATURE_NAMES = ("log_activity", "log_days_since_last", "cold_item_share", "has_query")
+FEATURE_NAMES = (
+    "log_activity",
+    "log_days_since_last",
+    "cold_item_share",
+    "has_query",
+    "user_is_cold",
+)
+# The per-candidate input of the gate, after the user features.
+CANDIDATE_FEATURE = "candidate_is_cold"
 WEIGHTS_FILE = "gate.safetensors"
 META_FILE = "gate.json"
 _SECONDS_PER_DAY = 86_400
@@ -56,7 +70,7 @@ def user_features(
     cold_item_max_users: int = 5,
     has_query: bool = False,
 ) -> np.ndarray:
-    """``(n, 4)`` float32 gate features of training users, columns :data:`FEATURE_NAMES`.
+    """``(n, 5)`` float32 gate features of training users, columns :data:`FEATURE_NAMES`.
 
     ``log_activity``
         ``log(1 + number of training interactions)``.
@@ -68,6 +82,8 @@ def user_features(
         interacted with in training (new or niche items); 0 without history.
     ``has_query``
         1 when the request comes with a search query, else 0 (0 for recommendation).
+    ``user_is_cold``
+        1 when the user has no training interaction, else 0.
 
     Parameters
     ----------
@@ -103,6 +119,7 @@ def user_features(
             np.log1p(days[users]),
             cold_share[users],
             np.full(len(users), 1.0 if has_query else 0.0),
+            (counts[users] == 0).astype(np.float64),
         ]
     )
     return features.astype(np.float32)
@@ -133,12 +150,15 @@ class SoftmaxGate:
     Attributes
     ----------
     network_ : torch.nn.Sequential
-        ``g``: features -> one logit per signal.
+        ``g``: user features and the candidate's cold flag -> one logit per signal.
     log_sharpness_ : torch.nn.Parameter
         Log of the sharpness ``t`` of the loss.
     feature_mean_, feature_scale_ : numpy.ndarray
         Standardisation of the features.
     signal_names_, feature_names_ : tuple of str
+    candidate_features_ : tuple of str
+        ``("candidate_is_cold",)``; empty for a gate saved before candidates were told apart
+        (it weighs cold candidates like warm ones).
     normalisation_ : str
         Normalisation of the scores the gate was trained on.
     loss_history_ : list of float
@@ -187,10 +207,11 @@ class SoftmaxGate:
         }
 
     def _build(self, n_features: int, n_signals: int) -> None:
+        n_inputs = n_features + len(self.candidate_features_)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             network = torch.nn.Sequential(
-                torch.nn.Linear(n_features, self.hidden_size),
+                torch.nn.Linear(n_inputs, self.hidden_size),
                 torch.nn.Tanh(),
                 torch.nn.Linear(self.hidden_size, n_signals),
             )
@@ -207,6 +228,19 @@ class SoftmaxGate:
                 f"features must have shape (n, {len(self.feature_mean_)}), not {features.shape}"
             )
         return torch.from_numpy((features - self.feature_mean_) / self.feature_scale_)
+
+    def _weights(self, standardised: torch.Tensor, cold: bool) -> torch.Tensor:
+        """``(n, s)`` softmax weights of warm (``cold`` False) or cold candidates."""
+        if self.candidate_features_:
+            flag = torch.full((standardised.shape[0], 1), float(cold), dtype=standardised.dtype)
+            standardised = torch.cat([standardised, flag], dim=1)
+        return torch.softmax(self.network_(standardised), dim=1)
+
+    @property
+    def cold_aware(self) -> bool:
+        """True when the gate gives cold candidates weights of their own."""
+        self._check_fitted()
+        return bool(self.candidate_features_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
@@ -254,6 +288,7 @@ class SoftmaxGate:
         self.signal_names_ = tuple(prepared.candidates.signal_names)
         self.feature_names_ = tuple(str(name) for name in feature_names)
         self.normalisation_ = prepared.normalisation
+        self.candidate_features_ = (CANDIDATE_FEATURE,)
         self._build(features.shape[1], len(self.signal_names_))
         data = self._tensors(prepared, features, trainable)
         parameters = [*self.network_.parameters(), self.log_sharpness_]
@@ -302,6 +337,7 @@ class SoftmaxGate:
             torch.from_numpy(np.ascontiguousarray(present.transpose(1, 2, 0), np.float32)),
             torch.from_numpy(prepared.candidates.valid[rows]),
             torch.from_numpy(prepared.is_relevant[rows]),
+            torch.from_numpy(prepared.candidates.cold[rows]),
         )
 
     def _loss(
@@ -311,11 +347,19 @@ class SoftmaxGate:
         present: torch.Tensor,
         valid: torch.Tensor,
         relevant: torch.Tensor,
+        cold: torch.Tensor,
     ) -> torch.Tensor:
-        weights = torch.softmax(self.network_(features), dim=1)
-        # Weights renormalised over the signals that scored each candidate (they sum to 1).
+        weights = self._weights(features, cold=False)
+        # Warm candidates: weights renormalised over the signals that scored each one.
         present_weight = torch.einsum("ncs,ns->nc", present, weights)
         fused = torch.einsum("ncs,ns->nc", terms, weights) / present_weight.clamp_min(1e-12)
+        if self.candidate_features_:
+            # Cold candidates: their own weights, not renormalised (see the module notes).
+            cold_weights = self._weights(features, cold=True)
+            cold_fused = torch.einsum("ncs,ns->nc", terms, cold_weights)
+            cold_present = torch.einsum("ncs,ns->nc", present, cold_weights)
+            fused = torch.where(cold, cold_fused, fused)
+            present_weight = torch.where(cold, cold_present, present_weight)
         fused = fused * self.log_sharpness_.exp()
         fused = fused.masked_fill(~valid | (present_weight <= 0), float("-inf"))
         log_probability = torch.log_softmax(fused, dim=1)
@@ -336,12 +380,19 @@ class SoftmaxGate:
         with torch_threads(self.num_threads):
             return self._full_loss(self._tensors(prepared, features, rows))
 
-    def weights(self, features: np.ndarray) -> np.ndarray:
-        """``(n, s)`` float32 signal weights (rows sum to 1) for users with ``features``."""
+    def weights(self, features: np.ndarray, *, cold: bool = False) -> np.ndarray:
+        """``(n, s)`` float32 signal weights (rows sum to 1) for users with ``features``.
+
+        ``cold`` True gives the weights of the users' cold candidates (items without training
+        interactions), to fuse as ``cold_weights`` (see :mod:`core.fusion.methods`).
+        """
         standardised = self._standardised(features)
         with torch_threads(self.num_threads), torch.no_grad():
-            logits = self.network_(standardised)
-            return torch.softmax(logits, dim=1).numpy().astype(np.float32)
+            return self._weights(standardised, cold).numpy().astype(np.float32)
+
+    def cold_weights(self, features: np.ndarray) -> np.ndarray | None:
+        """The cold candidates' weights, or None for a gate that does not tell them apart."""
+        return self.weights(features, cold=True) if self.cold_aware else None
 
     def save(self, folder: Path) -> Path:
         """Write ``gate.safetensors`` (network, sharpness, standardisation) and ``gate.json``."""
@@ -356,6 +407,7 @@ class SoftmaxGate:
             "params": self.get_params(),
             "signal_names": list(self.signal_names_),
             "feature_names": list(self.feature_names_),
+            "candidate_features": list(self.candidate_features_),
             "normalisation": self.normalisation_,
             "loss_history": self.loss_history_,
             "initial_loss": self.initial_loss_,
@@ -374,6 +426,7 @@ class SoftmaxGate:
             gate = cls(**meta["params"])
             gate.signal_names_ = tuple(meta["signal_names"])
             gate.feature_names_ = tuple(meta["feature_names"])
+            gate.candidate_features_ = tuple(meta.get("candidate_features", ()))
             gate.normalisation_ = str(meta["normalisation"])
             gate.loss_history_ = [float(value) for value in meta["loss_history"]]
             gate.initial_loss_ = float(meta["initial_loss"])

@@ -27,6 +27,15 @@ Missing scores
     signals present, :math:`w'_s = w_s \, W / \sum_{s' \text{ present}} w_{s'}` with
     :math:`W = \sum_s w_s`. A candidate scored by every signal keeps its plain weighted sum;
     one that no signal of positive weight scores is never listed.
+
+Cold candidates (segment-aware weights)
+    Items without training interactions are scored only by content signals, so renormalised
+    weights would rank them by content alone against the warm items' blend of every signal.
+    Segment-aware fusion gives them a weight vector of their own, ``cold_weights``, applied
+    *without* renormalisation: the share of ``cold_weights`` on signals that cannot score cold
+    items is how far cold items are discounted against warm ones (all of it: never listed; none
+    of it: ranked as renormalised content). The learned gate gives per-user cold weights the
+    same way.
 """
 
 from __future__ import annotations
@@ -111,28 +120,13 @@ def signal_terms(
     """``(s, n, c)`` float32 per-signal terms that ``method`` sums with the weights.
 
     Missing scores get the term 0 (their weight goes to the other signals, see
-    :func:`present_scale`).
+    :func:`candidate_multiplier`).
     """
     if check_method(method) == "rrf":
         terms = rrf_terms(candidates.scores, rrf_k)
     else:
         terms = normalise(candidates.scores, normalisation)
     return np.where(candidates.present, terms, 0).astype(np.float32)
-
-
-def present_scale(present: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
-    """``(n, c)`` factor ``W / sum of the present signals' weights`` of each candidate.
-
-    ``inf`` where no signal of positive weight is present (the candidate is not listed);
-    None when every candidate of every user has every signal (the factor is 1 everywhere).
-    """
-    if present.all():
-        return None
-    present_weight = combine(present.astype(np.float32), weights)
-    total = weights.sum(axis=-1)
-    total = total if weights.ndim == 1 else total[:, None]
-    with np.errstate(divide="ignore"):
-        return np.where(present_weight > 0, total / present_weight, np.inf).astype(np.float32)
 
 
 def mnz_counts(retrieved: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -175,42 +169,69 @@ def check_k(k: int) -> int:
     return check_whole("k", k, 1, FusionError)
 
 
+def candidate_multiplier(
+    candidates: CandidateSet, weights: np.ndarray, method: str, *, renormalise: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, c)`` factor of each candidate's weighted sum of terms, and ``(n, c)`` which are listed.
+
+    The factor is CombMNZ's count (1 for the other rules) times, when ``renormalise``,
+    ``W / (sum of the weights of the signals present)``; 0 where the candidate is not listed
+    (padding, or no signal of positive weight scored it).
+    """
+    present = candidates.present | ~candidates.valid[None]
+    present_weight = combine(present.astype(np.float32), weights)
+    keep = candidates.valid & (present_weight > 0)
+    multiplier = np.ones(keep.shape, dtype=np.float32)
+    if check_method(method) == "combmnz":
+        multiplier = mnz_counts(candidates.retrieved, weights)
+    if renormalise and not present.all():
+        total = weights.sum(axis=-1)
+        total = total if weights.ndim == 1 else total[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            multiplier = multiplier * np.where(keep, total / present_weight, 0)
+    return np.where(keep, multiplier, 0).astype(np.float32), keep
+
+
 def rank_candidates(
     candidates: CandidateSet,
     terms: np.ndarray,
     weights: np.ndarray,
     method: str,
     k: int,
+    cold_weights: np.ndarray | None = None,
 ) -> FusedRanking:
-    """Fuse precomputed ``terms`` (see :func:`signal_terms`) with ``weights``; top ``k``."""
+    """Fuse precomputed ``terms`` (see :func:`signal_terms`) with ``weights``; top ``k``.
+
+    With ``cold_weights`` the cold candidates (:attr:`CandidateSet.cold`) are fused with those
+    weights instead, without renormalisation (see the module notes).
+    """
     k = check_k(k)
-    weights = check_weights(weights, candidates.n_signals, candidates.n_users)
-    per_signal = (
-        weights
-        if weights.ndim == 2
-        else np.broadcast_to(weights, (candidates.n_users, candidates.n_signals))
+    n, s = candidates.n_users, candidates.n_signals
+    weights = check_weights(weights, s, n)
+    multiplier, keep = candidate_multiplier(candidates, weights, method)
+    fused = combine(terms, weights) * multiplier
+    per_signal = np.broadcast_to(
+        (weights if weights.ndim == 2 else weights[None]).T[:, :, None], (s, n, 1)
     )
-    scale = present_scale(candidates.present | ~candidates.valid[None], weights)
-    keep = candidates.valid
-    multiplier = None
-    if check_method(method) == "combmnz":
-        multiplier = mnz_counts(candidates.retrieved, weights)
-    if scale is not None:
-        keep = keep & np.isfinite(scale)
-        scale = np.where(keep, scale, 0).astype(np.float32)
-        multiplier = scale if multiplier is None else multiplier * scale
-    fused = combine(terms, weights)
-    if multiplier is not None:
-        fused = fused * multiplier
+    if cold_weights is not None:
+        cold_weights = check_weights(cold_weights, s, n)
+        cold_multiplier, cold_keep = candidate_multiplier(
+            candidates, cold_weights, method, renormalise=False
+        )
+        cold = candidates.cold
+        fused = np.where(cold, combine(terms, cold_weights) * cold_multiplier, fused)
+        multiplier = np.where(cold, cold_multiplier, multiplier)
+        keep = np.where(cold, cold_keep, keep)
+        cold_per_signal = (cold_weights if cold_weights.ndim == 2 else cold_weights[None]).T
+        per_signal = np.where(cold[None], cold_per_signal[:, :, None], per_signal)
     fused = np.where(keep, fused, -np.inf).astype(np.float32)
     columns, scores = top_columns(fused, k)
     listed = columns >= 0
     safe = np.where(listed, columns, 0)
     items = np.where(listed, np.take_along_axis(candidates.items, safe, axis=1), -1)
     picked = np.take_along_axis(terms, safe[None], axis=2)
-    contributions = picked * per_signal.T[:, :, None]
-    if multiplier is not None:
-        contributions = contributions * np.take_along_axis(multiplier, safe, axis=1)[None]
+    signal_weight = np.take_along_axis(np.broadcast_to(per_signal, terms.shape), safe[None], axis=2)
+    contributions = picked * signal_weight * np.take_along_axis(multiplier, safe, axis=1)[None]
     contributions = np.where(listed[None], contributions, 0).astype(np.float32)
     return FusedRanking(candidates.users, items, scores, contributions, candidates.signal_names)
 
@@ -223,6 +244,7 @@ def fuse(
     normalisation: str = "minmax",
     k: int = 10,
     rrf_k: float = RRF_K,
+    cold_weights: np.ndarray | list[float] | None = None,
 ) -> FusedRanking:
     """Fuse the signals of ``candidates`` with ``weights`` and return each user's top ``k``.
 
@@ -239,10 +261,14 @@ def fuse(
         List length.
     rrf_k : float
         The constant of reciprocal rank fusion.
+    cold_weights : array-like, optional
+        Weights of the cold candidates (items without training interactions), shaped like
+        ``weights``; None fuses them with ``weights`` like every other candidate.
 
     Returns
     -------
     FusedRanking
     """
     terms = signal_terms(candidates, method, normalisation, rrf_k)
-    return rank_candidates(candidates, terms, np.asarray(weights), method, k)
+    cold = None if cold_weights is None else np.asarray(cold_weights)
+    return rank_candidates(candidates, terms, np.asarray(weights), method, k, cold)

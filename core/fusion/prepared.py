@@ -191,8 +191,27 @@ class PreparedFusion:
             self._retrieved_flags = self.candidates.retrieved.astype(np.float32)
         return self._retrieved_flags
 
-    def _fused(self, weights: np.ndarray, method: str, rows: slice) -> np.ndarray:
+    def _fused(
+        self,
+        weights: np.ndarray,
+        method: str,
+        rows: slice,
+        cold_weights: np.ndarray | None = None,
+    ) -> np.ndarray:
         """``(m, c)`` fused scores of the users in ``rows``, padding at ``-inf``."""
+        fused = self._weighted_sum(weights, method, rows)
+        if self._present is not None:
+            fused = self._renormalised(fused, weights, rows)
+        if cold_weights is not None:
+            cold = self.candidates.cold[rows]
+            if cold.any():
+                plain = self._weighted_sum(cold_weights, method, rows)
+                fused = np.where(cold, self._listed(plain, cold_weights, rows), fused)
+        fused += self._penalty[rows]
+        return fused
+
+    def _weighted_sum(self, weights: np.ndarray, method: str, rows: slice) -> np.ndarray:
+        """``(m, c)`` weighted sum of the terms (times CombMNZ's count), not renormalised."""
         terms = self.terms(method)[:, rows]
         s, m, c = terms.shape
         if weights.ndim == 1:
@@ -200,16 +219,24 @@ class PreparedFusion:
             if method == "combmnz":
                 active = (weights > 0).astype(np.float32)
                 fused *= active @ self._retrieved()[:, rows].reshape(s, m * c)
-            fused = fused.reshape(m, c)
-        else:
-            fused = np.einsum("ns,snc->nc", weights[rows], terms)
-            if method == "combmnz":
-                active = (weights[rows] > 0).astype(np.float32)
-                fused *= np.einsum("ns,snc->nc", active, self._retrieved()[:, rows])
-        if self._present is not None:
-            fused = self._renormalised(fused, weights, rows)
-        fused += self._penalty[rows]
+            return fused.reshape(m, c)
+        fused = np.einsum("ns,snc->nc", weights[rows], terms)
+        if method == "combmnz":
+            active = (weights[rows] > 0).astype(np.float32)
+            fused *= np.einsum("ns,snc->nc", active, self._retrieved()[:, rows])
         return fused
+
+    def _listed(self, fused: np.ndarray, weights: np.ndarray, rows: slice) -> np.ndarray:
+        """``fused`` at ``-inf`` where no signal of positive weight scored the candidate."""
+        if self._present is None:
+            return fused
+        present = self._present[:, rows]
+        s, m, c = present.shape
+        if weights.ndim == 1:
+            present_weight = (weights @ present.reshape(s, m * c)).reshape(m, c)
+        else:
+            present_weight = np.einsum("ns,snc->nc", weights[rows], present)
+        return np.where(present_weight > 0, fused, -np.inf).astype(np.float32)
 
     def _renormalised(self, fused: np.ndarray, weights: np.ndarray, rows: slice) -> np.ndarray:
         """``fused`` with each candidate's weights renormalised over its present signals."""
@@ -226,9 +253,16 @@ class PreparedFusion:
         return np.where(present_weight > 0, scaled, -np.inf).astype(np.float32)
 
     def top_items(
-        self, weights: np.ndarray | Sequence[float], method: str = "weighted", k: int = 10
+        self,
+        weights: np.ndarray | Sequence[float],
+        method: str = "weighted",
+        k: int = 10,
+        cold_weights: np.ndarray | Sequence[float] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each user's top ``k`` item indices (``-1`` padded) and whether each is relevant.
+
+        ``cold_weights`` fuse the cold candidates on their own (segment-aware weights, see
+        :mod:`core.fusion.methods`).
 
         Users are fused and ranked in blocks of :data:`ROW_BLOCK`, so a block's fused scores
         stay in the CPU cache for the ``k`` passes of the top-k.
@@ -236,13 +270,15 @@ class PreparedFusion:
         k = check_k(k)
         check_method(method)
         weights = check_weights(weights, self.candidates.n_signals, self.n_users)
+        if cold_weights is not None:
+            cold_weights = check_weights(cold_weights, self.candidates.n_signals, self.n_users)
         columns = np.empty((self.n_users, k), dtype=np.int64)
         # One BLAS thread: twice as fast as einsum for these products, and more BLAS threads
         # keep spinning after each call, slowing the single-threaded top-k that follows.
         with _blas_controller().limit(limits=1, user_api="blas"):
             for start in range(0, self.n_users, ROW_BLOCK):
                 rows = slice(start, start + ROW_BLOCK)
-                columns[rows], _ = top_columns(self._fused(weights, method, rows), k)
+                columns[rows], _ = top_columns(self._fused(weights, method, rows, cold_weights), k)
         listed = columns >= 0
         n, c = self.candidates.items.shape
         where = np.arange(n, dtype=np.int64)[:, None] * c + np.where(listed, columns, 0)
@@ -255,10 +291,11 @@ class PreparedFusion:
         weights: np.ndarray | Sequence[float],
         method: str = "weighted",
         metrics: Sequence[str] = DEFAULT_METRICS,
+        cold_weights: np.ndarray | Sequence[float] | None = None,
     ) -> dict[str, np.ndarray | float]:
         """Per-user values of ``metrics`` (a float for coverage) for these weights."""
         k = max(parse_fusion_metric(metric)[1] for metric in metrics)
-        items, hits = self.top_items(weights, method, k)
+        items, hits = self.top_items(weights, method, k, cold_weights)
         return list_metrics(
             items,
             hits,
@@ -274,13 +311,50 @@ class PreparedFusion:
         weights: np.ndarray | Sequence[float],
         method: str = "weighted",
         metrics: Sequence[str] = DEFAULT_METRICS,
+        cold_weights: np.ndarray | Sequence[float] | None = None,
     ) -> dict[str, float]:
         """Mean of each metric over the users, for these weights."""
-        values = self.user_values(weights, method, metrics)
+        values = self.user_values(weights, method, metrics, cold_weights)
         return {name: float(np.mean(value)) for name, value in values.items()}
 
+    def cold_item_values(
+        self,
+        weights: np.ndarray | Sequence[float],
+        method: str,
+        metric: str,
+        cold_items: np.ndarray,
+        cold_weights: np.ndarray | Sequence[float] | None = None,
+    ) -> np.ndarray:
+        """Per-user ``metric`` (an accuracy metric) on cold items alone.
+
+        Only the relevant items marked in ``cold_items`` (``(n_items,)`` bool, e.g. items
+        without training interactions) count, over the users with at least one of them (the
+        ``cold_items`` segment of :mod:`core.evaluation.experiment`).
+        """
+        name, k = parse_fusion_metric(metric)
+        if name not in HIT_METRICS:
+            raise FusionError(f"{metric} is not an accuracy metric; use e.g. ndcg@10")
+        cold_items = np.asarray(cold_items, dtype=bool)
+        if cold_items.shape != (self.candidates.n_items,):
+            raise FusionError(f"cold_items must have one flag per item ({self.candidates.n_items})")
+        rows = self.relevant_rows
+        entry_user = np.repeat(np.arange(self.n_users), np.diff(rows.indptr))
+        n_cold = np.bincount(
+            entry_user, weights=cold_items[rows.indices], minlength=self.n_users
+        ).astype(np.int64)
+        items, hits = self.top_items(weights, method, k, cold_weights)
+        hits = hits & cold_items[np.maximum(items, 0)] & (items >= 0)
+        users = n_cold > 0
+        return HIT_METRICS[name](hits[users], n_cold[users], k)
+
     def rank(
-        self, weights: np.ndarray | Sequence[float], method: str = "weighted", k: int = 10
+        self,
+        weights: np.ndarray | Sequence[float],
+        method: str = "weighted",
+        k: int = 10,
+        cold_weights: np.ndarray | Sequence[float] | None = None,
     ) -> FusedRanking:
         """The fused top ``k`` with each signal's contribution (see :func:`fuse`)."""
-        return rank_candidates(self.candidates, self.terms(method), np.asarray(weights), method, k)
+        cold = None if cold_weights is None else np.asarray(cold_weights)
+        terms = self.terms(method)
+        return rank_candidates(self.candidates, terms, np.asarray(weights), method, k, cold)

@@ -81,16 +81,32 @@ def validation_candidates(
     )
 
 
-def gate_features(split: Split, users: np.ndarray) -> np.ndarray:
-    """The learned gate's features of ``users`` from the training part."""
-    from core.fusion.gate import user_features
+def gate_features(
+    split: Split, users: np.ndarray, names: Sequence[str] | None = None
+) -> np.ndarray:
+    """The learned gate's features of ``users`` from the training part.
 
-    return user_features(split.train, users)
+    ``names`` picks the columns a gate was trained on (its ``feature_names_``; gates saved
+    before a feature was added have fewer); every column of ``FEATURE_NAMES`` by default.
+    """
+    from core.fusion.gate import FEATURE_NAMES, user_features
+
+    features = user_features(split.train, users)
+    if names is None:
+        return features
+    unknown = [name for name in names if name not in FEATURE_NAMES]
+    if unknown:
+        raise FusionError(f"the gate uses features this version does not have: {unknown}")
+    return features[:, [FEATURE_NAMES.index(name) for name in names]]
 
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """What a fused variant is: its signals' runs, rule, normalisation, weights, depth."""
+    """What a fused variant is: its signals' runs, rule, normalisation, weights, depth.
+
+    ``cold_weights`` (optional, one per signal) fuse the cold candidates on their own
+    (segment-aware weights, see :mod:`core.fusion.methods`); None fuses them like the others.
+    """
 
     run_ids: tuple[str, ...]
     signal_names: tuple[str, ...]
@@ -98,6 +114,7 @@ class FusionConfig:
     normalisation: str
     weights: tuple[float, ...]
     depth: int = DEFAULT_DEPTH
+    cold_weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.method not in FUSION_METHODS:
@@ -108,6 +125,8 @@ class FusionConfig:
             )
         if not len(self.run_ids) == len(self.signal_names) == len(self.weights) > 0:
             raise FusionError("a fusion needs one run id, signal name and weight per signal")
+        if self.cold_weights is not None and len(self.cold_weights) != len(self.weights):
+            raise FusionError("cold_weights needs one weight per signal")
 
     def describe(self) -> str:
         """Short text such as ``weighted (minmax): als 0.60, content 0.40``."""
@@ -117,6 +136,12 @@ class FusionConfig:
             f"{name} {weight:.2f}"
             for name, weight in zip(self.signal_names, self.weights, strict=True)
         )
+        if self.cold_weights is not None:
+            cold = ", ".join(
+                f"{name} {weight:.2f}"
+                for name, weight in zip(self.signal_names, self.cold_weights, strict=True)
+            )
+            parts = f"{parts}; cold items: {cold}"
         return f"{self.method} ({self.normalisation}): {parts}"
 
 
@@ -164,6 +189,11 @@ def _config(params: dict[str, Any]) -> FusionConfig:
         normalisation=params["normalisation"],
         weights=tuple(float(w) for w in params["weights"]),
         depth=int(params.get("depth", DEFAULT_DEPTH)),
+        cold_weights=(
+            None
+            if params.get("cold_weights") is None
+            else tuple(float(w) for w in params["cold_weights"])
+        ),
     )
 
 
@@ -186,21 +216,6 @@ def delete_fusion(ws: Workspace, run_id: str) -> None:
     if ws.run_row(run_id, kind=FUSION_KIND) is None:
         raise FusionError(f"no saved fusion {run_id!r} in workspace {ws.name!r}")
     ws.delete_run(run_id)
-
-
-def fused_lists(
-    models: dict[str, Recommender],
-    config: FusionConfig,
-    gate: SoftmaxGate | None,
-    split: Split,
-    user_idx: np.ndarray,
-    k: int,
-) -> np.ndarray:
-    """``(n, k)`` fused top-``k`` item indices of ``user_idx`` under ``config``.
-
-    Users without training history get the popularity fallback (see :func:`serve_fused`).
-    """
-    return serve_fused(models, config, gate, split, user_idx, k).items
 
 
 def serve_fused(
@@ -231,11 +246,23 @@ def serve_fused(
         candidates = build_candidates(
             chosen, users[fused], config.depth, exclude_seen=split.exclude_seen
         )
+        cold_weights: Any = None
         if config.method == GATE:
-            weights: Any = gate.weights(gate_features(split, candidates.users))
+            features = gate_features(split, candidates.users, gate.feature_names_)
+            weights: Any = gate.weights(features)
+            cold_weights = gate.cold_weights(features)
             method = "weighted"
         else:
             weights, method = np.asarray(config.weights, dtype=np.float32), config.method
-        ranking = fuse(candidates, weights, method=method, normalisation=config.normalisation, k=k)
+            if config.cold_weights is not None:
+                cold_weights = np.asarray(config.cold_weights, dtype=np.float32)
+        ranking = fuse(
+            candidates,
+            weights,
+            method=method,
+            normalisation=config.normalisation,
+            k=k,
+            cold_weights=cold_weights,
+        )
         items[fused], scores[fused] = ranking.items, ranking.scores
     return ServedLists(items, scores, fallback)

@@ -6,6 +6,12 @@ draws from a Dirichlet distribution and adds the corners (each signal alone) and
 (equal weights), so the single signals are always in the sweep. Each point is scored on a
 :class:`~core.fusion.prepared.PreparedFusion` (the slider path). The best point maximises
 ``metric`` among the points that meet every ``floors`` bound (e.g. a minimum coverage).
+
+:func:`search_cold_weights` then chooses segment-aware weights: with the warm weights fixed, a
+second vector for the cold candidates (see :mod:`core.fusion.methods`), over the simplex of the
+signals that score cold items plus one share for those that cannot (how far cold items are
+discounted). Its best point maximises ``metric`` among the points whose cold-item ``metric``
+reaches ``cold_floor`` (e.g. the best content model's, on the same validation users).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from core.progress import ProgressCallback
 
 STRATEGIES = ("grid", "random")
 WEIGHT_PREFIX = "weight_"
+COLD_WEIGHT_PREFIX = "cold_weight_"
+COLD_PREFIX = "cold:"
 FEASIBLE = "feasible"
 
 
@@ -163,6 +171,113 @@ def search_weights(
     }
     best_metrics = {name: float(sweep.at[best, name]) for name in recorded}
     return WeightSearch(sweep, best_weights, best_metrics, metric)
+
+
+@dataclass(frozen=True)
+class ColdWeightSearch:
+    """The sweep of a cold-candidate weight search and its best point.
+
+    Attributes
+    ----------
+    sweep : pandas.DataFrame
+        One row per cold weight vector: ``cold_weight_<signal>`` columns, ``metric`` over
+        every user, ``cold:<metric>`` over the users with cold relevant items, ``feasible``.
+    weights : dict
+        The fixed weights of the warm candidates.
+    best_cold_weights : dict or None
+        Signal -> cold weight of the best feasible row; None when no row reaches the floor.
+    best_metrics : dict or None
+        ``metric`` and ``cold:<metric>`` of that row.
+    metric : str
+    """
+
+    sweep: pd.DataFrame
+    weights: dict[str, float]
+    best_cold_weights: dict[str, float] | None
+    best_metrics: dict[str, float] | None
+    metric: str
+
+
+def cold_weight_grid(capable: np.ndarray, step: float = 0.05) -> np.ndarray:
+    """Cold weight vectors: the simplex over the ``capable`` signals and one more share.
+
+    ``capable`` (bool per signal) marks the signals that can score cold items; the extra share
+    is spread evenly over the others (it discounts cold candidates, which are fused without
+    renormalisation). Without such signals the grid is the simplex over the capable ones.
+    """
+    capable = np.asarray(capable, dtype=bool)
+    if not capable.any():
+        raise FusionError("no signal scores cold items: give a content model to fuse")
+    others = ~capable
+    parts = simplex_grid(int(capable.sum()) + int(others.any()), step)
+    grid = np.zeros((len(parts), capable.size))
+    grid[:, capable] = parts[:, : capable.sum()]
+    if others.any():
+        grid[:, others] = parts[:, -1:] / others.sum()
+    return grid
+
+
+def search_cold_weights(
+    prepared: PreparedFusion,
+    weights: Mapping[str, float] | Sequence[float],
+    cold_items: np.ndarray,
+    *,
+    method: str = "weighted",
+    step: float = 0.05,
+    metric: str = "ndcg@10",
+    cold_floor: float | None = None,
+    callback: ProgressCallback | None = None,
+) -> ColdWeightSearch:
+    """Choose the cold candidates' weights with the warm ``weights`` fixed (segment-aware).
+
+    Parameters
+    ----------
+    prepared : PreparedFusion
+        Candidates with validation relevance.
+    weights : mapping or sequence
+        The warm candidates' weights (e.g. :attr:`WeightSearch.best_weights`).
+    cold_items : numpy.ndarray
+        ``(n_items,)`` bool: the item has no training interaction (the cold-item segment).
+    method, step, metric : str, float, str
+        Fusion rule, grid step (:func:`cold_weight_grid`), metric to maximise.
+    cold_floor : float, optional
+        Smallest acceptable ``metric`` on cold items (e.g. the best content model's on the
+        same users); None accepts every point.
+    callback : callable, optional
+        ``callback(step, total, info)`` after each weight vector.
+    """
+    check_method(method)
+    names = prepared.candidates.signal_names
+    if isinstance(weights, Mapping):
+        weights = [float(weights[name]) for name in names]
+    warm = np.asarray(weights, dtype=np.float32)
+    candidates = prepared.candidates
+    capable = (candidates.present & candidates.cold[None]).any(axis=(1, 2))
+    grid = cold_weight_grid(capable, step)
+    cold_metric = f"{COLD_PREFIX}{metric}"
+    rows = []
+    for index, cold_weights in enumerate(grid):
+        overall = prepared.evaluate(warm, method, (metric,), cold_weights)[metric]
+        cold = prepared.cold_item_values(warm, method, metric, cold_items, cold_weights)
+        rows.append({metric: overall, cold_metric: float(np.mean(cold)) if cold.size else 0.0})
+        if callback is not None:
+            callback(index + 1, len(grid), f"cold weights {index + 1} of {len(grid)}")
+    columns = [f"{COLD_WEIGHT_PREFIX}{name}" for name in names]
+    sweep = pd.concat([pd.DataFrame(grid, columns=columns), pd.DataFrame(rows)], axis=1)
+    feasible = np.ones(len(sweep), dtype=bool)
+    if cold_floor is not None:
+        feasible = sweep[cold_metric].to_numpy() >= cold_floor
+    sweep[FEASIBLE] = feasible
+    warm_weights = {name: float(value) for name, value in zip(names, warm, strict=True)}
+    if not feasible.any():
+        return ColdWeightSearch(sweep, warm_weights, None, None, metric)
+    best = int(np.flatnonzero(feasible)[np.argmax(sweep[metric].to_numpy()[feasible])])
+    best_cold = {name: float(grid[best, i]) for i, name in enumerate(names)}
+    best_metrics = {
+        metric: float(sweep.at[best, metric]),
+        cold_metric: float(sweep.at[best, cold_metric]),
+    }
+    return ColdWeightSearch(sweep, warm_weights, best_cold, best_metrics, metric)
 
 
 def pareto_front(

@@ -20,7 +20,7 @@ from core.evaluation.experiment import (
     export_csv,
     metric_table,
 )
-from core.evaluation.verdict import significance_levels, verdict, zero_scores
+from core.evaluation.verdict import fallback_table, significance_levels, verdict, zero_scores
 from core.evaluation.winners import validation_and_test_winners
 from core.figures import evaluation as figures
 from core.figures.fairness import GROUPING_LABELS, exposure_bars
@@ -215,6 +215,14 @@ def _warnings(result: ExperimentResult) -> None:
         )
         zeros = zeros.assign(segment=zeros[SEGMENT].map(SEGMENT_LABELS).fillna(zeros[SEGMENT]))
         st.dataframe(figures.readable(zeros), hide_index=True, width="stretch")
+    served = fallback_table(result)
+    if not served.empty:
+        st.info(
+            "Users without training history get a labelled fallback list from these variants "
+            "(below), not an empty one; the cold-start users segment scores those lists.",
+            icon=":material/info:",
+        )
+        st.dataframe(figures.readable(served), hide_index=True, width="stretch")
 
 
 def show_result(result: ExperimentResult) -> None:

@@ -290,7 +290,8 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
             )
             weights, rule = fixed, "weighted"
         else:
-            weights = gate.weights(gate_features(signals.split, prepared.candidates.users))
+            users = prepared.candidates.users
+            weights = gate.weights(gate_features(signals.split, users, gate.feature_names_))
             rule = "weighted"
             st.caption("Mean gate weights: " + _weight_list(names, weights.mean(axis=0)))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.data.splits import Split
-from core.fusion.runs import FusionConfig, fused_lists, serve_fused
+from core.fusion.runs import FusionConfig, serve_fused
 from core.models.base import SOURCE_MODEL, SOURCE_POPULARITY_FALLBACK
 from core.models.explore import user_recommendations
 from core.models.registry import make_model
@@ -53,5 +53,3 @@ def test_a_fused_variant_serves_the_labelled_fallback() -> None:
     # User 0: min-max of A over the candidates 2, 3 -> 0, 1: item 3 then 2.
     np.testing.assert_array_equal(served.items, [[1, 0, 2], [3, 2, -1]])
     np.testing.assert_array_equal(served.fallback, [True, False])
-    lists = fused_lists({"A": _model()}, config, None, split, np.array([2, 0]), 3)
-    np.testing.assert_array_equal(lists, served.items)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 from core.data.interactions import Interactions
 from core.errors import FusionError
-from core.fusion import PreparedFusion, search_weights
+from core.fusion import PreparedFusion, fuse, search_weights
 from core.fusion.gate import FEATURE_NAMES, SoftmaxGate, user_features
 from tests.core.fusion.conftest import candidate_set, relevance_matrix
 
@@ -109,15 +111,15 @@ def test_user_features_by_hand() -> None:
     features = user_features(train, np.array([0, 1, 2]), cold_item_max_users=1)
     # Reference: the latest training event (day 4).
     expected = [
-        [np.log1p(2), np.log1p(2), 0.5, 0],
-        [np.log1p(1), 0, 0, 0],
-        [0, 0, 0, 0],
+        [np.log1p(2), np.log1p(2), 0.5, 0, 0],
+        [np.log1p(1), 0, 0, 0, 0],
+        [0, 0, 0, 0, 1],
     ]
     np.testing.assert_allclose(features, expected, rtol=1e-6)
     later = user_features(
         train, np.array([1]), reference_time="2024-03-15", has_query=True, cold_item_max_users=2
     )
-    np.testing.assert_allclose(later, [[np.log1p(1), np.log1p(10), 1, 1]], rtol=1e-6)
+    np.testing.assert_allclose(later, [[np.log1p(1), np.log1p(10), 1, 1, 0]], rtol=1e-6)
     assert len(FEATURE_NAMES) == features.shape[1]
 
 
@@ -129,6 +131,73 @@ def test_the_gate_loss_renormalises_over_the_signals_present() -> None:
     nan = np.nan
     candidates = candidate_set([[[4.0, 2.0, 0.0, nan]], [[0.2, 0.6, 1.0, 0.8]]])
     prepared = PreparedFusion(candidates, relevance_matrix([[3]], 4))
-    gate = SoftmaxGate(epochs=1).fit(prepared, np.zeros((1, 4), dtype=np.float32))
+    gate = SoftmaxGate(epochs=1).fit(prepared, np.zeros((1, 5), dtype=np.float32))
     expected = -math.log(math.exp(7.5) / (3 * math.exp(5) + math.exp(7.5)))
     assert gate.initial_loss_ == pytest.approx(expected, rel=1e-5)
+
+
+# The gate and cold candidates -----------------------------------------------------------------
+
+# One user, C cannot score the cold item 3 (see test_cold_weights): min-max C -> [1, 0.5, 0, -],
+# T -> [0, 0.5, 1, 0.75].
+MISSING = [[[4.0, 2.0, 0.0, np.nan]], [[0.2, 0.6, 1.0, 0.8]]]
+
+
+def test_a_zero_gate_is_the_equal_weight_convex_combination() -> None:
+    candidates = dataclasses.replace(
+        candidate_set(MISSING), cold=np.array([[False, False, False, True]])
+    )
+    prepared = PreparedFusion(candidates, relevance_matrix([[3]], 4))
+    features = np.zeros((1, 5), dtype=np.float32)
+    gate = SoftmaxGate(epochs=1).fit(prepared, features)
+    # The loss before training is the zero gate's: equal weights, warm items 0..2 fuse to 0.5;
+    # the cold item 3 is not renormalised: 0.5 x 0.75 = 0.375. Sharpness 10:
+    expected = -math.log(math.exp(3.75) / (3 * math.exp(5) + math.exp(3.75)))
+    assert gate.initial_loss_ == pytest.approx(expected, rel=1e-5)
+    with torch.no_grad():
+        gate.network_[2].weight.zero_()
+        gate.network_[2].bias.zero_()
+        gate.log_sharpness_.fill_(math.log(10))
+    warm, cold = gate.weights(features), gate.cold_weights(features)
+    assert warm.shape == cold.shape == (1, 2)
+    np.testing.assert_allclose(warm, [[0.5, 0.5]])
+    np.testing.assert_allclose(cold, [[0.5, 0.5]])
+    gated = fuse(candidates, warm, k=4, cold_weights=cold)
+    convex = fuse(candidates, [0.5, 0.5], k=4, cold_weights=[0.5, 0.5])
+    assert gated.items.tolist() == convex.items.tolist() == [[0, 1, 2, 3]]
+    np.testing.assert_allclose(gated.scores, [[0.5, 0.5, 0.5, 0.375]], rtol=1e-6)
+    assert gate.loss(prepared, features) == pytest.approx(expected, rel=1e-5)
+
+
+def cold_world(n_users: int = 120, seed: int = 0):
+    """Items 0..4 are warm (C and T score them), 5..9 cold (only T). Each user's relevant item
+    is the cold item T scores highest: a gate must promote cold candidates to find it."""
+    rng = np.random.default_rng(seed)
+    scores = rng.random((2, n_users, 10)).astype(np.float32)
+    cold = np.zeros((n_users, 10), dtype=bool)
+    cold[:, 5:] = True
+    scores[0][cold] = np.nan
+    best = 5 + scores[1][:, 5:].argmax(axis=1)
+    candidates = dataclasses.replace(candidate_set(scores, n_items=10), cold=cold)
+    relevant = sp.csr_matrix((np.ones(n_users), (np.arange(n_users), best)), shape=(n_users, 10))
+    features = rng.normal(size=(n_users, 5)).astype(np.float32)
+    return candidates, relevant, features
+
+
+def test_the_cold_flag_gives_cold_candidates_weights_of_their_own(tmp_path) -> None:
+    candidates, relevant, features = cold_world()
+    prepared = PreparedFusion(candidates, relevant)
+    gate = SoftmaxGate(epochs=40, batch_size=40, learning_rate=0.05).fit(prepared, features)
+    warm, cold = gate.weights(features), gate.cold_weights(features)
+    np.testing.assert_allclose(cold.sum(axis=1), 1, rtol=1e-6)
+    # Cold candidates: the weight moves to T (the only signal that scores them); warm ones
+    # keep a share on C, so the two vectors differ for every user.
+    assert cold[:, 1].min() > 0.9
+    assert (cold[:, 1] - warm[:, 1]).min() > 0.2
+    learned = prepared.evaluate(warm, "weighted", ["ndcg@10"], cold)["ndcg@10"]
+    equal = prepared.evaluate([0.5, 0.5], "weighted", ["ndcg@10"], [0.5, 0.5])["ndcg@10"]
+    assert learned > equal + 0.2
+    gate.save(tmp_path / "gate")
+    loaded = SoftmaxGate.load(tmp_path / "gate")
+    assert loaded.cold_aware and loaded.feature_names_ == FEATURE_NAMES
+    np.testing.assert_allclose(loaded.cold_weights(features), cold, rtol=1e-6)
