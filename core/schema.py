@@ -59,6 +59,13 @@ REMOVED_FLAG = "_removed"
 # Where earlier versions kept the removed row ids; dropped when a dataset is cleaned or loaded.
 CLEANING_REMOVED_TABLE = "cleaning_removed_rows"
 CATALOG_TABLE = "catalog"
+# Dictionary encoding of the ids (core.data.codes): the vocabularies, one coded row per raw
+# event, the load it belongs to, and the item ids as the latest cleaning read them.
+USER_CODES_TABLE = "user_codes"
+ITEM_CODES_TABLE = "item_codes"
+EVENT_CODES_TABLE = "event_codes"
+EVENT_CODES_SOURCE_TABLE = "event_codes_source"
+CLEAN_ITEM_CODES_TABLE = "clean_item_codes"
 DATASET_TABLE = "dataset"
 CLEANING_REPORTS_TABLE = "cleaning_reports"
 RUNS_TABLE = "runs"

@@ -152,14 +152,6 @@ _CATALOG_TYPES: dict[str, str] = {
 }
 
 
-def _distinct_counts(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
-    users, items = con.execute(
-        f"SELECT count(DISTINCT user_id) FILTER (WHERE {nonblank('user_id')}), "
-        f"count(DISTINCT item_id) FILTER (WHERE {nonblank('item_id')}) FROM {table}"
-    ).fetchall()[0]
-    return int(users), int(items)
-
-
 def _start_catalog(con: duckdb.DuckDBPyConnection, normalise_ids: bool) -> int:
     """Stage the catalogue (one row per non-blank id, first row loaded); return raw rows."""
     if not relation_exists(con, RAW_CATALOG_TABLE):
@@ -275,7 +267,7 @@ def clean_dataset(
         n_before = stages.rows
         if n_before == 0:
             raise CleaningError(f"{RAW_EVENTS_TABLE} is empty: load a dataset with events")
-        users_before, items_before = _distinct_counts(con, RAW_EVENTS_TABLE)
+        users_before, items_before = stages.distinct_counts(kept=False)
         has_catalog = relation_exists(con, RAW_CATALOG_TABLE)
         merged = _merged_ids(con, has_catalog) if config.normalise_ids else 0
         n_catalog_before = _start_catalog(con, config.normalise_ids)
@@ -308,16 +300,16 @@ def clean_dataset(
             if callback is not None:
                 callback(step, total, f"{name}: {removed:,} rows removed")
 
+        users_after, items_after = stages.distinct_counts(kept=True)
         # Only the removal flags are written; events is a view of the raw rows not flagged, so
         # a clean never copies the whole log.
+        stages.drop()
         drop_relation(con, EVENTS_TABLE)
         drop_relation(con, CLEANING_REMOVED_TABLE)
         con.execute(
             f"CREATE VIEW {EVENTS_TABLE} AS SELECT * EXCLUDE (_row) "
             f"FROM ({base_events_sql(con, config.normalise_ids)})"
         )
-        stages.drop()
-        users_after, items_after = _distinct_counts(con, EVENTS_TABLE)
         n_catalog_after = _write_catalog(con, has_catalog)
         report = CleaningReport(
             report_id=uuid.uuid4().hex,

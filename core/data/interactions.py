@@ -4,7 +4,9 @@ An :class:`Interactions` holds a CSR matrix (users x items, float32), the extern
 rows and columns with maps back, and the time of the latest event behind each stored entry.
 Weights come from the event types and, optionally, an exponential time decay; the aggregation
 runs in DuckDB (``GROUP BY user, item``) and the CSR is assembled from the sorted result
-without a Python loop. The train/test splits built on it are in :mod:`core.data.splits`.
+without a Python loop. After a cleaning the aggregation groups the integer codes of the ids
+(:mod:`core.data.codes`), and only the axes are read back as ids. The train/test splits built
+on it are in :mod:`core.data.splits`.
 """
 
 from __future__ import annotations
@@ -21,13 +23,23 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from core.checks import check_half_life
+from core.data.codes import cleaned_codes_available, kept_events_sql
 from core.data.workspace import Workspace, relation_exists
 from core.errors import InteractionsError, WorkspaceError
-from core.schema import CATALOG_TABLE, DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, EVENTS_TABLE
+from core.schema import (
+    CATALOG_TABLE,
+    CLEAN_ITEM_CODES_TABLE,
+    DEFAULT_EVENT_WEIGHTS,
+    EVENT_TYPES,
+    EVENTS_TABLE,
+    USER_CODES_TABLE,
+)
 
 # Temporary tables of one build.
 _USERS = "_inter_users"
 _ITEMS = "_inter_items"
+_USER_CODES = "_inter_user_codes"
+_ITEM_CODES = "_inter_item_codes"
 
 _MICROSECONDS_PER_DAY = 86_400 * 1_000_000
 
@@ -247,10 +259,73 @@ def prepare_index(
     return users, items
 
 
-def weighted_events(weights: dict[str, float]) -> str:
+def prepare_coded_index(
+    con: duckdb.DuckDBPyConnection,
+    user_ids: Sequence[str] | np.ndarray | None,
+    item_ids: Sequence[str] | np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`prepare_index` over the coded events of the latest cleaning; also map every
+    user code and cleaned item code to its row and column. Return user and item ids."""
+    kept = kept_events_sql(con)
+    users = _index_table(
+        con,
+        _USERS,
+        user_ids,
+        f"SELECT user_id AS id FROM {USER_CODES_TABLE} "
+        f"WHERE user_code IN (SELECT user_code FROM ({kept}))",
+    )
+    item_source = (
+        f"SELECT item_id AS id FROM {CLEAN_ITEM_CODES_TABLE} "
+        f"WHERE clean_code IN (SELECT item_code FROM ({kept}))"
+    )
+    if relation_exists(con, CATALOG_TABLE):
+        item_source += f" UNION ALL SELECT CAST(item_id AS VARCHAR) FROM {CATALOG_TABLE}"
+    items = _index_table(con, _ITEMS, item_ids, item_source)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_USER_CODES} AS SELECT c.user_code AS code, u.idx "
+        f"FROM {_USERS} u JOIN {USER_CODES_TABLE} c ON c.user_id = u.id"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_ITEM_CODES} AS SELECT DISTINCT c.clean_code AS code, "
+        f"i.idx FROM {_ITEMS} i JOIN {CLEAN_ITEM_CODES_TABLE} c ON c.item_id = i.id"
+    )
+    return users, items
+
+
+def aggregate_coded_entries(
+    con: duckdb.DuckDBPyConnection, weights: dict[str, float], *, half_life_days: float | None
+) -> dict[str, np.ndarray]:
+    """:func:`aggregate_entries` (one side) over the coded events of the latest cleaning,
+    grouped by user and item code; needs :func:`prepare_coded_index` first."""
+    weight_sql, decay, reference = _weight_sql(weights, half_life_days)
+    query = con.sql(
+        f"""
+        WITH e AS (
+            SELECT user_code, item_code, ts, CAST(0 AS TINYINT) AS side,
+                   CASE event {weight_sql} END AS weight
+            FROM ({kept_events_sql(con)})
+            WHERE {weighted_events(weights, "item_code")}
+        ),
+        pairs AS (
+            SELECT side, user_code, item_code, sum(e.weight * {decay}) AS weight,
+                   CAST(max(e.ts) AS TIMESTAMP_S) AS last_ts
+            FROM e {reference}
+            GROUP BY side, user_code, item_code
+        )
+        SELECT side, u.idx AS user_idx, i.idx AS item_idx, CAST(weight AS FLOAT) AS weight,
+               last_ts
+        FROM pairs
+        JOIN {_USER_CODES} u ON u.code = pairs.user_code
+        JOIN {_ITEM_CODES} i ON i.code = pairs.item_code
+        """
+    )
+    return _sorted_entries(query.to_arrow_table())
+
+
+def weighted_events(weights: dict[str, float], item_column: str = "item_id") -> str:
     """SQL condition on ``events`` rows: an item and an event type of positive weight."""
     kinds = ", ".join(f"'{event}'" for event, weight in weights.items() if weight > 0)
-    return f"item_id IS NOT NULL AND event IN ({kinds})"
+    return f"{item_column} IS NOT NULL AND event IN ({kinds})"
 
 
 def aggregate_entries(
@@ -268,27 +343,12 @@ def aggregate_entries(
     ``w_e * 0.5 ** (a / half_life_days)``; without a half-life it adds ``w_e``.
     ``drop_seen`` keeps a pair only on the lowest side it occurs on.
     """
-    # Event names are checked against EVENT_TYPES and weights are floats: safe to inline.
-    weight_sql = " ".join(
-        f"WHEN '{event}' THEN CAST({weight!r} AS DOUBLE)"
-        for event, weight in weights.items()
-        if weight > 0
-    )
-    if half_life_days is None:
-        decay, reference = "1.0", ""
-    else:
-        # Events without a timestamp have no age and are not decayed.
-        decay = (
-            "CASE WHEN e.ts IS NULL THEN 1.0 ELSE pow(0.5, "
-            f"(epoch_us(r.ref_ts) - epoch_us(e.ts)) / {_MICROSECONDS_PER_DAY * half_life_days!r})"
-            " END"
-        )
-        reference = "JOIN (SELECT side, max(ts) AS ref_ts FROM e GROUP BY side) r USING (side)"
+    weight_sql, decay, reference = _weight_sql(weights, half_life_days)
     seen = "QUALIFY side = min(side) OVER (PARTITION BY user_idx, item_idx)" if drop_seen else ""
     # Aggregating on the ids first and mapping the (fewer) pairs to indices after is cheaper
     # than mapping every event. The entries come back unordered: sorting them is cheaper in
     # numpy (see _entry_order) than in SQL.
-    table = con.sql(
+    query = con.sql(
         f"""
         WITH e AS (
             SELECT CAST(user_id AS VARCHAR) AS user_id, CAST(item_id AS VARCHAR) AS item_id, ts,
@@ -310,7 +370,32 @@ def aggregate_entries(
         JOIN {_ITEMS} i ON i.id = pairs.item_id
         {seen}
         """
-    ).to_arrow_table()
+    )
+    return _sorted_entries(query.to_arrow_table())
+
+
+def _weight_sql(weights: dict[str, float], half_life_days: float | None) -> tuple[str, str, str]:
+    """The CASE branches of an event's weight, its decay factor and the join the decay needs."""
+    # Event names are checked against EVENT_TYPES and weights are floats: safe to inline.
+    weight_sql = " ".join(
+        f"WHEN '{event}' THEN CAST({weight!r} AS DOUBLE)"
+        for event, weight in weights.items()
+        if weight > 0
+    )
+    if half_life_days is None:
+        return weight_sql, "1.0", ""
+    # Events without a timestamp have no age and are not decayed.
+    decay = (
+        "CASE WHEN e.ts IS NULL THEN 1.0 ELSE pow(0.5, "
+        f"(epoch_us(r.ref_ts) - epoch_us(e.ts)) / {_MICROSECONDS_PER_DAY * half_life_days!r})"
+        " END"
+    )
+    reference = "JOIN (SELECT side, max(ts) AS ref_ts FROM e GROUP BY side) r USING (side)"
+    return weight_sql, decay, reference
+
+
+def _sorted_entries(table: pa.Table) -> dict[str, np.ndarray]:
+    """The columns of an aggregated entries table as arrays, sorted by (side, user, item)."""
     entries = {
         "side": table["side"].to_numpy(),
         "user_idx": table["user_idx"].to_numpy(),
@@ -424,6 +509,10 @@ def build_interactions(
     half_life = check_half_life(half_life_days, InteractionsError)
     with ws.connect() as con:
         require_events(con, ws)
-        users, items = prepare_index(con, user_ids, item_ids)
-        entries = aggregate_entries(con, checked, half_life_days=half_life)
+        if cleaned_codes_available(con):
+            users, items = prepare_coded_index(con, user_ids, item_ids)
+            entries = aggregate_coded_entries(con, checked, half_life_days=half_life)
+        else:
+            users, items = prepare_index(con, user_ids, item_ids)
+            entries = aggregate_entries(con, checked, half_life_days=half_life)
     return side_parts(entries, users, items, 1)[0]

@@ -25,9 +25,12 @@ Item ids may be normalised first (surrounding spaces trimmed, letters upper-case
 "85123A" and " 85123a" are one product. A rule that would remove every remaining event is
 refused with its reason.
 
-Rules never copy the rows they keep: the raw table carries one flag column, ``_removed``, that
-each rule sets on the rows it removes (:class:`Stages`), and the next rule reads the rows not
-flagged. :mod:`core.data.clean` runs them and records what each did.
+The rules read the log dictionary-encoded (:mod:`core.data.codes`): users and items are
+integer codes, so they group and join integers, not strings. Rules never copy the rows they
+keep: the coded log carries one flag column, ``_removed``, that each rule sets on the rows it
+removes (:class:`Stages`), and the next rule reads the rows not flagged; at the end the flags
+are copied to the raw table, whose unflagged rows are the cleaned ``events``.
+:mod:`core.data.clean` runs the rules and records what each did.
 """
 
 from __future__ import annotations
@@ -37,12 +40,16 @@ from datetime import datetime, timedelta
 import duckdb
 
 from core.data.cleaning_config import CleaningConfig
+from core.data.codes import OPTIONAL_EVENT_COLUMNS, ensure_codes, kept_events_sql
 from core.data.ingest.presets import PRESETS
 from core.data.workspace import relation_exists
 from core.errors import WorkspaceError
 from core.schema import (
+    CLEAN_ITEM_CODES_TABLE,
     DATASET_TABLE,
     DESCRIPTION,
+    EVENT_CODES_TABLE,
+    ITEM_CODES_TABLE,
     ITEM_ID,
     PRICE,
     PURCHASE,
@@ -52,6 +59,7 @@ from core.schema import (
     REMOVED_FLAG,
     SEARCH,
     TITLE,
+    USER_CODES_TABLE,
 )
 
 RULES: tuple[str, ...] = (
@@ -106,17 +114,12 @@ CATALOG_STAGE = "_clean_catalog"
 _PAIRS = "_clean_pairs"
 _KCORE_ITEMS = "_clean_kcore_items"
 _BATCH_USERS = "_clean_batch_users"
-# The users the bot and k-core rules keep (CleaningConfig.keep_users).
+# The codes of the users the bot and k-core rules keep (CleaningConfig.keep_users).
 KEEP_USERS = "_clean_keep_users"
-
-# Optional event columns and their types, added as NULL when a raw table lacks them.
-_OPTIONAL_EVENT_COLUMNS: dict[str, str] = {
-    "ts": "TIMESTAMP",
-    "session_id": "VARCHAR",
-    "query": "VARCHAR",
-    "value": "DOUBLE",
-    "is_return": "BOOLEAN",
-}
+# The codes of the catalogue's items, as the cleaning reads them.
+_CATALOG_CODES = "_clean_catalog_codes"
+# Codes of users whose id is blank: no user to the missing_ids rule and the reports.
+_BLANK_USERS = f"SELECT user_code FROM {USER_CODES_TABLE} WHERE blank"
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,13 +193,29 @@ def item_id_sql(column: str, normalise: bool) -> str:
     return f"CASE WHEN trim({column}) = '' THEN NULL ELSE {value} END"
 
 
+def clean_item_codes(con: duckdb.DuckDBPyConnection, normalise: bool) -> None:
+    """Write ``clean_item_codes``: each item code, the item id the cleaning reads for it and
+    the code standing for that id (the smallest of the codes that normalise to it)."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE {CLEAN_ITEM_CODES_TABLE} AS SELECT item_code, "
+        "CAST(min(item_code) OVER (PARTITION BY item_id) AS INTEGER) AS clean_code, item_id "
+        f"FROM (SELECT item_code, {item_id_sql('item_id', normalise)} AS item_id "
+        f"FROM {ITEM_CODES_TABLE})"
+    )
+
+
 class Stages:
-    """The rows kept so far: the raw events whose ``_removed`` flag is not set.
+    """The rows kept so far: the coded events whose ``_removed`` flag is not set.
 
     A rule flags the rows it removes instead of copying the rows it keeps, so it reads only the
     columns it needs, and filtering on the flag costs next to nothing in every later query
     (far less than subtracting a table of removed row numbers). ``removed_users`` collects, per
     call of :meth:`remove`, the users that lost their last row, with their rows removed.
+
+    The rows are those of ``event_codes`` (:mod:`core.data.codes`): ``_row`` (the raw row),
+    ``user_code``, ``item_code`` (merged when ids are normalised; NULL when blank), ``event``,
+    ``ts``, ``session_id``, ``query`` and ``is_return``. :meth:`drop` copies the flags to
+    ``raw_events``.
     """
 
     def __init__(
@@ -206,22 +225,32 @@ class Stages:
         keep_users: tuple[str, ...] = (),
     ) -> None:
         self.con = con
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {KEEP_USERS} (user_id VARCHAR)")
-        if keep_users:
-            con.executemany(f"INSERT INTO {KEEP_USERS} VALUES (?)", [[u] for u in keep_users])
+        check_event_columns(con)
+        ensure_codes(con)
         self.positions = times_are_positions(con)
         self.removed_users: list[tuple[str, int]] = []
-        if REMOVED_FLAG not in table_columns(con, RAW_EVENTS_TABLE):
-            con.execute(
-                f"ALTER TABLE {RAW_EVENTS_TABLE} ADD COLUMN {REMOVED_FLAG} BOOLEAN DEFAULT false"
+        clean_item_codes(con, normalise_ids)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {KEEP_USERS} (user_code INTEGER)")
+        if keep_users:
+            con.executemany(
+                f"INSERT INTO {KEEP_USERS} SELECT user_code FROM {USER_CODES_TABLE} "
+                "WHERE user_id = ?",
+                [[u] for u in keep_users],
             )
         # Start from the log as loaded: the flags of an earlier cleaning are cleared.
-        con.execute(f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = false WHERE {REMOVED_FLAG}")
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {_CURRENT} AS {base_events_sql(con, normalise_ids)}"
-        )
+        con.execute(f"UPDATE {EVENT_CODES_TABLE} SET {REMOVED_FLAG} = false WHERE {REMOVED_FLAG}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {_CURRENT} AS {kept_events_sql(con)}")
         self.current = _CURRENT
         self.rows = count_rows(con, _CURRENT)
+
+    def distinct_counts(self, kept: bool) -> tuple[int, int]:
+        """Distinct non-blank users and items of the rows kept (``kept``) or of the raw log."""
+        source = _CURRENT if kept else EVENT_CODES_TABLE
+        users, items = self.con.execute(
+            "SELECT count(DISTINCT user_code) FILTER "
+            f"(WHERE user_code NOT IN ({_BLANK_USERS})), count(DISTINCT item_code) FROM {source}"
+        ).fetchall()[0]
+        return int(users), int(items)
 
     def remove(self, rows_sql: str) -> int:
         """Remove the rows whose ``_row`` the query returns (``{src}``: rows kept so far)."""
@@ -230,18 +259,22 @@ class Stages:
             f"CREATE OR REPLACE TEMP TABLE {_BATCH} AS "
             f"SELECT DISTINCT _row FROM ({rows_sql.format(src=_CURRENT)})"
         )
+        if count_rows(con, _BATCH) == 0:
+            con.execute(f"DROP TABLE {_BATCH}")
+            return 0
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_BATCH_USERS} AS SELECT user_id, count(*) AS n "
-            f"FROM {RAW_EVENTS_TABLE} WHERE rowid IN (SELECT _row FROM {_BATCH}) "
-            f"AND {nonblank('user_id')} GROUP BY user_id"
+            f"CREATE OR REPLACE TEMP TABLE {_BATCH_USERS} AS SELECT user_code, count(*) AS n "
+            f"FROM {EVENT_CODES_TABLE} WHERE _row IN (SELECT _row FROM {_BATCH}) "
+            f"AND user_code NOT IN ({_BLANK_USERS}) GROUP BY user_code"
         )
         updated = con.execute(
-            f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = true "
-            f"WHERE rowid IN (SELECT _row FROM {_BATCH})"
+            f"UPDATE {EVENT_CODES_TABLE} SET {REMOVED_FLAG} = true "
+            f"WHERE _row IN (SELECT _row FROM {_BATCH})"
         ).fetchall()[0][0]
         gone = con.execute(
-            f"SELECT user_id, n FROM {_BATCH_USERS} WHERE user_id NOT IN (SELECT user_id "
-            f"FROM {_CURRENT} WHERE user_id IN (SELECT user_id FROM {_BATCH_USERS}))"
+            f"SELECT u.user_id, b.n FROM {_BATCH_USERS} b JOIN {USER_CODES_TABLE} u "
+            f"USING (user_code) WHERE b.user_code NOT IN (SELECT user_code FROM {_CURRENT} "
+            f"WHERE user_code IN (SELECT user_code FROM {_BATCH_USERS}))"
         ).fetchall()
         self.removed_users.extend((str(user), int(n)) for user, n in gone)
         con.execute(f"DROP TABLE {_BATCH}")
@@ -250,8 +283,20 @@ class Stages:
         return int(updated)
 
     def drop(self) -> None:
-        self.con.execute(f"DROP VIEW {_CURRENT}")
-        self.con.execute(f"DROP TABLE {KEEP_USERS}")
+        """Drop the temporary tables and copy the removal flags to ``raw_events``."""
+        con = self.con
+        con.execute(f"DROP VIEW {_CURRENT}")
+        con.execute(f"DROP TABLE {KEEP_USERS}")
+        con.execute(f"DROP TABLE IF EXISTS {_CATALOG_CODES}")
+        if REMOVED_FLAG not in table_columns(con, RAW_EVENTS_TABLE):
+            con.execute(
+                f"ALTER TABLE {RAW_EVENTS_TABLE} ADD COLUMN {REMOVED_FLAG} BOOLEAN DEFAULT false"
+            )
+        con.execute(f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = false WHERE {REMOVED_FLAG}")
+        con.execute(
+            f"UPDATE {RAW_EVENTS_TABLE} SET {REMOVED_FLAG} = true WHERE rowid IN "
+            f"(SELECT _row FROM {EVENT_CODES_TABLE} WHERE {REMOVED_FLAG})"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,8 +307,8 @@ def _rule_missing_ids(stages: Stages, config: CleaningConfig) -> tuple[str, int]
     if not config.drop_missing_ids:
         return "off", 0
     removed = stages.remove(
-        f"SELECT _row FROM {{src}} WHERE NOT {nonblank('user_id')} "
-        f"OR (item_id IS NULL AND event IS DISTINCT FROM '{SEARCH}')"
+        f"SELECT _row FROM {{src}} WHERE user_code IS NULL OR user_code IN ({_BLANK_USERS}) "
+        f"OR (item_code IS NULL AND event IS DISTINCT FROM '{SEARCH}')"
     )
     return "user id required; item id required except on searches", removed
 
@@ -273,7 +318,7 @@ def _rule_duplicates(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
         return "off", 0
     window = float(config.duplicate_window_seconds)
     query = f"CASE WHEN event = '{SEARCH}' THEN query END"
-    key = ["user_id", "item_id", "event", query] + (["ts"] if window <= 0 else [])
+    key = ["user_code", "item_code", "event", query] + (["ts"] if window <= 0 else [])
     label = "exact (user, item, event, ts)" if window <= 0 else f"repeats within {window:g} s"
     # One pass hashing the key finds the few groups with repeats (none, often: then the rule
     # ends here); the exact key then decides, so a hash collision cannot remove a row.
@@ -286,11 +331,11 @@ def _rule_duplicates(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
         con.execute(f"DROP TABLE {_REPEATED}")
         return label, 0
     keyed = (
-        f"WITH keyed AS (SELECT _row, user_id, item_id, event, {query} AS _query, ts AS _ts "
+        f"WITH keyed AS (SELECT _row, user_code, item_code, event, {query} AS _query, ts AS _ts "
         f"FROM {{src}} WHERE hash({', '.join(key)}) IN (SELECT _hash FROM {_REPEATED})) "
         "SELECT _row FROM keyed "
     )
-    exact = ["user_id", "item_id", "event", "_query"] + (["_ts"] if window <= 0 else [])
+    exact = ["user_code", "item_code", "event", "_query"] + (["_ts"] if window <= 0 else [])
     partition = ", ".join(exact)
     if window <= 0:
         removed = stages.remove(
@@ -380,9 +425,10 @@ def _rule_returns(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
         # A purchase is cancelled by a return of the same user and item at or after it; a
         # missing timestamp on either side cannot rule the match out.
         queries.append(
-            "SELECT s._row FROM {src} s JOIN (SELECT user_id, item_id, max(ts) AS last_return, "
-            "bool_or(ts IS NULL) AS undated FROM {src} WHERE is_return "
-            "GROUP BY user_id, item_id) r ON s.user_id = r.user_id AND s.item_id = r.item_id "
+            "SELECT s._row FROM {src} s JOIN (SELECT user_code, item_code, "
+            "max(ts) AS last_return, bool_or(ts IS NULL) AS undated FROM {src} WHERE is_return "
+            "GROUP BY user_code, item_code) r "
+            "ON s.user_code = r.user_code AND s.item_code = r.item_code "
             "WHERE s.event = 'purchase' AND s.is_return IS NOT TRUE "
             "AND (r.undated OR s.ts IS NULL OR s.ts <= r.last_return)"
         )
@@ -411,21 +457,21 @@ def _rule_bots(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     ):
         if threshold is not None:
             queries.append(
-                f"SELECT user_id FROM {{src}} WHERE {where} AND {browsing} "
-                f"GROUP BY user_id, {group} HAVING count(*) > {int(threshold)}"
+                f"SELECT user_code FROM {{src}} WHERE {where} AND {browsing} "
+                f"GROUP BY user_code, {group} HAVING count(*) > {int(threshold)}"
             )
             labels.append(f"> {threshold} browsing events {label}")
-    bots = f"({' UNION '.join(queries)}) EXCEPT SELECT user_id FROM {KEEP_USERS}"
+    bots = f"({' UNION '.join(queries)}) EXCEPT SELECT user_code FROM {KEEP_USERS}"
     share = config.buyer_purchase_share
     if share > 0:
         bots += (
-            f" EXCEPT SELECT user_id FROM {{src}} WHERE event <> '{RATING}' GROUP BY user_id "
+            f" EXCEPT SELECT user_code FROM {{src}} WHERE event <> '{RATING}' GROUP BY user_code "
             f"HAVING avg(CASE WHEN event = '{PURCHASE}' THEN 1 ELSE 0 END) >= {share!r}"
         )
         labels.append(f"buyers (purchase share >= {share:g}) kept")
     if not timed:
         labels.append("time rates skipped: the times are positions")
-    removed = stages.remove(f"SELECT _row FROM {{src}} SEMI JOIN ({bots}) b USING (user_id)")
+    removed = stages.remove(f"SELECT _row FROM {{src}} SEMI JOIN ({bots}) b USING (user_code)")
     return "; ".join(labels), removed
 
 
@@ -435,9 +481,13 @@ def _rule_unknown_items(stages: Stages, config: CleaningConfig) -> tuple[str, in
     given, why = catalog_was_given(stages.con)
     if not given:
         return f"skipped: {why}", 0
+    stages.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_CATALOG_CODES} AS SELECT DISTINCT clean_code AS "
+        f"item_code FROM {CLEAN_ITEM_CODES_TABLE} SEMI JOIN {CATALOG_STAGE} USING (item_id)"
+    )
     removed = stages.remove(
-        f"SELECT s._row FROM {{src}} s ANTI JOIN {CATALOG_STAGE} c USING (item_id) "
-        "WHERE s.item_id IS NOT NULL"
+        f"SELECT s._row FROM {{src}} s ANTI JOIN {_CATALOG_CODES} c USING (item_code) "
+        "WHERE s.item_code IS NOT NULL"
     )
     return f"on ({why})", removed
 
@@ -457,8 +507,8 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     if min_user == 0 and min_item == 0:
         return "off", 0
     pairs_sql = (
-        f"SELECT DISTINCT user_id, item_id FROM {{src}} "
-        f"WHERE item_id IS NOT NULL AND event <> '{SEARCH}'"
+        f"SELECT DISTINCT user_code, item_code FROM {{src}} "
+        f"WHERE item_code IS NOT NULL AND event <> '{SEARCH}'"
     )
     if min_item <= 1:
         # Without an item threshold nothing cascades: one pass over the users is the k-core.
@@ -467,38 +517,38 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
         # Two distinct items means a smallest and a largest that differ: far cheaper to find
         # than a distinct count.
         enough = (
-            "min(item_id) < max(item_id)"
+            "min(item_code) < max(item_code)"
             if min_user == 2
-            else f"count(DISTINCT item_id) >= {min_user}"
+            else f"count(DISTINCT item_code) >= {min_user}"
         )
         removed = stages.remove(
-            f"SELECT _row FROM {{src}} ANTI JOIN (SELECT user_id FROM {{src}} "
-            f"WHERE item_id IS NOT NULL AND event <> '{SEARCH}' "
-            f"GROUP BY user_id HAVING {enough} UNION ALL SELECT user_id FROM {KEEP_USERS}) k "
-            "USING (user_id) WHERE user_id IS NOT NULL"
+            f"SELECT _row FROM {{src}} ANTI JOIN (SELECT user_code FROM {{src}} "
+            f"WHERE item_code IS NOT NULL AND event <> '{SEARCH}' "
+            f"GROUP BY user_code HAVING {enough} UNION ALL SELECT user_code FROM {KEEP_USERS}) k "
+            "USING (user_code) WHERE user_code IS NOT NULL"
         )
         return _k_core_label(min_user, min_item, 1), removed
     con = stages.con
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_PAIRS} AS {pairs_sql.format(src=stages.current)}")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_KCORE_ITEMS} AS SELECT DISTINCT item_id FROM {_PAIRS}"
+        f"CREATE OR REPLACE TEMP TABLE {_KCORE_ITEMS} AS SELECT DISTINCT item_code FROM {_PAIRS}"
     )
     rounds = 0
     while True:
         rounds += 1
         low_users = (
-            f"SELECT user_id FROM {_PAIRS} GROUP BY user_id HAVING count(*) < {min_user} "
-            f"EXCEPT SELECT user_id FROM {KEEP_USERS}"
+            f"SELECT user_code FROM {_PAIRS} GROUP BY user_code HAVING count(*) < {min_user} "
+            f"EXCEPT SELECT user_code FROM {KEEP_USERS}"
             if min_user > 1
-            else "SELECT NULL AS user_id WHERE false"
+            else "SELECT NULL AS user_code WHERE false"
         )
         low_items = (
-            f"SELECT item_id FROM {_PAIRS} GROUP BY item_id HAVING count(*) < {min_item}"
+            f"SELECT item_code FROM {_PAIRS} GROUP BY item_code HAVING count(*) < {min_item}"
             if min_item > 1
-            else "SELECT NULL AS item_id WHERE false"
+            else "SELECT NULL AS item_code WHERE false"
         )
         deleted = con.execute(
-            f"DELETE FROM {_PAIRS} WHERE user_id IN ({low_users}) OR item_id IN ({low_items})"
+            f"DELETE FROM {_PAIRS} WHERE user_code IN ({low_users}) OR item_code IN ({low_items})"
         ).fetchall()[0][0]
         if deleted == 0:
             break
@@ -507,15 +557,15 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     queries = []
     if min_user > 0:
         queries.append(
-            "SELECT _row FROM {src} WHERE user_id IN "
-            f"(SELECT DISTINCT user_id FROM {{src}} EXCEPT SELECT user_id FROM {_PAIRS} "
-            f"EXCEPT SELECT user_id FROM {KEEP_USERS})"
+            "SELECT _row FROM {src} WHERE user_code IN "
+            f"(SELECT DISTINCT user_code FROM {{src}} EXCEPT SELECT user_code FROM {_PAIRS} "
+            f"EXCEPT SELECT user_code FROM {KEEP_USERS})"
         )
     if min_item > 1:
         queries.append(
-            f"SELECT _row FROM {{src}} WHERE item_id IS NOT NULL AND event <> '{SEARCH}' "
-            f"AND item_id IN (SELECT item_id FROM {_KCORE_ITEMS} "
-            f"EXCEPT SELECT item_id FROM {_PAIRS})"
+            f"SELECT _row FROM {{src}} WHERE item_code IS NOT NULL AND event <> '{SEARCH}' "
+            f"AND item_code IN (SELECT item_code FROM {_KCORE_ITEMS} "
+            f"EXCEPT SELECT item_code FROM {_PAIRS})"
         )
     removed = stages.remove(" UNION ALL ".join(queries)) if queries else 0
     con.execute(f"DROP TABLE {_PAIRS}")
@@ -532,18 +582,24 @@ def _k_core_label(min_user: int, min_item: int, rounds: int) -> str:
     return f"{', '.join(parts)} ({rounds} {'round' if rounds == 1 else 'rounds'})"
 
 
-def base_events_sql(con: duckdb.DuckDBPyConnection, normalise_ids: bool = False) -> str:
-    """The raw events not flagged removed, with a row number, blank item ids as NULL (trimmed
-    and upper-cased when ``normalise_ids``) and every optional column."""
+def check_event_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The columns of ``raw_events``; raises WorkspaceError when an id or the event lacks."""
     columns = table_columns(con, RAW_EVENTS_TABLE)
     missing = [c for c in ("user_id", "item_id", "event") if c not in columns]
     if missing:
         raise WorkspaceError(
             f"{RAW_EVENTS_TABLE} lacks column(s) {', '.join(missing)}; load the dataset again"
         )
+    return columns
+
+
+def base_events_sql(con: duckdb.DuckDBPyConnection, normalise_ids: bool = False) -> str:
+    """The raw events not flagged removed, with a row number, blank item ids as NULL (trimmed
+    and upper-cased when ``normalise_ids``) and every optional column."""
+    columns = check_event_columns(con)
     added = "".join(
         f", CAST(NULL AS {kind}) AS {name}"
-        for name, kind in _OPTIONAL_EVENT_COLUMNS.items()
+        for name, kind in OPTIONAL_EVENT_COLUMNS.items()
         if name not in columns
     )
     # A blank item id is no id: searches keep it as NULL, other events lose the row.

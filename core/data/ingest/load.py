@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.data.codes import encode_events
 from core.data.ingest.formats import (
     display_name,
     inspect_file,
@@ -46,6 +47,7 @@ from core.schema import (
     CATALOG_COLUMNS,
     CATALOG_TABLE,
     CATEGORY,
+    CLEAN_ITEM_CODES_TABLE,
     CLEANING_REMOVED_TABLE,
     DESCRIPTION,
     EVENT_TYPES,
@@ -560,7 +562,7 @@ def _load(
                     warnings.append(warning)
         progress(3, "replacing the raw tables")
         # The cleaned tables describe the previous dataset: they go with it.
-        for table in (EVENTS_TABLE, CLEANING_REMOVED_TABLE, CATALOG_TABLE):
+        for table in (EVENTS_TABLE, CLEANING_REMOVED_TABLE, CATALOG_TABLE, CLEAN_ITEM_CODES_TABLE):
             drop_relation(tx, table)
         for column in plan.text_columns:
             tx.execute(f"ALTER TABLE {_STAGE_EVENTS} DROP COLUMN {sql_ident(column)}")
@@ -570,6 +572,7 @@ def _load(
         ):
             tx.execute(f"DROP TABLE IF EXISTS {table}")
             tx.execute(f"ALTER TABLE {stage} RENAME TO {table}")
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
         Workspace.write_dataset_info(
             tx,
             DatasetInfo(
@@ -578,12 +581,18 @@ def _load(
                 preset=plan.preset.name,
                 mapping=dict(plan.mapping),
                 catalog_source=str(catalog_file) if catalog_file is not None else None,
-                loaded_at=datetime.now(UTC).replace(tzinfo=None),
+                loaded_at=loaded_at,
                 n_events=counts.n_events,
                 n_items=n_items,
                 notes="\n".join(warnings),
             ),
         )
+    # User and item ids become integer codes once, here: every cleaning and matrix of this
+    # load works on the codes. The codes point at rows by rowid, which is final only once the
+    # load is committed; should this step fail, the first cleaning encodes instead.
+    progress(3, "encoding user and item ids as integer codes")
+    with ws.transaction("encode") as tx:
+        encode_events(tx, loaded_at)
     progress(total, f"loaded {counts.n_events:,} events")
     return LoadResult(
         n_events=counts.n_events,
