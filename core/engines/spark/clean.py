@@ -171,22 +171,25 @@ def clean_frames(
             parameter, removed_rows = RULE_FUNCTIONS[name](rows, given)
             n_removed = 0
             if removed_rows is not None:
-                removed_ids = removed_rows.distinct()
+                removed_ids = removed_rows.distinct().cache()
+                n_removed = run_tracked(spark, removed_ids.count, callback, step - 1, total)
+            if n_removed == n_rows:
+                raise CleaningError(
+                    f"refused: rule {name} ({parameter}) would remove all {n_removed:,} "
+                    f"events left, leaving an empty dataset; loosen or turn off {name}"
+                    + (" or keep some users" if name in ("bots", "k_core") else "")
+                )
+            if n_removed:
                 kept = rows.join(removed_ids, ROW, "left_anti").cache()
-                n_kept = run_tracked(spark, kept.count, callback, step - 1, total)
-                n_removed = n_rows - n_kept
-                if n_kept == 0:
-                    raise CleaningError(
-                        f"refused: rule {name} ({parameter}) would remove all {n_removed:,} "
-                        f"events left, leaving an empty dataset; loosen or turn off {name}"
-                        + (" or keep some users" if name in ("bots", "k_core") else "")
-                    )
-                if n_removed:
-                    gone = _removed_users(name, rows.join(removed_ids, ROW, "left_semi"), kept)
-                    if gone is not None:
-                        removed_users.append(gone)
+                # Materialise the kept rows before their sources leave the cache.
+                run_tracked(spark, kept.count, callback, step - 1, total)
+                gone = _removed_users(name, rows.join(removed_ids, ROW, "left_semi"), kept)
+                if gone is not None:
+                    removed_users.append(gone)
                 rows.unpersist()
                 rows = kept
+            if removed_rows is not None:
+                removed_ids.unpersist()
             results.append(
                 RuleResult(
                     step=step,

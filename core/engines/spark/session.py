@@ -82,6 +82,11 @@ def spark_session(
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.ansi.enabled", "false")
     )
+    if master.startswith("local"):
+        # A local driver talks to itself only: bind to the loopback address.
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
     with spark_errors(f"starting Spark on {master}"):
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
