@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean-workspace
+.PHONY: install run test test-spark lint format bench clean-workspace
 
 # The address and port Streamlit will serve on, as it reads them: STREAMLIT_SERVER_* variables,
 # then the project's .streamlit/config.toml, then the user's, then Streamlit's defaults.
@@ -35,6 +35,14 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The optional Spark engine: PySpark into the same virtualenv, then the tests marked spark.
+$(VENV)/.spark-installed: $(STAMP) requirements-spark.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-spark.txt
+	touch $@
+
+test-spark: $(VENV)/.spark-installed
+	$(BIN)/pytest -m spark
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

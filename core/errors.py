@@ -128,3 +128,7 @@ class RetryError(Exception):
         super().__init__(which)
         self.which = which
         self.options = options
+
+
+class SparkEngineError(ShopSynthError, RuntimeError):
+    """The Spark engine cannot run: pyspark or Java missing, a bad master URL, a failed job."""

@@ -130,3 +130,76 @@ def train(
         augment=(lambda split: synthetic_augment(ws, split)) if synthetic else None,
         callback=callback,
     )
+
+
+def clean_on_spark(
+    ws: Workspace,
+    master: str,
+    config: CleaningConfig | None = None,
+    callback: ProgressCallback | None = None,
+) -> CleaningReport:
+    """Clean the workspace's loaded dataset on Spark (``master``) from its source files.
+
+    Spark reads the files the dataset was loaded from (Parquet or CSV, with the columns the load
+    mapped), runs the cleaning rules and writes the cleaned interactions and catalogue as
+    Parquet under the workspace's artifacts; the workspace's ``events`` and ``catalog`` are then
+    read from those files and the report stored beside the local engine's, so every later step
+    (interactions, splits, models) runs on the Spark output.
+
+    Raises
+    ------
+    WorkspaceError
+        No dataset is loaded.
+    SparkEngineError, CleaningError, IngestError
+        Spark failed, a rule would remove everything, or a file cannot be read on Spark.
+    """
+    from core.data.clean import _store_report, default_config
+    from core.data.workspace import drop_relation
+    from core.engines.spark.clean import clean_files
+    from core.engines.spark.ingest import EVENT_SOURCE_COLUMNS
+    from core.engines.spark.session import spark_session
+    from core.errors import WorkspaceError
+    from core.schema import CATALOG_TABLE, CLEANING_REMOVED_TABLE, EVENTS_TABLE
+
+    info = ws.dataset_info()
+    if info is None:
+        raise WorkspaceError(f"no dataset in workspace {ws.name!r}: load one before cleaning")
+    config = default_config(ws) if config is None else config
+    spark = spark_session(master)
+    mapping = {t: c for t, c in info.mapping.items() if t in EVENT_SOURCE_COLUMNS}
+    out = ws.artifacts_dir / "spark_clean"
+    cleaned = clean_files(
+        spark,
+        info.source,
+        out,
+        catalog_path=info.catalog_source or None,
+        mapping=mapping,
+        preset=info.preset,
+        config=config,
+        callback=callback,
+    )
+    optional = {
+        "title": "VARCHAR",
+        "description": "VARCHAR",
+        "category": "VARCHAR",
+        "brand": "VARCHAR",
+        "price": "DOUBLE",
+        "first_seen": "TIMESTAMP",
+    }
+    with ws.transaction("clean") as con:
+        drop_relation(con, EVENTS_TABLE)
+        drop_relation(con, CLEANING_REMOVED_TABLE)
+        con.execute(
+            f"CREATE TABLE {EVENTS_TABLE} AS SELECT * "
+            f"FROM read_parquet('{cleaned.events_path}/*.parquet')"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TABLE {CATALOG_TABLE} AS SELECT * "
+            f"FROM read_parquet('{cleaned.catalog_path}/*.parquet')"
+        )
+        present = {row[0] for row in con.execute(f"DESCRIBE {CATALOG_TABLE}").fetchall()}
+        for name, kind in optional.items():
+            if name not in present:
+                con.execute(f"ALTER TABLE {CATALOG_TABLE} ADD COLUMN {name} {kind}")
+        _store_report(con, cleaned.report)
+    return cleaned.report

@@ -8,11 +8,12 @@ import streamlit as st
 
 from core.data.profile import FREQUENCIES
 from core.data.workspace import Workspace
+from core.engines.settings import SPARK
 from core.figures import charts
 from core.schema import DEFAULT_EVENT_WEIGHTS, EVENTS_TABLE
 from ui import cache, shell, state
 from ui.feedback import show_errors
-from ui.forms import cleaning, load
+from ui.forms import cleaning, engine, load
 from ui.views import data as views
 
 
@@ -47,6 +48,7 @@ def clean_tab(ws: Workspace, status: dict[str, Any]) -> None:
     report = cache.latest_report(ws)
     weights = st.session_state[state.EVENT_WEIGHTS] or dict(DEFAULT_EVENT_WEIGHTS)
     with show_errors():
+        setting = engine.engine_form(ws)
         removed = report.removed_users_frame()["user_id"].tolist() if report else []
         chosen = cleaning.cleaning_form(
             cleaning.last_cleaning_config(ws),
@@ -54,7 +56,9 @@ def clean_tab(ws: Workspace, status: dict[str, Any]) -> None:
             st.session_state[state.HALF_LIFE_DAYS],
             removed,
         )
-        if chosen is not None:
+        if chosen is not None and setting.engine == SPARK:
+            engine.run_spark_cleaning(ws, setting, *chosen)
+        elif chosen is not None:
             cleaning.run_cleaning(ws, *chosen)
     if report is None or not status["cleaned"]:
         st.info("Not cleaned yet: set the rules above and press Clean.", icon=":material/info:")

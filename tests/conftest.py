@@ -1,8 +1,11 @@
-"""Shared fixtures: a fresh workspace per test and the path to the public datasets."""
+"""Shared fixtures: a fresh workspace per test, the path to the public datasets, and one small
+Spark session for the tests of the optional Spark engine."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +27,15 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"{SHARED_DATASETS} not present")
     return SHARED_DATASETS
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark session for every Spark test (a JVM holds one): ``local[1]``, two shuffle
+    partitions, no web UI. Skips the test when pyspark is not installed."""
+    pytest.importorskip("pyspark")
+    from core.engines.spark.session import spark_session
+
+    session = spark_session("local[1]", shuffle_partitions=2, app_name="ShopSynth tests")
+    yield session
+    session.stop()

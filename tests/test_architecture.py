@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core.progress", "core.checks", "core.faults"),
     ("core.metrics",),
     ("core.data",),
+    ("core.engines",),
     ("core.simulate",),
     ("core.text",),
     ("core.models",),

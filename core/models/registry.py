@@ -12,6 +12,7 @@ from typing import Any
 
 from core.errors import ModelError
 from core.models.als import ALS
+from core.models.als_spark import SparkALS
 from core.models.base import Recommender, saved_model_name
 from core.models.bpr import BPR
 from core.models.buy_again import BuyAgain
@@ -28,6 +29,7 @@ MODELS: tuple[type[Recommender], ...] = (
     ItemKNN,
     Popularity,
     SemanticRecommender,
+    SparkALS,
 )
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core import pipeline
 from core.data.workspace import Workspace
+from core.engines.settings import read_engine, start_spark
 from core.models import runs, training
 from core.models.registry import available_models
 from core.progress import ProgressCallback
@@ -27,13 +28,18 @@ DEFAULT_MODEL = "als"
 HIDDEN_PARAMS = {"cache_dir"}
 MODEL_LABELS = {
     "als": "ALS (implicit)",
+    "als_spark": "ALS (Spark MLlib)",
     "bpr": "BPR (implicit)",
     "content_tfidf": "Content (TF-IDF)",
     "item_knn": "Item kNN",
     "popularity": "Popularity",
     "semantic_bert": "Semantic (BERT)",
 }
+# Models that fit on Spark: the workspace's master (Data page, Clean tab), local[*] otherwise.
+SPARK_MODELS = {"als_spark"}
 NOTES = {
+    "als_spark": "Fits on Apache Spark: the master of the workspace's engine setting (Data "
+    "page, Clean tab), or local[*]. Needs requirements-spark.txt and Java 17.",
     "semantic_bert": "Encodes every product text with a BERT model: minutes on a CPU for a "
     "large catalogue the first time; unchanged texts are read from the embedding cache after. "
     "Fine-tune the encoder on your search logs below to choose it here.",
@@ -191,6 +197,9 @@ def train_form(ws: Workspace) -> None:
     label = model_label(model_name)
 
     def train(callback: ProgressCallback) -> training.TrainedModel:
+        if model_name in SPARK_MODELS:
+            callback(0, 1, f"starting Spark ({read_engine(ws).label})")
+            start_spark(ws)
         return pipeline.train(
             ws,
             model_name,

@@ -30,6 +30,7 @@ COLD_ITEM = N_ITEMS - 1
 FAST_PARAMS: dict[str, dict[str, Any]] = {
     "als": {"factors": 8, "iterations": 10, "regularization": 0.1},
     "bpr": {"factors": 8, "iterations": 30},
+    "als_spark": {"factors": 8, "iterations": 5, "regularization": 0.01, "blocks": 1},
     "semantic_bert": {"encoder": "tiny"},
 }
 
@@ -126,3 +127,19 @@ def new_model(name: str, **overrides: Any) -> Recommender:
 def checker_board() -> CheckerBoard:
     """The checker-board dataset (shared: tests must not modify it)."""
     return _checker_board()
+
+
+# Models that need an optional engine, and the pytest mark their tests carry.
+ENGINE_MODELS = {"als_spark": "spark"}
+
+
+def model_param(name: str) -> Any:
+    """``name`` as a pytest parameter, marked with its engine (``spark``) when it needs one."""
+    engine = ENGINE_MODELS.get(name)
+    return pytest.param(name, marks=getattr(pytest.mark, engine)) if engine else name
+
+
+def start_engine(name: str, request: pytest.FixtureRequest) -> None:
+    """Start the engine model ``name`` needs (the shared Spark session), or skip without it."""
+    if ENGINE_MODELS.get(name) == "spark":
+        request.getfixturevalue("spark")

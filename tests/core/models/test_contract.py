@@ -24,15 +24,17 @@ from core.metrics.ranking import top_k
 from core.models.base import Recommender
 from core.models.registry import available_models, read_model
 
-from .conftest import N_ITEMS, N_USERS, CheckerBoard, new_model
+from .conftest import N_ITEMS, N_USERS, CheckerBoard, model_param, new_model, start_engine
 
 MODEL_NAMES = sorted(available_models())
+MODEL_PARAMS = [model_param(name) for name in MODEL_NAMES]
 ALL_USERS = np.arange(N_USERS)
 
 
-@pytest.fixture(scope="module", params=MODEL_NAMES)
+@pytest.fixture(scope="module", params=MODEL_PARAMS)
 def fitted(request: pytest.FixtureRequest, checker_board: CheckerBoard) -> Recommender:
     """Each registered model, fitted once per module on the checker board."""
+    start_engine(request.param, request)
     model = new_model(request.param)
     return model.fit(checker_board.train, catalog=checker_board.catalog)
 
@@ -180,14 +182,17 @@ def test_empty_history_gets_a_list_only_from_history_free_models(
         assert (idx == -1).all() and np.isneginf(scores).all()
 
 
-def test_same_random_state_same_model(checker_board: CheckerBoard) -> None:
-    for name in MODEL_NAMES:
-        first = new_model(name).fit(checker_board.train, catalog=checker_board.catalog)
-        second = new_model(name).fit(checker_board.train, catalog=checker_board.catalog)
-        np.testing.assert_array_equal(first.score(ALL_USERS), second.score(ALL_USERS), name)
-        np.testing.assert_array_equal(
-            first.recommend(ALL_USERS, 5)[0], second.recommend(ALL_USERS, 5)[0], name
-        )
+@pytest.mark.parametrize("name", MODEL_PARAMS)
+def test_same_random_state_same_model(
+    name: str, checker_board: CheckerBoard, request: pytest.FixtureRequest
+) -> None:
+    start_engine(name, request)
+    first = new_model(name).fit(checker_board.train, catalog=checker_board.catalog)
+    second = new_model(name).fit(checker_board.train, catalog=checker_board.catalog)
+    np.testing.assert_array_equal(first.score(ALL_USERS), second.score(ALL_USERS), name)
+    np.testing.assert_array_equal(
+        first.recommend(ALL_USERS, 5)[0], second.recommend(ALL_USERS, 5)[0], name
+    )
 
 
 def test_save_load_round_trip(
@@ -215,23 +220,29 @@ def test_save_load_round_trip(
             np.testing.assert_array_equal(actual, expected)
 
 
-def test_progress_callback_reaches_the_end(checker_board: CheckerBoard) -> None:
-    for name in MODEL_NAMES:
-        calls: list[tuple[int, int, str]] = []
-        new_model(name).fit(
-            checker_board.train,
-            catalog=checker_board.catalog,
-            callback=lambda step, total, info, calls=calls: calls.append((step, total, info)),
-        )
-        assert calls, name
-        steps = [step for step, _, _ in calls]
-        assert steps == sorted(steps), name
-        assert all(0 <= step <= total for step, total, _ in calls), name
-        assert calls[-1][0] == calls[-1][1], name
+@pytest.mark.parametrize("name", MODEL_PARAMS)
+def test_progress_callback_reaches_the_end(
+    name: str, checker_board: CheckerBoard, request: pytest.FixtureRequest
+) -> None:
+    start_engine(name, request)
+    calls: list[tuple[int, int, str]] = []
+    new_model(name).fit(
+        checker_board.train,
+        catalog=checker_board.catalog,
+        callback=lambda step, total, info, calls=calls: calls.append((step, total, info)),
+    )
+    assert calls, name
+    steps = [step for step, _, _ in calls]
+    assert steps == sorted(steps), name
+    assert all(0 <= step <= total for step, total, _ in calls), name
+    assert calls[-1][0] == calls[-1][1], name
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_unfitted_and_bad_k_raise(name: str, checker_board: CheckerBoard) -> None:
+@pytest.mark.parametrize("name", MODEL_PARAMS)
+def test_unfitted_and_bad_k_raise(
+    name: str, checker_board: CheckerBoard, request: pytest.FixtureRequest
+) -> None:
+    start_engine(name, request)
     model = new_model(name)
     with pytest.raises(ModelError, match="not fitted"):
         model.recommend(ALL_USERS, 3)

@@ -1,0 +1,1 @@
+"""Execution engines other than the single-machine DuckDB/numpy path (Apache Spark)."""

@@ -1,0 +1,164 @@
+"""Spark sessions: the master URL check, one session per process, Spark errors as
+:class:`SparkEngineError`, and progress from Spark's job status.
+
+Spark runs in UTC (driver JVM and SQL session), so timestamps read from files keep the wall
+clock DuckDB shows, and the day and minute buckets of the cleaning rules fall where DuckDB's do.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from core.errors import SparkEngineError
+from core.progress import ProgressCallback
+
+T = TypeVar("T")
+DEFAULT_MASTER = "local[*]"
+INSTALL_HINT = (
+    "install the Spark engine with `make test-spark` or `pip install -r requirements-spark.txt`"
+)
+
+# local, local[4], local[*], local[4,2] (retries), spark://host:7077, yarn, k8s://https://...
+_MASTER = re.compile(
+    r"^(local(\[(\*|[1-9]\d*)(,\s*[1-9]\d*)?\])?|spark://[\w.\-]+(:\d+)?(,[\w.\-]+(:\d+)?)*"
+    r"|yarn|k8s://\S+)$"
+)
+
+
+def check_master(master: str) -> str:
+    """``master`` stripped, when it is a Spark master URL; else :class:`SparkEngineError`."""
+    text = master.strip() if isinstance(master, str) else ""
+    if not _MASTER.match(text):
+        raise SparkEngineError(
+            f"{master!r} is not a Spark master URL; use local[*] (all cores of this machine), "
+            "local[N], spark://host:7077, yarn or k8s://https://host:port"
+        )
+    return text
+
+
+def require_pyspark() -> Any:
+    """The pyspark module, or :class:`SparkEngineError` saying how to install it."""
+    try:
+        import pyspark
+    except ImportError as error:
+        raise SparkEngineError(f"pyspark is not installed: {INSTALL_HINT}") from error
+    return pyspark
+
+
+def spark_session(
+    master: str | None = None, *, shuffle_partitions: int | None = None, app_name: str = "ShopSynth"
+) -> Any:
+    """The process's Spark session on ``master``.
+
+    With ``master`` None the active session is used as it is (a test or the dashboard started
+    it), or a new one on :data:`DEFAULT_MASTER`. A session on another master is stopped first:
+    one JVM holds one SparkContext. The web UI is off; ``shuffle_partitions`` (default: the
+    default parallelism) keeps small jobs from running hundreds of empty tasks.
+    """
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if master is None:
+        if active is not None:
+            return active
+        master = DEFAULT_MASTER
+    master = check_master(master)
+    if active is not None:
+        if active.sparkContext.master == master:
+            return active
+        active.stop()
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.sql.ansi.enabled", "false")
+    )
+    if master.startswith("local"):
+        # A local driver talks to itself only: bind to the loopback address.
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
+    with spark_errors(f"starting Spark on {master}"):
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        partitions = shuffle_partitions or spark.sparkContext.defaultParallelism
+        spark.conf.set("spark.sql.shuffle.partitions", str(max(1, int(partitions))))
+    return spark
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip()
+    # A JVM error carries a Java stack trace after its first line: the first line says it.
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("at ", "Traceback", "py4j")):
+            return line[:400]
+    return type(error).__name__
+
+
+@contextmanager
+def spark_errors(doing: str) -> Iterator[None]:
+    """Turn any error raised by Spark (JVM, Py4J, PySpark, a missing Java) while ``doing`` into
+    :class:`SparkEngineError` with its first line; ShopSynth's own errors pass unchanged."""
+    from core.errors import ShopSynthError
+
+    try:
+        yield
+    except ShopSynthError:
+        raise
+    except Exception as error:
+        module = type(error).__module__ or ""
+        if module.startswith(("pyspark", "py4j")) or "java" in str(error).lower():
+            raise SparkEngineError(f"Spark failed {doing}: {_short(error)}") from error
+        raise
+
+
+def run_tracked(
+    spark: Any,
+    action: Callable[[], T],
+    callback: ProgressCallback | None,
+    step: int,
+    total: int,
+    every: float = 0.5,
+) -> T:
+    """``action()`` with its Spark jobs' progress reported through ``callback(step, total, info)``
+    every ``every`` seconds (finished and all tasks of the running stages, read from
+    ``SparkContext.statusTracker``).
+
+    The action runs in a worker thread and the reports come from the calling thread, so a
+    callback that draws (Streamlit) draws from the thread that owns the page.
+    """
+    if callback is None:
+        return action()
+    tracker = spark.sparkContext.statusTracker()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = action()
+        except BaseException as error:  # re-raised in the calling thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(every)
+        stages = [tracker.getStageInfo(s) for s in tracker.getActiveStageIds()]
+        stages = [s for s in stages if s is not None]
+        if stages:
+            done = sum(s.numCompletedTasks for s in stages)
+            tasks = sum(s.numTasks for s in stages)
+            jobs = len(tracker.getActiveJobsIds())
+            callback(step, total, f"Spark: {jobs} job(s) running, {done}/{tasks} tasks done")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
