@@ -90,6 +90,8 @@ class GateLists:
         ``(n, c)`` int64 catalogue rows of the candidates.
     terms : numpy.ndarray
         ``(n, c, 3)`` float32 min-max terms of the signals over each list's candidates.
+    raw : numpy.ndarray
+        ``(n, c, 3)`` float32 raw signal values (NaN: not retrieved by the signal, or padding).
     features : numpy.ndarray
         ``(n, 2)`` float32 :data:`USER_FEATURES` of each search's shopper.
     relevance : numpy.ndarray
@@ -102,6 +104,7 @@ class GateLists:
     query_vectors: np.ndarray
     rows: np.ndarray
     terms: np.ndarray
+    raw: np.ndarray
     features: np.ndarray
     relevance: np.ndarray
     grades: np.ndarray
@@ -158,17 +161,20 @@ def gate_lists(
     n = len(lists)
     rows = np.full((n, width), -1, dtype=np.int64)
     terms = np.zeros((n, width, N_SIGNALS), dtype=np.float32)
+    raw = np.full((n, width, N_SIGNALS), np.nan, dtype=np.float32)
     relevance = np.zeros((n, width), dtype=np.float32)
     all_grades = np.zeros((n, max(len(entry[4]) for entry in lists)), dtype=np.float32)
     for i, (_, found, _, graded, engaged) in enumerate(lists):
         rows[i, : len(found.rows)] = found.rows
         terms[i, : len(found.rows)] = found.terms.T
+        raw[i, : len(found.rows)] = found.raw.T
         relevance[i, : len(found.rows)] = graded
         all_grades[i, : len(engaged)] = engaged
     return GateLists(
         query_vectors=np.stack([entry[0] for entry in lists]).astype(np.float32),
         rows=rows,
         terms=terms,
+        raw=raw,
         features=np.stack([entry[2] for entry in lists]),
         relevance=relevance,
         grades=all_grades,

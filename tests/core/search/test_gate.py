@@ -51,6 +51,7 @@ def hand_lists(n_per_kind: int = 40) -> tuple[GateLists, np.ndarray]:
         query_vectors=queries,
         rows=np.tile([0, 1], (n, 1)).astype(np.int64),
         terms=terms,
+        raw=terms.copy(),
         features=np.zeros((n, 2), dtype=np.float32),
         relevance=relevance,
         grades=np.ones((n, 1), dtype=np.float32),
@@ -202,7 +203,7 @@ def test_gate_method_needs_a_gate(catalog: pd.DataFrame) -> None:
     with pytest.raises(SearchError, match="alpha"):
         SearchGate(alpha=1.5).fit(lists, products)
     empty = GateLists(
-        lists.query_vectors, lists.rows, lists.terms, lists.features,
+        lists.query_vectors, lists.rows, lists.terms, lists.raw, lists.features,
         np.zeros_like(lists.relevance), lists.grades,
     )  # fmt: skip
     with pytest.raises(SearchError, match="nothing to learn"):
