@@ -309,6 +309,17 @@ class SearchGate:
             if not 0 <= value <= 1 or (name == "personal_weight" and value >= 1):
                 raise SearchError(f"{name} must lie in [0, 1{']' if name == 'alpha' else ')'}")
 
+    @classmethod
+    def untrained(cls, dim: int, **params: Any) -> SearchGate:
+        """A gate at its initial weights (a zero gate): the convex combination of its
+        ``alpha`` and ``personal_weight`` for ``dim``-dimensional vectors, at the full cost."""
+        gate = cls(**params)
+        gate._check()
+        gate._build(dim)
+        gate.loss_history_ = []
+        gate.initial_loss_ = gate.final_loss_ = float("nan")
+        return gate
+
     def _build(self, dim: int) -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
