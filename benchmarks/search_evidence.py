@@ -454,8 +454,8 @@ def _finetune(name: str, pairs: pd.DataFrame, catalog: pd.DataFrame, home: Path,
     return result
 
 
-def homedepot_hybrid(synthetic: bool = True) -> None:
-    """The ``homedepot_hybrid`` part (see the module notes)."""
+def homedepot_hybrid(which: str = "real") -> None:
+    """The ``homedepot_hybrid`` (``which="real"``) or ``homedepot_synthetic`` part."""
     load_before = os.getloadavg()
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -498,11 +498,41 @@ def homedepot_hybrid(synthetic: bool = True) -> None:
         f"{title} {expansion.get(item, '')}"
         for item, title in zip(data.product_ids, data.titles, strict=True)
     ]
-    per_query["bm25_expanded"] = homedepot_ndcg(_bm25(expanded, data), test, mode="retrieve", k=K)
-    _log("baselines and expansion measured")
+    if which == "synthetic":
+        per_query["bm25_expanded"] = homedepot_ndcg(
+            _bm25(expanded, data), test, mode="retrieve", k=K
+        )
+    _log("baselines measured")
 
     results: dict = {}
     with tempfile.TemporaryDirectory() as home:
+        if which == "synthetic":
+            # (4b) fine-tune on synthetic pairs only (as many pairs as real), test on real.
+            synthetic_pairs = synthetic_queries.rename(columns={"text": "query"})
+            synthetic_pairs = synthetic_pairs[~synthetic_pairs["query"].isin(set(data.queries))]
+            synth = _finetune("homedepot_synthetic", synthetic_pairs, catalog, Path(home), timings)
+            tic = time.perf_counter()
+            st_titles = synth.encoder.encode(data.titles, batch_size=128)
+            st_queries = synth.encoder.encode(test.queries, batch_size=128)
+            timings["encode_synthetic_s"] = time.perf_counter() - tic
+            per_query["minilm_synthetic_finetuned"] = homedepot_ndcg(
+                _dense(st_queries, st_titles, test), test, mode="retrieve", k=K
+            )
+            results["finetune_synthetic"] = {
+                "pairs": synth.n_train_pairs,
+                "history": synth.history.to_dict("records"),
+            }
+            _finish(
+                which,
+                per_query,
+                results,
+                parts,
+                len(synthetic_queries),
+                timings,
+                started,
+                load_before,
+            )
+            return
         real = _finetune("homedepot_real", pairs, catalog, Path(home), timings)
         tic = time.perf_counter()
         ft_titles = real.encoder.encode(data.titles, batch_size=128)
@@ -548,46 +578,46 @@ def homedepot_hybrid(synthetic: bool = True) -> None:
             "train_loss_initial": gate.initial_loss_,
             "train_loss_final": gate.final_loss_,
         }
-        _log(json.dumps({name: float(v.mean()) for name, v in per_query.items()}))
-        if synthetic:
-            # (4b) fine-tune on synthetic pairs only (the same number of pairs), test on real.
-            synthetic_pairs = synthetic_queries.rename(columns={"text": "query"})
-            synthetic_pairs = synthetic_pairs[~synthetic_pairs["query"].isin(set(data.queries))]
-            synth = _finetune("homedepot_synthetic", synthetic_pairs, catalog, Path(home), timings)
-            tic = time.perf_counter()
-            st_titles = synth.encoder.encode(data.titles, batch_size=128)
-            st_queries = synth.encoder.encode(test.queries, batch_size=128)
-            timings["encode_synthetic_s"] = time.perf_counter() - tic
-            per_query["minilm_synthetic_finetuned"] = homedepot_ndcg(
-                _dense(st_queries, st_titles, test), test, mode="retrieve", k=K
-            )
-            results["finetune_synthetic"] = {
-                "pairs": synth.n_train_pairs,
-                "history": synth.history.to_dict("records"),
-            }
+    _finish(which, per_query, results, parts, len(synthetic_queries), timings, started, load_before)
 
+
+def _finish(
+    which: str,
+    per_query: dict,
+    results: dict,
+    parts: dict,
+    n_synthetic: int,
+    timings: dict,
+    started: float,
+    load_before: tuple,
+) -> None:
+    """Intervals, comparisons and the keys of one Home Depot held-out part."""
+    _log(json.dumps({name: float(v.mean()) for name, v in per_query.items()}))
     table = paired_bootstrap(per_query, control=None, n_resamples=1000, random_state=0)
     heldout = {row[VARIANT]: _interval(row) for row in table.to_dict("records")}
-    comparisons = {
-        f"{name}_vs_mix": _difference(per_query, name, "mix")
-        for name in ("hybrid_convex", "hybrid_gate", "minilm_finetuned")
-    }
-    comparisons["hybrid_gate_vs_hybrid_convex_candidates"] = _difference(
-        per_query, "hybrid_gate", "hybrid_convex_candidates"
-    )
-    comparisons["expansion_lift"] = _difference(per_query, "bm25_expanded", "bm25")
-    if "minilm_synthetic_finetuned" in per_query:
-        comparisons["synthetic_finetune_lift"] = _difference(
-            per_query, "minilm_synthetic_finetuned", "minilm"
+    if which == "synthetic":
+        comparisons = {
+            "expansion_lift": _difference(per_query, "bm25_expanded", "bm25"),
+            "synthetic_finetune_lift": _difference(
+                per_query, "minilm_synthetic_finetuned", "minilm"
+            ),
+        }
+    else:
+        comparisons = {
+            f"{name}_vs_mix": _difference(per_query, name, "mix")
+            for name in ("hybrid_convex", "hybrid_gate", "minilm_finetuned")
+        }
+        comparisons["hybrid_gate_vs_hybrid_convex_candidates"] = _difference(
+            per_query, "hybrid_gate", "hybrid_convex_candidates"
         )
     payload = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    payload.setdefault("homedepot_ndcg10", {})["retrieve_heldout"] = heldout
-    payload["homedepot_heldout_run"] = {
+    payload.setdefault("homedepot_ndcg10", {}).setdefault("retrieve_heldout", {}).update(heldout)
+    payload[f"homedepot_heldout_{which}_run"] = {
         **results,
         "comparisons": comparisons,
         "queries": {name: len(rows) for name, rows in parts.items()},
         "protocol": HD_PROTOCOL,
-        "synthetic_queries": len(synthetic_queries),
+        "synthetic_queries": n_synthetic,
         "finetune_config": asdict(HD_FINETUNE),
         "timings_s": timings,
         "total_s": time.perf_counter() - started,
@@ -603,13 +633,13 @@ PARTS_RUN = {
     "homedepot": homedepot_baselines,
     "sample_world": sample_world,
     "homedepot_hybrid": homedepot_hybrid,
-    "homedepot_hybrid_real_only": lambda: homedepot_hybrid(synthetic=False),
+    "homedepot_synthetic": lambda: homedepot_hybrid("synthetic"),
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    everything = ["homedepot", "sample_world", "homedepot_hybrid"]
+    everything = ["homedepot", "sample_world", "homedepot_hybrid", "homedepot_synthetic"]
     parser.add_argument("--only", nargs="+", choices=sorted(PARTS_RUN), default=everything)
     for name in parser.parse_args(argv).only:
         PARTS_RUN[name]()
