@@ -9,11 +9,14 @@ Keys merged into ``benchmarks/results/search.json`` (other keys kept):
 ``lexical_overhead_ratio``
     Our lexical query path (:meth:`LexicalIndex.score` then the best ``n_candidates``, as the
     engine retrieves) over raw ``bm25s`` ``retrieve`` (top ``n_candidates``) on the same field
-    indices, summed over the fields; median over the queries of each. Target <= 1.10.
+    indices, summed over the fields: the ratio of their process CPU time summed over the
+    queries (wall medians beside it; on a loaded shared machine wall time is mostly waiting for
+    a core). Target <= 1.10.
 ``hybrid_p50_ms``, ``hybrid_p99_ms``
     :meth:`SearchIndex.search` with ``method="gate"`` for a known user, ``k=20``: query
     parsing, MiniLM query encoding, lexical + semantic retrieval, personal scores, the gate's
-    per-product weights, fusion, top 20 and the result frame. Target p50 <= 50 ms on 2 cores.
+    per-product weights, fusion, top 20 and the result frame; wall clock, with the process CPU
+    time of the same queries beside it. Target p50 <= 50 ms on 2 cores.
 ``encode_speed_ratio_vs_sentence_transformers_same_batch``
     Catalogue texts per second of the ONNX Runtime int8 MiniLM (:mod:`core.text.onnx_encoder`,
     exported from the shipped weights) over sentence-transformers' ``encode`` at the same batch
@@ -75,7 +78,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "search.json"
 ONNX_DIR = ROOT / "benchmarks" / "data" / "onnx_minilm"
 SAMPLE_EVENTS = ROOT / "sample_data" / "events.parquet"
 N_CANDIDATES = 200
-N_QUERIES = 300
+N_QUERIES = 200
 N_USERS, ITEMS_PER_USER = 20_000, 20
 
 
@@ -98,10 +101,13 @@ def _personal(catalog: pd.DataFrame, random_state: int = 0) -> tuple[object, lis
     items = rng.choice(n_items, len(users), p=popularity)
     user_ids = [f"u{u}" for u in range(N_USERS)]
     train = Interactions.from_arrays(
-        user_ids, catalog["item_id"].astype(str).tolist(), users, items,
+        user_ids,
+        catalog["item_id"].astype(str).tolist(),
+        users,
+        items,
         np.ones(len(users), dtype=np.float32),
         np.full(len(users), np.datetime64("NaT"), dtype="datetime64[s]"),
-    )  # fmt: skip
+    )
     return make_model("item_knn").fit(train), user_ids
 
 
@@ -120,8 +126,13 @@ def build(n_products: int) -> tuple[SearchIndex, dict]:
     tic = time.perf_counter()
     lexical = LexicalIndex().fit(catalog)
     lexical_seconds = time.perf_counter() - tic
-    index = SearchIndex(catalog, lexical, SemanticIndex(encoder, vectors),
-                        PersonalScorer(model, user_ids, catalog), gate)  # fmt: skip
+    index = SearchIndex(
+        catalog,
+        lexical,
+        SemanticIndex(encoder, vectors),
+        PersonalScorer(model, user_ids, catalog),
+        gate,
+    )
     seconds = time.perf_counter() - tic
     _log(f"index of {len(catalog):,} products built in {seconds:.1f} s")
     return index, {
@@ -141,25 +152,32 @@ def lexical_overhead(index: SearchIndex, queries: list[str]) -> dict:
     """Our lexical path against raw bm25s retrieve on the same field indices."""
     load_before = os.getloadavg()
     lexical = index.lexical
-    ours, raw = [], []
+    ours, raw, ours_cpu, raw_cpu = [], [], [], []
     for query in queries:
         text = index.free_text(query)
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), time.process_time()
         scores = lexical.score(text).score
         top_k(scores[None, :], N_CANDIDATES)
         ours.append(time.perf_counter() - tic)
-        tokens = [tokenize(text)]
-        tic = time.perf_counter()
+        ours_cpu.append(time.process_time() - cpu)
+        tokens = tokenize(text)
+        tic, cpu = time.perf_counter(), time.process_time()
         for retriever in lexical.fields_.values():
-            ids = retriever.get_tokens_ids(tokens[0])
+            ids = retriever.get_tokens_ids(tokens)
             if ids:
                 retriever.retrieve([ids], k=N_CANDIDATES, show_progress=False, n_threads=1)
         raw.append(time.perf_counter() - tic)
+        raw_cpu.append(time.process_time() - cpu)
     return {
-        "lexical_overhead_ratio": float(np.median(ours) / np.median(raw)),
+        # CPU time: on a loaded shared machine wall time is mostly waiting for a core.
+        "lexical_overhead_ratio": float(np.sum(ours_cpu) / np.sum(raw_cpu)),
         "lexical_overhead_run": {
+            "ratio_basis": "process CPU time summed over the queries",
+            "wall_median_ratio": float(np.median(ours) / np.median(raw)),
             "ours_median_ms": 1000 * float(np.median(ours)),
             "bm25s_retrieve_median_ms": 1000 * float(np.median(raw)),
+            "ours_cpu_mean_ms": 1000 * float(np.mean(ours_cpu)),
+            "bm25s_retrieve_cpu_mean_ms": 1000 * float(np.mean(raw_cpu)),
             "fields": list(lexical.fields_),
             "queries": len(queries),
             "loadavg_before": list(load_before),
@@ -172,15 +190,17 @@ def hybrid_latency(index: SearchIndex, queries: list[str]) -> dict:
     """Full personalised hybrid queries with the gate, k = 20."""
     load_before = os.getloadavg()
     user_ids = list(index.personal.user_index)[:50]
-    for query in queries[:10]:
+    for query in queries[:5]:
         index.search(query, user_id=user_ids[0], k=20, method="gate")
-    times = []
+    times, cpu_times = [], []
     for position, query in enumerate(queries):
         user = user_ids[position % len(user_ids)]
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), time.process_time()
         index.search(query, user_id=user, k=20, method="gate")
         times.append(time.perf_counter() - tic)
+        cpu_times.append(time.process_time() - cpu)
     milliseconds = 1000 * np.asarray(times)
+    cpu_ms = 1000 * np.asarray(cpu_times)
     return {
         "hybrid_p50_ms": float(np.percentile(milliseconds, 50)),
         "hybrid_p99_ms": float(np.percentile(milliseconds, 99)),
@@ -188,6 +208,9 @@ def hybrid_latency(index: SearchIndex, queries: list[str]) -> dict:
             "queries": len(queries),
             "n_products": len(index.catalog),
             "mean_ms": float(milliseconds.mean()),
+            "basis": "wall clock; cpu_* beside it is the process CPU time of the same queries",
+            "cpu_p50_ms": float(np.percentile(cpu_ms, 50)),
+            "cpu_p99_ms": float(np.percentile(cpu_ms, 99)),
             "torch_threads_query_encoding": 1,
             "loadavg_before": list(load_before),
             "loadavg_after": list(os.getloadavg()),
@@ -285,8 +308,12 @@ def retrieval_check(max_searches: int | None) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", nargs="+", default=["build", "latency", "encode", "check"],
-                        choices=["build", "latency", "encode", "check"])  # fmt: skip
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=["build", "latency", "encode", "check"],
+        choices=["build", "latency", "encode", "check"],
+    )
     parser.add_argument("--n-products", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
@@ -294,28 +321,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--encode-texts", type=int, default=2000)
     parser.add_argument("--check-searches", type=int, default=None)
     args = parser.parse_args(argv)
-    keys: dict = {}
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "blas_threads": 1,
+        "nice": os.nice(0),
+    }
+
+    def merge(keys: dict) -> None:
+        # Each measurement is written as soon as it is done (read just before writing).
+        payload = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        payload.update({**keys, "bench_search_machine": machine})
+        atomic_write_json(RESULTS, payload)
+        _log(json.dumps({k: v for k, v in keys.items() if not isinstance(v, dict)}))
+
     with threadpool_limits(limits=1, user_api="blas"):
         if {"build", "latency"} & set(args.only):
             index, built = build(args.n_products)
-            keys.update(built)
+            merge(built)
             queries = _queries(N_QUERIES)
-            keys.update(lexical_overhead(index, queries))
-            _log(f"lexical overhead {keys['lexical_overhead_ratio']:.3f}")
+            merge(lexical_overhead(index, queries))
             if "latency" in args.only:
-                keys.update(hybrid_latency(index, queries))
-                _log(f"hybrid p50 {keys['hybrid_p50_ms']:.1f} ms, p99 {keys['hybrid_p99_ms']:.1f}")
+                merge(hybrid_latency(index, queries))
         if "encode" in args.only:
-            keys.update(encode_speed(args.threads, args.repeats, args.batch_size,
-                                     args.encode_texts))  # fmt: skip
-            _log(f"encode ratio {keys['encode_speed_ratio_vs_sentence_transformers_same_batch']}")
+            merge(encode_speed(args.threads, args.repeats, args.batch_size, args.encode_texts))
         if "check" in args.only:
-            keys.update(retrieval_check(args.check_searches))
-    keys["bench_search_machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                    "blas_threads": 1}  # fmt: skip
-    payload = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    payload.update(keys)
-    atomic_write_json(RESULTS, payload)
+            merge(retrieval_check(args.check_searches))
 
 
 if __name__ == "__main__":
