@@ -20,6 +20,9 @@ with an encoder, the personal scorer with a trained model run. :meth:`SearchInde
    Weaviate / Elasticsearch linear hybrid; a product a signal did not retrieve gets 0 from it);
    ``rrf``     :math:`s = \sum_j w_j / (k_{rrf} + r_j)` with :math:`r_j` the product's rank by
    signal :math:`j` among the candidates (none where the signal did not retrieve it);
+   ``gate``    :math:`s = \sum_j w_j(q, p, u)\,\mathrm{minmax}(x_j)` with weights per product
+   from the learned query-product gate (:mod:`core.search.gate`), which starts from the
+   convex weights of its own :math:`\alpha` and :math:`\pi` (an index built with a gate);
 
 5. multiplies by :math:`1 + b\,m/c` in ``chip_mode="boost"``, with :math:`m` of the
    :math:`c` brand, colour and category chips matching the product and :math:`b` the
@@ -44,6 +47,7 @@ from core.fusion.normalise import minmax
 from core.metrics.ranking import top_k
 from core.models.runs import load_model, run_user_ids
 from core.schema import BRAND, CATALOG_TABLE, CATEGORY, ITEM_ID, PRICE, TITLE
+from core.search.gate import SearchGate, user_features
 from core.search.lexical import LexicalIndex, tokenize
 from core.search.personal import PersonalScorer
 from core.search.query import (
@@ -65,12 +69,13 @@ from core.text.cache import EmbeddingCache, TextEncoder
 from core.text.encoders import load_encoder
 from core.text.product_text import product_texts
 
-METHODS = ("convex", "rrf")
+METHODS = ("convex", "rrf", "gate")
 CHIP_MODES = ("boost", "filter")
 SIGNALS = ("lexical", "semantic", "personal")
 RESULT_COLUMNS = (
     ITEM_ID, TITLE, CATEGORY, BRAND, PRICE, "score", "lexical", "semantic", "personal",
     "lexical_raw", "semantic_raw", "personal_raw", "boost", "chips",
+    "weight_lexical", "weight_semantic", "weight_personal",
 )  # fmt: skip
 N_CANDIDATES = 200
 CHIP_BOOST = 0.2
@@ -106,7 +111,8 @@ class SearchResult:
         ``semantic``, ``personal``, each signal's part of the score before the boost (the
         parts sum to ``score / boost``); the ``*_raw`` signal values (NaN where a signal did
         not retrieve the product); the ``boost`` factor; ``chips`` the labels of the chips the
-        product matches.
+        product matches; ``weight_*`` each signal's weight for the product (the same for every
+        product with ``convex`` and ``rrf``, the gate's own with ``gate``).
     query : ParsedQuery
         The chips in use and the free text searched.
     facets : dict
@@ -126,6 +132,25 @@ class SearchResult:
     notes: tuple[str, ...] = ()
     relaxed: tuple[str, ...] = ()
     n_candidates: int = 0
+
+
+@dataclass(frozen=True)
+class CandidateSignals:
+    """One query's candidates and their signals, before filters and fusion.
+
+    Attributes
+    ----------
+    rows : numpy.ndarray
+        Catalogue rows of the candidates, ascending.
+    raw : numpy.ndarray
+        ``(3, n)`` float32 lexical, semantic and personal values (NaN: not retrieved).
+    terms : numpy.ndarray
+        ``(3, n)`` float32 min-max terms over the candidates (0 where not retrieved).
+    """
+
+    rows: np.ndarray
+    raw: np.ndarray
+    terms: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -159,6 +184,8 @@ class SearchIndex:
         Fitted on ``catalog``.
     semantic : SemanticIndex, optional
     personal : PersonalScorer, optional
+    gate : SearchGate, optional
+        A trained query-product gate (:mod:`core.search.gate`); enables ``method="gate"``.
     """
 
     def __init__(
@@ -167,11 +194,13 @@ class SearchIndex:
         lexical: LexicalIndex,
         semantic: SemanticIndex | None = None,
         personal: PersonalScorer | None = None,
+        gate: SearchGate | None = None,
     ) -> None:
         self.catalog = catalog
         self.lexical = lexical
         self.semantic = semantic
         self.personal = personal
+        self.gate = gate
         self.vocabulary = QueryVocabulary.from_catalog(catalog)
         self.item_ids = catalog[ITEM_ID].astype(str).to_numpy()
         self._category = _lower(catalog.get(CATEGORY, pd.Series([""] * len(catalog))))
@@ -208,6 +237,7 @@ class SearchIndex:
         personal_model: tuple[object, Sequence[str]] | None = None,
         expansion: pd.DataFrame | None = None,
         lexical: LexicalIndex | None = None,
+        gate: SearchGate | None = None,
     ) -> SearchIndex:
         """Index ``catalog``.
 
@@ -223,6 +253,8 @@ class SearchIndex:
             ``item_id``, ``text``: extra queries per product for the lexical ``queries`` field.
         lexical : LexicalIndex, optional
             An unfitted lexical index with its settings; the defaults otherwise.
+        gate : SearchGate, optional
+            A trained search gate (needs ``encoder``).
         """
         table = cls.prepare_catalog(catalog)
         lexical_index = (lexical or LexicalIndex()).fit(table, expansion)
@@ -234,7 +266,7 @@ class SearchIndex:
         if personal_model is not None:
             model, user_ids = personal_model
             personal = PersonalScorer(model, user_ids, table)
-        return cls(table, lexical_index, semantic, personal)
+        return cls(table, lexical_index, semantic, personal, gate)
 
     @classmethod
     def from_workspace(
@@ -392,7 +424,8 @@ class SearchIndex:
         filters : SearchFilters, optional
             The caller's filters.
         method : str
-            ``"convex"`` (min-max normalised weighted sum) or ``"rrf"``.
+            ``"convex"`` (min-max normalised weighted sum), ``"rrf"`` or ``"gate"`` (the
+            index's trained gate; its own alpha and personal weight replace the arguments).
         alpha : float
             Semantic share of the lexical + semantic weight, in [0, 1] (0 = lexical only).
         personal_weight : float
@@ -426,13 +459,20 @@ class SearchIndex:
         if personal_weight >= 1:
             raise SearchError("personal_weight must be below 1: the query must count")
         chip_boost = check_positive("chip_boost", chip_boost, SearchError, allow_zero=True)
+        if method == "gate" and (self.gate is None or self.semantic is None):
+            raise SearchError(
+                "the gate ranker needs a trained search gate and an encoder: build the index "
+                "with both, or choose convex or rrf"
+            )
         parsed = parse_query(query, self.vocabulary).without(drop_chips)
         notes: list[str] = []
         if user_id is not None and (self.personal is None or not self.personal.knows(user_id)):
             notes.append(f"user {user_id!r} is unknown to the personal model: not personalised")
         known_user = self.personal is not None and self.personal.knows(user_id)
 
-        lexical, semantic, candidates = self._retrieve(parsed.free_text, n_candidates, notes)
+        lexical, semantic, candidates, vector = self._retrieve(
+            parsed.free_text, n_candidates, notes
+        )
         active = self._filters(filters or SearchFilters(), parsed, chip_mode)
         rows, relaxed = self._apply_filters(candidates, active, notes)
         if len(rows) == 0:
@@ -441,18 +481,18 @@ class SearchIndex:
             return SearchResult(self._frame(rows), parsed, self._facets(rows), tuple(notes),
                                 tuple(relaxed), 0)  # fmt: skip
 
-        raw = np.full((3, len(rows)), np.nan, dtype=np.float32)
-        if lexical is not None:
-            raw[0] = np.where(lexical[rows] > 0, lexical[rows], np.nan)
-        if semantic is not None:
-            raw[1] = semantic[rows]
-        if known_user:
-            raw[2] = self.personal.score(user_id, rows).score
+        raw = self._raw(rows, lexical, semantic, user_id if known_user else None)
         pi = personal_weight if known_user else 0.0
         a = alpha if self.semantic is not None else 0.0
         weights = np.array([(1 - a) * (1 - pi), a * (1 - pi), pi], dtype=np.float32)
+        weights = np.repeat(weights[:, None], len(rows), axis=1)
+        if method == "gate" and vector is None:  # a query of filters only: no text to gate
+            weights = np.repeat(self._gate_prior(known_user)[:, None], len(rows), axis=1)
+        elif method == "gate":
+            features = user_features(self.personal, user_id)
+            weights = self.gate.weights(vector, self.semantic.vectors[rows], features).T
         terms = rrf_terms(raw, rrf_k) if method == "rrf" else minmax(raw)
-        parts = weights[:, None] * terms
+        parts = weights * terms
         fused = parts.sum(axis=0)
         boosting = [c for c in parsed.chips if c.kind in (BRAND_CHIP, COLOUR_CHIP, CATEGORY_CHIP)]
         matched = [[] for _ in rows]
@@ -473,16 +513,64 @@ class SearchIndex:
             frame[f"{name}_raw"] = raw[position, picked]
         frame["boost"] = boost[picked]
         frame["chips"] = [tuple(matched[p]) for p in picked]
+        for position, name in enumerate(SIGNALS):
+            frame[f"weight_{name}"] = weights[position, picked]
         return SearchResult(frame, parsed, self._facets(rows), tuple(notes), tuple(relaxed),
                             len(rows))  # fmt: skip
 
+    def _gate_prior(self, known_user: bool) -> np.ndarray:
+        pi = self.gate.personal_weight if known_user else 0.0
+        a = self.gate.alpha
+        return np.array([(1 - a) * (1 - pi), a * (1 - pi), pi], dtype=np.float32)
+
+    def _raw(
+        self,
+        rows: np.ndarray,
+        lexical: np.ndarray | None,
+        semantic: np.ndarray | None,
+        user_id: str | None,
+    ) -> np.ndarray:
+        """``(3, n)`` raw signals of ``rows`` (NaN where a signal did not retrieve)."""
+        raw = np.full((3, len(rows)), np.nan, dtype=np.float32)
+        if lexical is not None:
+            raw[0] = np.where(lexical[rows] > 0, lexical[rows], np.nan)
+        if semantic is not None:
+            raw[1] = semantic[rows]
+        if user_id is not None:
+            raw[2] = self.personal.score(user_id, rows).score
+        return raw
+
+    def free_text(self, query: str) -> str:
+        """The text :meth:`search` retrieves with: ``query`` without its chips."""
+        return parse_query(query, self.vocabulary).free_text
+
+    def signals(
+        self,
+        text: str,
+        user_id: str | None = None,
+        *,
+        n_candidates: int = N_CANDIDATES,
+        query_vector: np.ndarray | None = None,
+    ) -> CandidateSignals:
+        """Candidates of free text ``text`` and their signals, as :meth:`search` fuses them
+        (no filters, no boost); ``query_vector`` saves encoding ``text`` again."""
+        known = self.personal is not None and self.personal.knows(user_id)
+        lexical, semantic, rows, _ = self._retrieve(text, n_candidates, [], query_vector)
+        raw = self._raw(rows, lexical, semantic, user_id if known else None)
+        return CandidateSignals(rows, raw, minmax(raw))
+
     def _retrieve(
-        self, text: str, n_candidates: int, notes: list[str]
-    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
-        """Lexical and semantic scores of every product, and the candidate rows (ascending)."""
+        self,
+        text: str,
+        n_candidates: int,
+        notes: list[str],
+        query_vector: np.ndarray | None = None,
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """Lexical and semantic scores of every product, the candidate rows (ascending) and
+        the query's vector (None without an encoder or free text)."""
         n = len(self.catalog)
         if not text.strip():
-            return None, None, np.arange(n)
+            return None, None, np.arange(n), None
         scores = self.lexical.score(text)
         if scores.fallback:
             notes.append(f"no exact word match for {text!r}: showing close spellings")
@@ -494,10 +582,13 @@ class SearchIndex:
         found = [matched]
         semantic = None
         if self.semantic is not None:
-            semantic = self.semantic.scores(text)
+            if query_vector is None:
+                query_vector = self.semantic.query_vector(text)
+            semantic = self.semantic.vectors @ np.asarray(query_vector, dtype=np.float32)
             best, _ = top_k(semantic[None, :], n_candidates)
             found.append(best[0][best[0] >= 0])
-        return lexical, semantic, np.unique(np.concatenate(found)).astype(np.int64)
+        rows = np.unique(np.concatenate(found)).astype(np.int64)
+        return lexical, semantic, rows, query_vector
 
     def _apply_filters(
         self, candidates: np.ndarray, active: list[_Filter], notes: list[str]

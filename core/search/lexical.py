@@ -24,7 +24,9 @@ Fallback
     when BM25 matches some product, else :math:`s = \cos_{ng}`. The small blend weight
     :math:`w_{ng}` (0.1) orders BM25 ties by spelling closeness; the fallback alone finds
     products when no query word is in the catalogue as written. A product with :math:`s = 0`
-    is not retrieved.
+    is not retrieved. When BM25 matches, the cosine is computed for its best
+    ``ngram_candidates`` matches only (the ones it can reorder; a product BM25 does not match
+    gets 0): over every product of a large catalogue it would cost more than BM25 itself.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from core.checks import check_positive
+from core.checks import check_positive, check_whole
 from core.errors import SearchError
 from core.schema import BRAND, CATALOG_COLUMNS, CATEGORY, DESCRIPTION, ITEM_ID, TITLE
 
@@ -54,6 +56,7 @@ DEFAULT_FIELD_WEIGHTS: dict[str, float] = {
     QUERIES: 1.0,
 }
 NGRAM_WEIGHT = 0.1
+NGRAM_CANDIDATES = 1000
 MIN_SIMILARITY = 0.2
 MAX_ATTRIBUTE_COLUMNS = 20  # a wide catalogue must not make every product a bag of columns
 BM25_K1 = 1.5
@@ -152,6 +155,8 @@ class LexicalIndex:
         Blend weight of the n-gram similarity when BM25 matches (see the module notes).
     min_similarity : float
         n-gram cosines below it count as no match.
+    ngram_candidates : int
+        BM25 matches (the best) whose n-gram cosine is computed when BM25 matches.
     """
 
     def __init__(
@@ -159,10 +164,12 @@ class LexicalIndex:
         field_weights: Mapping[str, float] | None = None,
         ngram_weight: float = NGRAM_WEIGHT,
         min_similarity: float = MIN_SIMILARITY,
+        ngram_candidates: int = NGRAM_CANDIDATES,
     ) -> None:
         self.field_weights = field_weights
         self.ngram_weight = ngram_weight
         self.min_similarity = min_similarity
+        self.ngram_candidates = ngram_candidates
 
     def weights(self) -> dict[str, float]:
         """The checked weight of every field."""
@@ -182,6 +189,7 @@ class LexicalIndex:
         self.weights_ = self.weights()
         check_positive("ngram_weight", self.ngram_weight, SearchError, allow_zero=True)
         check_positive("min_similarity", self.min_similarity, SearchError, allow_zero=True)
+        check_whole("ngram_candidates", self.ngram_candidates, 1, SearchError)
         texts = field_texts(catalog, expansion)
         self.n_products_ = len(texts)
         self.fields_: dict[str, bm25s.BM25] = {}
@@ -213,20 +221,30 @@ class LexicalIndex:
                 scores += self.weights_[name] * retriever.get_scores_from_ids(ids)
         return scores
 
-    def ngram(self, query: str) -> np.ndarray:
-        """Character n-gram cosine of every product to ``query`` (0 below the minimum)."""
+    def ngram(self, query: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Character n-gram cosine to ``query`` of every product, or of ``rows`` only (the
+        others 0); 0 below the minimum."""
+        out = np.zeros(self.n_products_, dtype=np.float32)
         if self.vectorizer_ is None or not query.strip():
-            return np.zeros(self.n_products_, dtype=np.float32)
+            return out
         vector = self.vectorizer_.transform([query])
-        similarity = (self.ngrams_ @ vector.T).toarray().ravel().astype(np.float32)
-        return np.where(similarity >= self.min_similarity, similarity, 0).astype(np.float32)
+        matrix = self.ngrams_ if rows is None else self.ngrams_[rows]
+        similarity = (matrix @ vector.T).toarray().ravel().astype(np.float32)
+        similarity = np.where(similarity >= self.min_similarity, similarity, 0)
+        out[slice(None) if rows is None else rows] = similarity
+        return out
 
     def score(self, query: str) -> LexicalScores:
         """BM25, n-gram and combined scores of every product (see the module notes)."""
         bm25 = self.bm25(query)
-        ngram = self.ngram(query)
         top = float(bm25.max(initial=0))
         if top > 0:
+            matched = np.flatnonzero(bm25 > 0)
+            if len(matched) > self.ngram_candidates:
+                best = np.argpartition(-bm25[matched], self.ngram_candidates - 1)
+                matched = np.sort(matched[best[: self.ngram_candidates]])
+            ngram = self.ngram(query, matched)
             combined = bm25 / top + self.ngram_weight * ngram
             return LexicalScores(bm25, ngram, combined.astype(np.float32), fallback=False)
+        ngram = self.ngram(query)
         return LexicalScores(bm25, ngram, ngram.copy(), fallback=bool(ngram.any()))

@@ -56,12 +56,15 @@ class SemanticIndex:
             vectors = cache.encode(encoder, texts, batch_size=batch_size)
         return cls(encoder, vectors)
 
+    def query_vector(self, query: str) -> np.ndarray:
+        """``(dim,)`` float32 unit vector of ``query``."""
+        return self.encoder.encode([query])[0].astype(np.float32)
+
     def scores(self, query: str) -> np.ndarray:
         """``(n_products,)`` float32 cosine of every product to ``query``."""
         if not query.strip():
             return np.zeros(len(self.vectors), dtype=np.float32)
-        vector = self.encoder.encode([query])[0].astype(np.float32)
-        return self.vectors @ vector
+        return self.vectors @ self.query_vector(query)
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Row indices and cosines of the ``k`` closest products, best first."""

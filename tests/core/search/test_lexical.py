@@ -114,3 +114,17 @@ def test_bad_field_weights_are_refused() -> None:
         LexicalIndex({"colour": 1.0}).fit(catalog)
     with pytest.raises(SearchError, match="weight of field"):
         LexicalIndex({"title": -1.0}).fit(catalog)
+
+
+def test_ngrams_are_computed_for_the_best_bm25_matches_only() -> None:
+    catalog = pd.DataFrame(
+        {"item_id": ["a", "b", "c", "d"], "title": ["blue mouse", "mouse", "blue mouse pad", "blu"]}
+    )
+    everything = LexicalIndex(ngram_weight=0.5).fit(catalog).score("blue mouse")
+    best_one = LexicalIndex(ngram_weight=0.5, ngram_candidates=1).fit(catalog).score("blue mouse")
+    np.testing.assert_array_equal(best_one.bm25, everything.bm25)
+    assert int(np.argmax(everything.bm25)) == 0
+    # Only the best BM25 match gets its cosine; "blu" (no BM25 match) gets none at all.
+    assert best_one.ngram[0] == pytest.approx(1.0) and not best_one.ngram[1:].any()
+    assert everything.ngram[1] > 0 and everything.ngram[3] == 0
+    np.testing.assert_allclose(best_one.score[1:], everything.bm25[1:] / everything.bm25.max())
