@@ -67,10 +67,14 @@ def _weight_list(names: tuple[str, ...], weights: np.ndarray) -> str:
 
 
 def headline(
-    prepared: PreparedFusion, weights: np.ndarray, method: str, best_single: dict[str, Any]
+    prepared: PreparedFusion,
+    weights: np.ndarray,
+    method: str,
+    best_single: dict[str, Any],
+    cold_weights: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The headline metrics of the fused ranking, each against the best single signal."""
-    values = prepared.evaluate(weights, method, HEADLINE)
+    values = prepared.evaluate(weights, method, HEADLINE, cold_weights)
     columns = st.columns(len(HEADLINE))
     for column, metric in zip(columns, HEADLINE, strict=True):
         reference = best_single[metric]
@@ -90,6 +94,7 @@ def user_view(
     prepared: PreparedFusion,
     weights: np.ndarray,
     method: str,
+    cold_weights: np.ndarray | None = None,
 ) -> None:
     """A validation user's fused top 10, each item's score split by signal."""
     candidates = prepared.candidates
@@ -106,7 +111,8 @@ def user_view(
     one = candidates.select(np.array([row]))
     terms = prepared.terms(method)[:, [row]]
     user_weights = weights[[row]] if weights.ndim == 2 else weights
-    ranking = rank_candidates(one, terms, user_weights, method, 10)
+    cold = None if cold_weights is None else cold_weights[[row]]
+    ranking = rank_candidates(one, terms, user_weights, method, 10, cold)
     listed = ranking.items[0] >= 0
     items = ranking.items[0][listed]
     titles_of = cache.item_titles(ws)
@@ -288,25 +294,31 @@ def fusion_section(ws: Workspace, models: pd.DataFrame) -> None:
                 "Train the learned gate first (below); the figures use the sliders until then.",
                 icon=":material/warning:",
             )
-            weights, rule = fixed, "weighted"
+            weights, cold_weights, rule = fixed, None, "weighted"
         else:
             users = prepared.candidates.users
-            weights = gate.weights(gate_features(signals.split, users, gate.feature_names_))
+            features = gate_features(signals.split, users, gate.feature_names_)
+            weights, cold_weights = gate.weights(features), gate.cold_weights(features)
             rule = "weighted"
             st.caption("Mean gate weights: " + _weight_list(names, weights.mean(axis=0)))
+            if cold_weights is not None:
+                mean_cold = cold_weights.mean(axis=0)
+                st.caption("Mean gate weights of cold items: " + _weight_list(names, mean_cold))
     else:
-        weights, rule = fixed, method
+        weights, cold_weights, rule = fixed, None, method
         st.caption("Normalised weights: " + _weight_list(names, fixed))
 
     singles = single_signals(prepared, key, HEADLINE)
     best = singles.sort_values("ndcg@10", ascending=False).iloc[0].to_dict()
-    values = headline(prepared, weights, rule, best)
+    values = headline(prepared, weights, rule, best, cold_weights)
 
     st.markdown("##### Trade-offs")
-    tradeoffs_section(prepared, key, method, with_gaps(prepared, weights, rule, values))
+    tradeoffs_section(
+        prepared, key, method, with_gaps(prepared, weights, rule, values, cold_weights)
+    )
 
     st.markdown("##### Why these products")
-    user_view(ws, signals, prepared, weights, rule)
+    user_view(ws, signals, prepared, weights, rule, cold_weights)
 
     with st.expander("Learned gate: weights that depend on the user"):
         st.markdown(

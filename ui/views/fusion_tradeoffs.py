@@ -72,11 +72,18 @@ def _use_weights(weights: dict[str, float]) -> None:
 
 
 def with_gaps(
-    prepared: PreparedFusion, weights: np.ndarray, rule: str, values: dict[str, float]
+    prepared: PreparedFusion,
+    weights: np.ndarray,
+    rule: str,
+    values: dict[str, float],
+    cold_weights: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """``values`` and the current weighting's exposure gap of each grouping the data gives."""
+    """``values`` and the current weighting's exposure gap of each grouping the data gives
+    (``cold_weights``: the learned gate's weights of cold candidates)."""
     gaps = gap_metrics(prepared.context)
-    return {**values, **prepared.evaluate(weights, rule, gaps)} if gaps else values
+    if not gaps:
+        return values
+    return {**values, **prepared.evaluate(weights, rule, gaps, cold_weights)}
 
 
 def exposure_frontier(sweep: pd.DataFrame, values: dict[str, float]) -> None:

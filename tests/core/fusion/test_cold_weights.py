@@ -11,7 +11,8 @@ import pytest
 from core.data.splits import Split
 from core.errors import FusionError
 from core.fusion import PreparedFusion, build_candidates, fuse, search_cold_weights
-from core.fusion.runs import FusionConfig, serve_fused
+from core.fusion.gate import SoftmaxGate
+from core.fusion.runs import FusionConfig, gate_features, serve_fused
 from core.fusion.search import cold_weight_grid
 from tests.core.fusion.conftest import FixedScores, candidate_set, interactions, relevance_matrix
 
@@ -133,3 +134,26 @@ def test_a_saved_variant_serves_its_cold_weights() -> None:
     # (T 0.25: 0.125). Without cold weights the cold items take T's renormalised score.
     assert served.items[0].tolist() == [1, 3, 4, 2]
     assert serve_fused(models, plain, None, split, users, 4).items[0].tolist() == [3, 1, 4, 2]
+
+
+def test_a_saved_gate_serves_its_cold_weights(tmp_path) -> None:
+    seen = [[0], [1, 2]]
+    train = interactions(seen, 5)
+    models = {
+        "C": Collaborative([[0, 9, 8, 7, 6], [5, 0, 0, 3, 2]]).fit(train),
+        "T": Content([[0, 0.1, 0.2, 0.9, 0.3], [0.4, 0, 0, 0.8, 0.5]]).fit(train),
+    }
+    split = Split.from_parts(train, interactions([[3], [3]], 5), None, "temporal", {})
+    users = np.array([0, 1])
+    candidates = build_candidates(models, users, 5)
+    prepared = PreparedFusion(candidates, split.test.matrix)
+    features = gate_features(split, users)
+    SoftmaxGate(epochs=3).fit(prepared, features).save(tmp_path / "gate")
+    gate = SoftmaxGate.load(tmp_path / "gate")
+    config = FusionConfig(("r1", "r2"), ("C", "T"), "gate", "minmax", (0.5, 0.5), depth=5)
+    served = serve_fused(models, config, gate, split, users, 4)
+    warm, cold = gate.weights(features), gate.cold_weights(features)
+    assert not np.allclose(warm, cold)
+    expected = fuse(candidates, warm, k=4, cold_weights=cold)
+    np.testing.assert_array_equal(served.items, expected.items)
+    np.testing.assert_allclose(served.scores, expected.scores, rtol=1e-6)
