@@ -260,6 +260,22 @@ def test_saved_gru_generates_like_the_fitted_one(split: Split, tmp_path: Path) -
     )
 
 
+def test_private_gru_run_records_epsilon(world: Workspace, split: Split) -> None:
+    from core.synth.interactions.private import dp_epsilon
+
+    run = synthesize_interactions(
+        world, split, VECTORS, generator=GRU,
+        gru_params={"epochs": 3, "hidden_size": 8, "batch_size": 2, "noise_multiplier": 1.5},
+    )  # fmt: skip
+    # Users with two or more training items: u1..u5 (5); expected batch 2: rate 2/5, 3 steps
+    # an epoch, 9 steps.
+    assert run.metrics["epsilon"] == pytest.approx(dp_epsilon(1.5, 2 / 5, 9, 1e-5))
+    assert run.metrics["delta"] == 1e-5
+    reloaded = load_generator(world, run.run_id)
+    assert reloaded.epsilon_ == pytest.approx(run.metrics["epsilon"])
+    assert reloaded.get_params()["noise_multiplier"] == 1.5
+
+
 def test_gru_run_keeps_its_generator_for_reuse(world: Workspace, split: Split) -> None:
     first = synthesize_interactions(
         world, split, VECTORS, generator=GRU, gru_params={"epochs": 2, "hidden_size": 8}
