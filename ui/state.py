@@ -135,6 +135,7 @@ SEARCH_PRICE = "search_price"
 SEARCH_EXPLAIN = "search_explain"
 SEARCH_LEFT = "search_left"
 SEARCH_RIGHT = "search_right"
+AB_SEARCH_OPEN = "ab_search_open"  # the toggle: the search section runs only when on
 AB_SEARCH_ENCODER = "ab_search_encoder"
 AB_SEARCH_MODEL_RUN = "ab_search_model_run"
 AB_SEARCH_EXPAND = "ab_search_expand"

@@ -144,3 +144,45 @@ def test_misspelling_filters_and_chips(searched) -> None:
             else:
                 word = "up" if where[title] > rank else "down"
                 assert moved == f"{word} {abs(where[title] - rank)}"
+
+
+@pytest.mark.slow
+def test_search_rankers_compared_on_the_ab_page(searched) -> None:
+    from core.evaluation.search_variants import compare_search_variants
+    from core.search.explain import available_rankers
+
+    at, ws, _ = searched
+    ab = AppTest.from_file(at._script_path, default_timeout=300).switch_page(
+        "pages/5_AB_Compare.py"
+    )
+    ab.session_state[state.AB_SEARCH_OPEN] = True
+    ab.run()
+    assert not ab.exception and not ab.error
+    ab.selectbox(key=state.AB_SEARCH_MODEL_RUN).set_value("none (no personal signal)").run()
+    ab.multiselect(key=state.AB_SEARCH_RANKERS).set_value(["hybrid", "lexical"]).run()
+    ab.selectbox(key=state.AB_SEARCH_CONTROL).set_value("lexical")
+    ab.number_input(key=state.AB_SEARCH_MAX).set_value(60)
+    ab.number_input(key=state.AB_SEARCH_RESAMPLES).set_value(200)
+    ab.button(key=state.AB_SEARCH_COMPARE).click().run()
+    assert not ab.exception and not ab.error, [e.value for e in ab.error]
+    means = next(f.value for f in ab.dataframe if "ndcg@10" in f.value.columns)
+    differences = next(f.value for f in ab.dataframe if "95% interval, low" in f.value.columns)
+
+    index = SearchIndex.from_workspace(ws, encoder="tiny")
+    rankers = {r.name: r for r in available_rankers(index)}
+    expected = compare_search_variants(
+        ws, index, [rankers["hybrid"], rankers["lexical"]], control="lexical",
+        max_searches=60, n_resamples=200,
+    )  # fmt: skip
+    assert expected.n_searches == 60
+    rows = expected.summary[expected.summary["segment"] == "all"].set_index(["ranker", "metric"])
+    for ranker in ("hybrid", "lexical"):
+        for metric in ("ndcg@10", "mrr@10", "recall@100", "zero_result"):
+            assert means.loc[ranker, metric] == pytest.approx(rows.loc[(ranker, metric), "value"])
+    # One row per metric for the treatment; each interval holds its difference.
+    assert differences["Ranker"].tolist() == ["hybrid"] * 4
+    assert (differences["95% interval, low"] <= differences["Difference"]).all()
+    assert (differences["Difference"] <= differences["95% interval, high"]).all()
+    ndcg = means.loc["hybrid", "ndcg@10"] - means.loc["lexical", "ndcg@10"]
+    shown = differences.set_index("Metric").loc["ndcg@10", "Difference"]
+    assert shown == pytest.approx(ndcg)
