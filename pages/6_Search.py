@@ -44,7 +44,7 @@ with show_errors():
     with tab_results:
         ranker = ranker_choice(index, state.SEARCH_RANKER, "Ranker")
         unfiltered = ranker.search(index, query.text, query.user_id, 20, None, query.drop_chips)
-        left, right = st.columns([1, 4])
+        left, right = st.columns([1.3, 4])
         with left:
             filters = facets(index, unfiltered)
         with right:
@@ -53,7 +53,7 @@ with show_errors():
                 if filters == SearchFilters()
                 else ranker.search(index, query.text, query.user_id, 20, filters, query.drop_chips)
             )
-            results(chosen, ranker)
+            results(chosen, ranker, query.user_id)
     with tab_compare:
         side_by_side(index, query, filters)
     with tab_recent:

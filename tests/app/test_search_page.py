@@ -69,7 +69,8 @@ def test_a_shopper_searches_and_reads_the_explanation(searched) -> None:
     assert all("kettle" in title.lower() for title in shown["Title"].head(5))
     # The explanation in words is the top row's.
     line = _explanation(at)
-    assert line.startswith(f"#1 {shown['Title'].iloc[0]}: score ")
+    top = shown.iloc[0]
+    assert line.startswith(f"#1 {top['Title']} ({top['Brand']}, {top['Category']}, ")
     numbers = _numbers(line)
     assert numbers["score"] == pytest.approx(shown["Score"].iloc[0], abs=6e-4)
     assert numbers["lexical"] == pytest.approx(shown["Lexical"].iloc[0], abs=6e-4)

@@ -19,6 +19,7 @@ from core.data.workspace import Workspace
 from core.schema import BRAND, CATEGORY, PRICE, TITLE
 from core.search.engine import NO_PRICE, SearchFilters, SearchIndex, SearchResult
 from core.search.explain import Ranker, available_rankers, explain, gate_weights
+from core.search.query import CATEGORY_SEPARATORS
 from ui import cache, feedback, search_cache, state
 from ui.search_cache import IndexSettings
 from ui.text import plain
@@ -29,10 +30,11 @@ NO_MODEL = "none (no personal signal)"
 MAX_FACET_VALUES = 8
 K = 20
 RESULT_LABELS = {
-    "rank": "#", TITLE: "Title", CATEGORY: "Category", BRAND: "Brand", PRICE: "Price",
-    "score": "Score", "lexical": "Lexical", "semantic": "Semantic", "personal": "Personal",
-    "boost": "Chip boost", "chips": "Chips matched", "weight_lexical": "Gate w lexical",
-    "weight_semantic": "Gate w semantic", "weight_personal": "Gate w personal",
+    "rank": "#", TITLE: "Title", "score": "Score", "lexical": "Lexical",
+    "semantic": "Semantic", "personal": "Personal", "boost": "Chip boost", PRICE: "Price",
+    BRAND: "Brand", CATEGORY: "Category", "chips": "Chips matched",
+    "weight_lexical": "Gate w lexical", "weight_semantic": "Gate w semantic",
+    "weight_personal": "Gate w personal",
 }  # fmt: skip
 
 
@@ -160,7 +162,9 @@ def facets(index: SearchIndex, result: SearchResult) -> SearchFilters:
         st.markdown(f"**{title}**")
         for row in table.itertuples(index=False):
             key = f"{state.SEARCH_FACET}{name}_{digest(row.value)}"
-            if st.checkbox(f"{plain(row.value)} ({row.count:,})", key=key):
+            short = CATEGORY_SEPARATORS.split(row.value)[-1] if name == "category" else row.value
+            label = f"{plain(short)} ({row.count:,})"
+            if st.checkbox(label, key=key, help=plain(row.value) if short != row.value else None):
                 chosen[name].append(row.value)
     prices = result.facets["price"]
     prices = prices[prices["value"] != NO_PRICE]
@@ -194,7 +198,9 @@ def _band_probe(index: SearchIndex) -> np.ndarray:
 def explanation_line(row: pd.Series) -> str:
     """One result's score in words: its parts, the boost and the chips it matches."""
     parts = " + ".join(f"{name} {row[name]:.3f}" for name in ("lexical", "semantic", "personal"))
-    line = f"#{row['rank']} {row[TITLE]}: score {row['score']:.3f} = ({parts})"
+    price = f", {row[PRICE]:.2f}" if pd.notna(row[PRICE]) else ""
+    about = f"{row[BRAND]}, {row[CATEGORY]}{price}"
+    line = f"#{row['rank']} {row[TITLE]} ({about}): score {row['score']:.3f} = ({parts})"
     if row["boost"] != 1:
         line += f" x chip boost {row['boost']:.2f}"
     if row["chips"]:
@@ -205,7 +211,7 @@ def explanation_line(row: pd.Series) -> str:
     return line
 
 
-def results(result: SearchResult, ranker: Ranker) -> None:
+def results(result: SearchResult, ranker: Ranker, user_id: str | None = None) -> None:
     """The results as a table, each score split into its signals, and one explained in words."""
     for note in result.notes:
         st.info(plain(note), icon=":material/info:")
@@ -213,6 +219,12 @@ def results(result: SearchResult, ranker: Ranker) -> None:
         st.warning("No product matches this search, even without its filters.")
         return
     frame = explain(result)
+    if user_id is not None and frame["personal_raw"].notna().any():
+        raised = int((frame["personal"] > 0).sum())
+        st.caption(
+            f"Personalised for user {plain(user_id)}: the personal part adds to {raised} of "
+            f"{len(frame)} results."
+        )
     st.caption(
         f"{len(frame)} of {result.n_candidates:,} matching products · ranker "
         f"{plain(ranker.name)} ({plain(ranker.description)}). Score = (lexical + semantic + "
@@ -222,6 +234,8 @@ def results(result: SearchResult, ranker: Ranker) -> None:
     st.dataframe(
         shown.rename(columns=RESULT_LABELS), hide_index=True, width="stretch",
         column_config={
+            "#": st.column_config.NumberColumn(width="small"),
+            "Title": st.column_config.TextColumn(width="medium"),
             "Price": st.column_config.NumberColumn(format="%.2f"),
             **{label: st.column_config.NumberColumn(format="%.3f") for label in (
                 "Score", "Lexical", "Semantic", "Personal", "Chip boost")},
@@ -230,12 +244,10 @@ def results(result: SearchResult, ranker: Ranker) -> None:
     weights = gate_weights(result)
     if weights is not None:
         st.caption("The gate's weights of the signals for each product are in the last columns.")
-    options = frame.index.tolist()
-    chosen = st.selectbox(
-        "Explain result", options, key=state.SEARCH_EXPLAIN,
-        format_func=lambda i: f"#{frame.loc[i, 'rank']} {frame.loc[i, TITLE]}",
-    )  # fmt: skip
-    st.text(explanation_line(frame.loc[chosen if chosen in options else 0]))
+    # The options name the results, so a new result list starts again at its first result.
+    options = [f"#{row.rank} {row.title}" for row in frame[["rank", TITLE]].itertuples()]
+    chosen = st.selectbox("Explain result", options, key=state.SEARCH_EXPLAIN)
+    st.text(explanation_line(frame.iloc[options.index(chosen) if chosen in options else 0]))
 
 
 def ranker_choice(index: SearchIndex, key: str, label: str, default: int = 0) -> Ranker:
