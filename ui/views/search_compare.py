@@ -46,8 +46,8 @@ def side_by_side(index: SearchIndex, query: Query, filters: SearchFilters) -> No
             {
                 "#": moves["rank"],
                 "Moved": moves[MOVED],
-                "Title": items[TITLE].to_numpy(),
                 "Score": items["score"].to_numpy(),
+                "Title": items[TITLE].to_numpy(),
             }
         )
         column.dataframe(
