@@ -9,6 +9,7 @@ from ui import cache, shell, state
 from ui.feedback import show_errors
 from ui.views.ab_compare import earlier_runs, new_comparison, show_result, validation_winners
 from ui.views.models import ask_for_models
+from ui.views.search_ab import search_variants
 
 # Earlier comparisons stay readable without models, so this page does not stop at the gate.
 ws, status = shell.page("A/B Compare")
@@ -26,3 +27,6 @@ with show_errors():
             shown = cache.saved_experiment(ws, st.session_state[state.AB_RUN])
             show_result(shown)
             validation_winners(ws, shown)
+    st.subheader("Search variants", divider="gray")
+    with show_errors():
+        search_variants(ws, status)

@@ -26,6 +26,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/3_Synthetic_Data.py", "Synthetic Data", ":material/auto_awesome:"),
     ("pages/4_Fusion.py", "Fusion", ":material/tune:"),
     ("pages/5_AB_Compare.py", "A/B Compare", ":material/compare_arrows:"),
+    ("pages/6_Search.py", "Search", ":material/search:"),
 )
 # What a page may need before it can draw anything of its own.
 CLEANED = "cleaned"

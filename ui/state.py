@@ -26,6 +26,7 @@ HALF_LIFE_DAYS = "half_life_days"  # time-decay half-life chosen on the Clean ta
 TRAINING_INTERRUPTED = "training_interrupted"
 AB_RUN = "ab_run"  # run id of the experiment shown on the A/B page, or None
 FUSION_FRONTIER = "fusion_frontier"  # whether the Fusion page shows the weight sweep
+AB_SEARCH_RUN = "ab_search_run"  # key of the search comparison shown on the A/B page, or None
 
 DEFAULTS: dict[str, Any] = {
     WORKSPACE_NAME: DEFAULT_NAME,
@@ -38,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     TRAINING_INTERRUPTED: None,
     AB_RUN: None,
     FUSION_FRONTIER: False,
+    AB_SEARCH_RUN: None,
 }
 
 # Widget keys.
@@ -125,6 +127,29 @@ FUSION_SAVE_NAME = "fusion_save_name"
 FUSION_SAVE = "fusion_save"
 FUSION_DELETE_RUN = "fusion_delete_run"
 FUSION_DELETE = "fusion_delete"
+SEARCH_ENCODER = "search_encoder"
+SEARCH_MODEL_RUN = "search_model_run"
+SEARCH_EXPAND = "search_expand"
+SEARCH_QUERY = "search_query"
+SEARCH_AS = "search_as"  # "anonymous" or "a user"
+SEARCH_USER = "search_user"
+SEARCH_RANKER = "search_ranker"
+SEARCH_CHIPS = "search_chips_"  # + a digest of the query: the chips kept
+SEARCH_FACET = "search_facet_"  # + facet name + "_" + a digest of the value: ticked
+SEARCH_PRICE = "search_price"
+SEARCH_EXPLAIN = "search_explain"
+SEARCH_LEFT = "search_left"
+SEARCH_RIGHT = "search_right"
+AB_SEARCH_OPEN = "ab_search_open"  # the toggle: the search section runs only when on
+AB_SEARCH_ENCODER = "ab_search_encoder"
+AB_SEARCH_MODEL_RUN = "ab_search_model_run"
+AB_SEARCH_EXPAND = "ab_search_expand"
+AB_SEARCH_RANKERS = "ab_search_rankers"
+AB_SEARCH_CONTROL = "ab_search_control"
+AB_SEARCH_MAX = "ab_search_max"
+AB_SEARCH_RESAMPLES = "ab_search_resamples"
+AB_SEARCH_COMPARE = "ab_search_compare"
+AB_SEARCH_SEGMENT = "ab_search_segment"
 
 
 SYNTH_QUERY_FORM = "synth_query_form"
