@@ -44,7 +44,7 @@ from core.synth.catalog_fields import (
 )
 from core.synth.generation import TEMPLATE, generate_samples, lm_samples
 from core.synth.lm import LMConfig, StopCheck, TextLM, check_stop
-from core.synth.lm_store import save_lm
+from core.synth.lm_store import Generator, save_lm
 from core.synth.lm_training import train_lm
 from core.synth.prompts import normalise_text, product_prompts
 from core.synth.review import attribute_mismatches, flag_shares
@@ -334,7 +334,7 @@ def synthesize_descriptions(
     started = time.perf_counter()
     copies = {normalise_text(text) for text in catalog_column(catalog, DESCRIPTION)} - {""}
 
-    def from_lm(lm: TextLM, progress: ProgressCallback) -> pd.DataFrame:
+    def from_lm(lm: Generator, progress: ProgressCallback) -> pd.DataFrame:
         # The model continues each product's short description, where there is one.
         table = aligned_catalog(catalog, ids)
         return lm_samples(

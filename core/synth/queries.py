@@ -80,9 +80,16 @@ from core.synth.store import (
     SynthesisRun,
     record_samples,
 )
+from core.synth.warm import WarmConfig, WarmGenerator, train_warm
 from core.text.cache import EmbeddingCache, TextEncoder
 
 QUERY_LM_TASK = "query"
+# The default query generator: MiniLM warm-started on both sides (see core.synth.warm), trained
+# on at most 6,000 of the pairs whose real query finds its product in the top 10.
+WARM_QUERY_CONFIG = WarmConfig(
+    max_source_tokens=32, max_target_tokens=12, epochs=1, max_pairs=6000, batch_size=32,
+    learning_rate=3e-4,
+)  # fmt: skip
 # About 0.66M parameters. On the sample world (20,795 pairs) an epoch takes about 55 s on one
 # thread (benchmarks/results/synth.json); the validation loss falls from 3.6 after one epoch to
 # 2.18 after 6 and 1.98 after 12, and fewer epochs leave more brands and colours made up.
@@ -335,6 +342,94 @@ def train_query_lm(
     return lm
 
 
+def consistent_pairs(
+    workspace: Workspace,
+    pairs: pd.DataFrame,
+    encoder: TextEncoder,
+    *,
+    k: int = 10,
+    callback: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    """The (query, item_id) pairs whose real query retrieves its product in the top ``k``
+    (:func:`core.synth.review.round_trip`, product embeddings through the workspace's cache).
+
+    Many real queries name only a product type ("frying pan") that fits dozens of products; a
+    generator trained on them writes the same vague queries. Training on the pairs a query
+    identifies teaches it to name what sets the product apart (brand, model, colour).
+    """
+    catalog = read_catalog(workspace)
+    trip = round_trip(
+        pairs["query"].tolist(), pairs[ITEM_ID].tolist(), catalog, encoder, k=k,
+        cache=EmbeddingCache.for_workspace(workspace), callback=callback,
+    )  # fmt: skip
+    return pairs[trip["consistent"].to_numpy()].reset_index(drop=True)
+
+
+def train_warm_query_model(
+    workspace: Workspace,
+    name: str,
+    config: WarmConfig = WARM_QUERY_CONFIG,
+    *,
+    pairs: pd.DataFrame | None = None,
+    encoder: str | TextEncoder | None = None,
+    k: int | None = 10,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> WarmGenerator:
+    """Train the warm-started query generator on the workspace's pairs (see
+    :func:`query_training_pairs`), those whose query finds its product in the top ``k`` only
+    (all when ``k`` is None, or when fewer than 2 do), save it as ``name`` and record the run.
+
+    ``encoder`` is the round-trip encoder of that check (its spec, or None for the default).
+    Nothing is saved when training is stopped.
+    """
+    training, origin = query_training_pairs(
+        workspace, pairs=pairs, random_state=config.random_state
+    )
+    if len(training) < 2:
+        raise QueryGenerationError(
+            "fewer than 2 (query, product) pairs to learn from: load a log with searches, or a "
+            "catalogue with titles"
+        )
+    started = time.perf_counter()
+    n_pairs = len(training)
+    if k is not None:
+        if encoder is None or isinstance(encoder, str):
+            from core.text.encoders import load_encoder
+
+            encoder = load_encoder(encoder)
+        kept = consistent_pairs(
+            workspace, training, encoder, k=k,
+            callback=staged_callback(callback, should_stop, "selecting pairs"),
+        )  # fmt: skip
+        training = kept if len(kept) >= 2 else training
+    catalog = read_catalog(workspace)
+    model = train_warm(
+        product_prompts(catalog, training[ITEM_ID].tolist()), training["query"].tolist(), config,
+        extra_sources=product_prompts(catalog, catalog[ITEM_ID].tolist()), callback=callback,
+        should_stop=should_stop,
+    )  # fmt: skip
+    check_stop(should_stop)
+    seconds = time.perf_counter() - started
+    metadata = {"task": QUERY_LM_TASK, "origin": origin, "n_pairs": n_pairs,
+                "n_consistent_pairs": len(training), "consistent_k": k,
+                "train_seconds": seconds}  # fmt: skip
+    save_lm(workspace, name, model, metadata)
+    workspace.add_run(
+        "synthetic_lm",
+        name,
+        {"task": QUERY_LM_TASK, "architecture": "warm", "consistent_k": k, **asdict(config)},
+        metrics={
+            **model.metadata["history"][-1],
+            "origin": origin,
+            "n_pairs": n_pairs,
+            "n_consistent_pairs": len(training),
+            "train_seconds": seconds,
+        },
+    )
+    return model
+
+
 # --------------------------------------------------------------------------------------------
 # Review
 
@@ -412,7 +507,9 @@ def synthesize_queries(
     workspace : Workspace
         Workspace with a cleaned catalogue (and events, for the real-query check).
     generator : str
-        ``"template"`` or ``"lm:<name>"`` (a model trained by :func:`train_query_lm`).
+        ``"template"``, ``"warm:<name>"`` (trained by :func:`train_warm_query_model`; it
+        prefers queries that are not a copy of a real one) or ``"lm:<name>"`` (the GPT-2
+        baseline, trained by :func:`train_query_lm`).
     n_per_product : int
         Queries written per product (duplicates of a product's queries are dropped).
     item_ids : sequence of str, optional
@@ -450,7 +547,8 @@ def synthesize_queries(
         ),
         from_lm=lambda lm, progress: lm_samples(
             lm, aligned_catalog(catalog, item_ids), n_per_product, temperature=temperature,
-            top_p=top_p, batch_size=batch_size, random_state=random_state, callback=progress,
+            top_p=top_p, batch_size=batch_size, random_state=random_state, avoid=copies,
+            callback=progress,
         ),
         callback=callback, should_stop=should_stop,
     )  # fmt: skip
