@@ -34,13 +34,15 @@ from core.data.runs import SYNTHETIC_DESCRIPTIONS_KIND
 from core.data.workspace import Workspace
 from core.errors import DescriptionGenerationError
 from core.progress import ProgressCallback
-from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE
+from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE, TITLE
 from core.synth.catalog_fields import (
     aligned_catalog,
     catalog_column,
+    co_purchased_names,
     price_words,
     read_catalog,
     singular,
+    thin_catalogue_note,
 )
 from core.synth.generation import TEMPLATE, generate_samples, lm_samples
 from core.synth.lm import LMConfig, StopCheck, TextLM, check_stop
@@ -112,12 +114,43 @@ def _article(phrase: str) -> str:
     return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
 
 
+def _sentence_case(name: str) -> str:
+    """A name as the start of a sentence; an all-capitals name ("WHITE T-LIGHT HOLDER") is
+    lower-cased first."""
+    text = name.lower() if name.isupper() else name
+    return text[:1].upper() + text[1:]
+
+
+def _joined(names: Sequence[str]) -> str:
+    """Names in running text (all-capitals ones lower-cased), joined with commas and "and"."""
+    names = [(name.lower() if name.isupper() else name).rstrip(".") for name in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def name_sentences(title: str, category: str, bought_with: Sequence[str]) -> list[str]:
+    """What a product with nothing but a name offers: the name, its category, and the
+    products bought with it.
+
+    Examples
+    --------
+    >>> name_sentences("WHITE HANGING HEART T-LIGHT HOLDER", "", ["JUMBO BAG RED RETROSPOT"])
+    ['White hanging heart t-light holder.', 'Often bought with jumbo bag red retrospot.']
+    """
+    sentences = [_sentence_case(title).rstrip(".") + "."] if title else []
+    if category:
+        sentences.append(f"Found under {category.rsplit('>', 1)[-1].strip()}.")
+    if bought_with:
+        sentences.append(f"Often bought with {_joined(bought_with)}.")
+    return sentences
+
+
 def template_descriptions(
     catalog: pd.DataFrame,
     *,
     item_ids: Sequence[str] | None = None,
     n_per_product: int = 1,
     random_state: int = 0,
+    bought_with: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """Descriptions written from attribute sentences, extending an existing description.
 
@@ -138,6 +171,11 @@ def template_descriptions(
         Descriptions per product (distinct; fewer when the phrasings run out).
     random_state : int
         Seed.
+    bought_with : dict, optional
+        Names of the products bought with each product (see
+        :func:`core.synth.catalog_fields.co_purchased_names`). A product without type, brand
+        or feature is described by its name, category and these (:func:`name_sentences`)
+        instead of a bare "A product."; one without even a name gets no sample.
 
     Returns
     -------
@@ -159,10 +197,17 @@ def template_descriptions(
         "size": catalog_column(table, "size"),
     }
     existing = catalog_column(table, DESCRIPTION)
+    titles = catalog_column(table, TITLE)
+    categories = catalog_column(table, CATEGORY)
     levels = price_words(table) if PRICE in table.columns else [""] * len(table)
+    bought_with = bought_with or {}
     rows = []
     for row, item_id in enumerate(table[ITEM_ID]):
         values = {name: column[row] for name, column in fields.items()}
+        named_only = not (values["type"] or values["brand"] or values["feature"])
+        opening = name_sentences(titles[row], categories[row], bought_with.get(item_id, []))
+        if named_only and not opening:
+            continue  # nothing at all to say
         values["type"] = values["type"] or "product"
         said = existing[row].casefold()
         values.update(
@@ -185,7 +230,12 @@ def template_descriptions(
                  if phrasings and values[name] and values[name].casefold() not in said]  # fmt: skip
         written: set[str] = set()
         for _ in range(4 * n_per_product):
-            sentences = [] if said else [str(rng.choice(intro)).format(**values)]
+            if said:
+                sentences = []
+            elif named_only:
+                sentences = list(opening)
+            else:
+                sentences = [str(rng.choice(intro)).format(**values)]
             for index in rng.permutation(len(slots)):
                 sentences.append(str(rng.choice(slots[index])).format(**values))
             if levels[row]:
@@ -333,6 +383,8 @@ def synthesize_descriptions(
         )
     started = time.perf_counter()
     copies = {normalise_text(text) for text in catalog_column(catalog, DESCRIPTION)} - {""}
+    note = thin_catalogue_note(catalog)
+    bought_with = co_purchased_names(workspace, ids) if note else {}
 
     def from_lm(lm: Generator, progress: ProgressCallback) -> pd.DataFrame:
         # The model continues each product's short description, where there is one.
@@ -346,7 +398,8 @@ def synthesize_descriptions(
     raw, lm_copies = generate_samples(
         workspace, generator, task=DESCRIPTION_LM_TASK, error=DescriptionGenerationError,
         template=lambda: template_descriptions(
-            catalog, item_ids=ids, n_per_product=n_per_product, random_state=random_state
+            catalog, item_ids=ids, n_per_product=n_per_product, random_state=random_state,
+            bought_with=bought_with,
         ),
         from_lm=from_lm, callback=callback, should_stop=should_stop, template_steps=len(ids),
     )  # fmt: skip
@@ -354,7 +407,9 @@ def synthesize_descriptions(
     samples = raw.assign(text=[" ".join(text.split()) for text in raw["text"]])
     samples = samples[samples["text"] != ""].drop_duplicates(ignore_index=True)
     if samples.empty:
-        raise DescriptionGenerationError("the generator wrote no description")
+        raise DescriptionGenerationError(
+            "the generator wrote no description" + (f": {note}" if note else "")
+        )
     mismatches = attribute_mismatches(samples["text"].tolist(), samples[ITEM_ID].tolist(), catalog)
     samples["flags"] = description_flags(
         samples["text"].tolist(), copies=copies, mismatches=mismatches, min_words=min_words,
@@ -370,6 +425,8 @@ def synthesize_descriptions(
         "mean_words": float(np.mean([word_count(text) for text in samples["text"]])),
         "generation_seconds": time.perf_counter() - started,
     }
+    if note:
+        metrics["note"] = note
     params = {
         "generator": generator, "min_words": min_words, "max_words": max_words,
         "n_per_product": n_per_product, "temperature": temperature, "top_p": top_p,

@@ -110,6 +110,7 @@ def lm_samples(
     batch_size: int,
     random_state: int,
     avoid: set[str] | None = None,
+    sources: list[str] | None = None,
     callback: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> pd.DataFrame:
@@ -118,7 +119,8 @@ def lm_samples(
 
     A GPT-2 model continues ``prefixes`` when given (see :meth:`core.synth.lm.TextLM.generate`);
     a warm-started model writes whole texts and prefers texts outside ``avoid`` (see
-    :meth:`core.synth.warm.WarmGenerator.generate`).
+    :meth:`core.synth.warm.WarmGenerator.generate`). ``sources`` replaces the product prompts
+    (:func:`core.synth.prompts.product_prompts`) as the model's input when given.
 
     Returns
     -------
@@ -128,7 +130,7 @@ def lm_samples(
     ids = table[ITEM_ID].tolist()
     extra: dict = {"avoid": avoid} if isinstance(lm, WarmGenerator) else {"prefixes": prefixes}
     texts = lm.generate(
-        product_prompts(table, ids),
+        sources if sources is not None else product_prompts(table, ids),
         n_per_product,
         **extra,
         temperature=temperature,

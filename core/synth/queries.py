@@ -55,9 +55,11 @@ from core.schema import (
 from core.synth.catalog_fields import (
     aligned_catalog,
     catalog_column,
+    co_purchased_names,
     price_words,
     read_catalog,
     singular,
+    thin_catalogue_note,
 )
 from core.synth.generation import (
     TEMPLATE,
@@ -116,10 +118,38 @@ QUERY_PATTERNS: tuple[tuple[str, ...], ...] = (
     ("price_word", "type"),
     ("type", "under"),
     ("title_words",),
+    ("head",),
     ("brand", "model"),
     ("brand",),
 )
 _WORD = re.compile(r"[\w][\w'+.-]*")
+# A span of a name that starts or ends with one of these ("pack of", "set of 3") is no query.
+EDGE_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "per",
+     "pack", "set", "the", "to", "with", "x"}
+)  # fmt: skip
+
+
+def _name_spans(words: Sequence[str], widest: int = 3) -> list[str]:
+    """Spans of 1 to ``widest`` words of a name that hold a letter and neither start nor end
+    with a word of :data:`EDGE_WORDS`."""
+    spans = []
+    for width in range(1, min(widest, len(words)) + 1):
+        for start in range(len(words) - width + 1):
+            span = words[start : start + width]
+            if span[0] in EDGE_WORDS or span[-1] in EDGE_WORDS:
+                continue
+            if re.search(r"[^\W\d_]", " ".join(span)):
+                spans.append(" ".join(span))
+    return spans
+
+
+def _head(words: Sequence[str]) -> str:
+    """The last two words of a name that hold a letter and are no edge words ("t-light
+    holder" of "WHITE HANGING HEART T-LIGHT HOLDER"): what the product is, when the catalogue
+    gives no type."""
+    kept = [w for w in words if w not in EDGE_WORDS and re.search(r"[^\W\d_]", w)]
+    return " ".join(kept[-2:])
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,13 +237,10 @@ def template_queries(
             values["price_word"] = ""
         bound = _price_bound(float(prices[row]))
         values["under"] = f"under {bound}" if bound else ""
-        values["title_words"] = ""
-        if words:
-            width = int(rng.integers(1, min(3, len(words)) + 1))
-            start = int(rng.integers(0, len(words) - width + 1))
-            span = " ".join(words[start : start + width])
-            # A span of numbers alone ("28 cm" cut to "28") is no query.
-            values["title_words"] = span if re.search(r"[^\W\d_]", span) else ""
+        # A span of numbers alone ("28 cm" cut to "28") or ending in "of" is no query.
+        spans = _name_spans(words)
+        values["title_words"] = str(spans[int(rng.integers(len(spans)))]) if spans else ""
+        values["head"] = "" if values["type"] else _head(words)
         usable = [p for p in QUERY_PATTERNS if all(values[slot] for slot in p)]
         seen: set[str] = set()
         for index in rng.permutation(len(usable)):
@@ -342,6 +369,22 @@ def train_query_lm(
     return lm
 
 
+def warm_sources(workspace: Workspace, catalog: pd.DataFrame, item_ids: Sequence[str]) -> list[str]:
+    """Source texts of the warm-started generator: the product prompts, and for a thin
+    catalogue (:func:`core.synth.catalog_fields.thin_catalogue_note`) the names of the
+    products bought with each one (``"<prompt> | bought with: a, b"``)."""
+    prompts = product_prompts(catalog, item_ids)
+    if thin_catalogue_note(catalog) is None:
+        return prompts
+    bought = co_purchased_names(workspace, list(dict.fromkeys(str(i) for i in item_ids)))
+    return [
+        f"{prompt} | bought with: {', '.join(bought[str(item)])}"
+        if bought.get(str(item))
+        else prompt
+        for prompt, item in zip(prompts, item_ids, strict=True)
+    ]
+
+
 def consistent_pairs(
     workspace: Workspace,
     pairs: pd.DataFrame,
@@ -405,9 +448,9 @@ def train_warm_query_model(
         training = kept if len(kept) >= 2 else training
     catalog = read_catalog(workspace)
     model = train_warm(
-        product_prompts(catalog, training[ITEM_ID].tolist()), training["query"].tolist(), config,
-        extra_sources=product_prompts(catalog, catalog[ITEM_ID].tolist()), callback=callback,
-        should_stop=should_stop,
+        warm_sources(workspace, catalog, training[ITEM_ID].tolist()), training["query"].tolist(),
+        config, extra_sources=warm_sources(workspace, catalog, catalog[ITEM_ID].tolist()),
+        callback=callback, should_stop=should_stop,
     )  # fmt: skip
     check_stop(should_stop)
     seconds = time.perf_counter() - started
@@ -548,6 +591,8 @@ def synthesize_queries(
         from_lm=lambda lm, progress: lm_samples(
             lm, aligned_catalog(catalog, item_ids), n_per_product, temperature=temperature,
             top_p=top_p, batch_size=batch_size, random_state=random_state, avoid=copies,
+            sources=warm_sources(workspace, catalog, aligned_catalog(catalog, item_ids)[ITEM_ID])
+            if isinstance(lm, WarmGenerator) else None,
             callback=progress,
         ),
         callback=callback, should_stop=should_stop,
@@ -587,6 +632,9 @@ def synthesize_queries(
         "generation_seconds": generated - started,
         "filter_seconds": finished - generated,
     }
+    note = thin_catalogue_note(catalog)
+    if note:
+        metrics["note"] = note
     params = {
         "generator": generator, "n_per_product": n_per_product, "k": k,
         "encoder": getattr(encoder, "model_id", str(encoder)), "temperature": temperature,
