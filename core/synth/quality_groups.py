@@ -21,8 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from core.data.workspace import Workspace
 from core.errors import QualityError
-from core.schema import BRAND, ITEM_ID, TS
+from core.schema import BRAND, EVENTS_TABLE, ITEM_ID, TS
 from core.synth.catalog_fields import catalog_column
 from core.synth.prompts import product_prompts
 from core.synth.quality import (
@@ -253,3 +254,15 @@ def attribute_summary(consistency: pd.DataFrame) -> pd.DataFrame:
         agreement=np.where(stated > 0, counts[AGREES] / stated.where(stated > 0, 1), np.nan),
     )
     return summary.reset_index()[columns]
+
+
+def real_item_events(workspace: Workspace) -> pd.DataFrame:
+    """``item_id`` and ``ts`` of every event of the workspace's cleaned log (for
+    :func:`new_item_popularity`); empty when there is no log."""
+    if not workspace.table_exists(EVENTS_TABLE):
+        return pd.DataFrame({ITEM_ID: pd.Series(dtype=str), TS: pd.Series(dtype="datetime64[ns]")})
+    with workspace.connect() as con:
+        return con.execute(
+            f"SELECT CAST({ITEM_ID} AS VARCHAR) AS {ITEM_ID}, {TS} FROM {EVENTS_TABLE} "
+            f"WHERE {ITEM_ID} IS NOT NULL AND {TS} IS NOT NULL"
+        ).df()
