@@ -31,10 +31,16 @@ def description_tab(ws: Workspace) -> None:
         "Descriptions for products whose description is missing or shorter than the word "
         "threshold, conditioned on title, category and attributes."
     )
-    from core.synth.descriptions import DESCRIPTION_LM_TASK, train_description_lm
+    from core.synth.descriptions import (
+        DESCRIPTION_LM_TASK,
+        train_description_lm,
+        train_warm_description_model,
+    )
 
-    with st.expander("Train a description language model", icon=":material/model_training:"):
-        forms.lm_training_form(ws, DESCRIPTION_LM_TASK, train_description_lm)
+    with st.expander("Train a description generator", icon=":material/model_training:"):
+        forms.lm_training_form(
+            ws, DESCRIPTION_LM_TASK, train_description_lm, train_warm_description_model
+        )
     forms.description_form(ws, DESCRIPTION_LM_TASK)
 
 

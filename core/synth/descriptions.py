@@ -9,6 +9,9 @@ Generators
     :func:`template_descriptions` writes sentences from the product's type, brand, feature,
     colour, material, size and price, each sentence drawn among a few phrasings, and leaves out
     what an existing short description already says.
+``warm:<name>``
+    A :class:`core.synth.warm.WarmGenerator` (MiniLM warm-started on both sides) trained by
+    :func:`train_warm_description_model` on the same pairs; it writes whole descriptions.
 ``lm:<name>``
     A :class:`core.synth.lm.TextLM` trained by :func:`train_description_lm` on
     ``<title | type | brand | attributes> <sep> <description>`` from the products whose
@@ -60,6 +63,7 @@ from core.synth.store import (
     SynthesisRun,
     record_samples,
 )
+from core.synth.warm import WarmConfig, WarmGenerator, train_warm
 
 DESCRIPTION_LM_TASK = "description"
 DEFAULT_MIN_WORDS = 15
@@ -67,6 +71,10 @@ DEFAULT_MAX_WORDS = 120
 # Descriptions keep their case and need a longer target than queries.
 DESCRIPTION_LM_CONFIG = LMConfig(
     lowercase=False, max_source_tokens=40, max_target_tokens=96, batch_size=32, epochs=8
+)
+# Warm-started descriptions: longer targets, smaller batches, two passes.
+WARM_DESCRIPTION_CONFIG = WarmConfig(
+    max_source_tokens=40, max_target_tokens=64, epochs=2, batch_size=16, learning_rate=3e-4
 )
 # A sample is repetitive when a sequence of this many words occurs twice in it.
 REPEAT_NGRAM = 4
@@ -251,6 +259,53 @@ def template_descriptions(
     return pd.DataFrame(rows, columns=[ITEM_ID, "text"])
 
 
+def _complete_descriptions(catalog: pd.DataFrame, min_words: int) -> tuple[list[str], list[str]]:
+    """Ids and descriptions of the products whose description has ``min_words`` words or more;
+    raises DescriptionGenerationError (saying when the catalogue is thin) under 2."""
+    short = set(description_targets(catalog, min_words=min_words))
+    table = aligned_catalog(catalog, None)
+    complete = table[~table[ITEM_ID].isin(short)]
+    if len(complete) < 2:
+        note = thin_catalogue_note(catalog)
+        raise DescriptionGenerationError(
+            f"fewer than 2 products have a description of {min_words} words or more to learn "
+            "from: use the template generator" + (f" ({note})" if note else "")
+        )
+    return complete[ITEM_ID].tolist(), catalog_column(complete, DESCRIPTION)
+
+
+def train_warm_description_model(
+    workspace: Workspace,
+    name: str,
+    config: WarmConfig = WARM_DESCRIPTION_CONFIG,
+    *,
+    min_words: int = DEFAULT_MIN_WORDS,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> WarmGenerator:
+    """Train the warm-started generator (:mod:`core.synth.warm`) to write the descriptions of
+    the products whose description has at least ``min_words`` words from their fields, save it
+    as ``name`` and record the run (nothing is kept when it is stopped). It writes whole
+    descriptions: a short one is replaced, not continued."""
+    catalog = read_catalog(workspace)
+    ids, targets = _complete_descriptions(catalog, min_words)
+    model = train_warm(
+        product_prompts(catalog, ids), targets, config,
+        extra_sources=product_prompts(catalog, catalog[ITEM_ID].tolist()), callback=callback,
+        should_stop=should_stop,
+    )  # fmt: skip
+    check_stop(should_stop)
+    save_lm(workspace, name, model, {"task": DESCRIPTION_LM_TASK, "min_words": min_words})
+    workspace.add_run(
+        "synthetic_lm",
+        name,
+        {"task": DESCRIPTION_LM_TASK, "architecture": "warm", "min_words": min_words,
+         **asdict(config)},
+        metrics={**model.metadata["history"][-1], "n_pairs": len(ids)},
+    )  # fmt: skip
+    return model
+
+
 def train_description_lm(
     workspace: Workspace,
     name: str,
@@ -263,16 +318,7 @@ def train_description_lm(
     """Train a description LM on the products whose description has at least ``min_words``
     words, save it as ``name`` and record the run (nothing is kept when it is stopped)."""
     catalog = read_catalog(workspace)
-    short = set(description_targets(catalog, min_words=min_words))
-    table = aligned_catalog(catalog, None)
-    complete = table[~table[ITEM_ID].isin(short)]
-    if len(complete) < 2:
-        raise DescriptionGenerationError(
-            f"fewer than 2 products have a description of {min_words} words or more to learn "
-            "from: use the template generator"
-        )
-    ids = complete[ITEM_ID].tolist()
-    targets = catalog_column(complete, DESCRIPTION)
+    ids, targets = _complete_descriptions(catalog, min_words)
     lm = train_lm(
         product_prompts(catalog, ids), targets, config, callback=callback, should_stop=should_stop
     )

@@ -69,10 +69,11 @@ def lm_training_form(
     lms = list_lms(ws, task=task)
     if not lms.empty:
         tables.table(lms[LM_COLUMNS], column_config={"name": "Model name"})
-    from core.synth.descriptions import DESCRIPTION_LM_CONFIG
+    from core.synth.descriptions import DESCRIPTION_LM_CONFIG, WARM_DESCRIPTION_CONFIG
     from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK, WARM_QUERY_CONFIG
 
-    base = QUERY_LM_CONFIG if task == QUERY_LM_TASK else DESCRIPTION_LM_CONFIG
+    query = task == QUERY_LM_TASK
+    base = QUERY_LM_CONFIG if query else DESCRIPTION_LM_CONFIG
     kinds = [WARM, GPT2] if train_warm is not None else [GPT2]
     kind = st.radio(
         "Model", kinds, format_func=ARCHITECTURES.get, horizontal=True,
@@ -82,7 +83,7 @@ def lm_training_form(
         "baseline learns English from this workspace's queries alone.",
     )  # fmt: skip
     if kind == WARM:
-        base = WARM_QUERY_CONFIG
+        base = WARM_QUERY_CONFIG if query else WARM_DESCRIPTION_CONFIG
     # Enter in a field does not submit: it would start minutes of training unnoticed, and
     # the click on Train that follows would restart it. The generation forms do the same.
     with st.form(f"synth_lm_form_{task}", enter_to_submit=False):

@@ -88,3 +88,11 @@ def test_synthesis_says_the_catalogue_is_thin(invoices: Workspace) -> None:
         "White hanging heart t-light holder. Often bought with jumbo bag red retrospot and "
         "regency cakestand 3 tier."
     ]
+
+
+def test_a_warm_description_model_needs_descriptions_and_says_why(invoices: Workspace) -> None:
+    from core.errors import DescriptionGenerationError
+    from core.synth.descriptions import train_warm_description_model
+
+    with pytest.raises(DescriptionGenerationError, match="little text"):
+        train_warm_description_model(invoices, "wd")

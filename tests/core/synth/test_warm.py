@@ -5,6 +5,7 @@ names."""
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from core.errors import LMError, QueryGenerationError
 from core.synth.generation import generate_samples
 from core.synth.lm_store import list_lms, save_lm
 from core.synth.prompts import product_prompts
+from core.synth.review import round_trip
 from core.synth.warm import (
     DECODER_END,
     DECODER_START,
@@ -24,7 +26,7 @@ from core.synth.warm import (
     _choose,
     train_warm,
 )
-from tests.core.synth.conftest import QUERIES
+from tests.core.synth.conftest import QUERIES, BagOfWordsEncoder
 
 TWO_STEPS = WarmConfig(
     max_source_tokens=24, max_target_tokens=8, epochs=1, max_pairs=12, batch_size=6,
@@ -141,3 +143,37 @@ def test_config_checks() -> None:
         WarmConfig(max_pairs=1)
     with pytest.raises(LMError, match="at least 2"):
         train_warm(["a source"], ["a target"], TWO_STEPS)
+
+
+def test_warm_query_and_description_models_in_a_workspace(
+    shop: Workspace, bag_encoder: BagOfWordsEncoder
+) -> None:
+    from core.synth.descriptions import synthesize_descriptions, train_warm_description_model
+    from core.synth.queries import (
+        consistent_pairs,
+        query_training_pairs,
+        synthesize_queries,
+        train_warm_query_model,
+    )
+
+    pairs, _ = query_training_pairs(shop)
+    # A query with no word of the encoder's vocabulary ties with every product: not kept.
+    pairs = pd.concat([pairs, pd.DataFrame({"query": ["zzz"], "item_id": ["P01"]})])
+    kept = consistent_pairs(shop, pairs, bag_encoder, k=1)
+    # Independent count: a pair is kept when no other product scores at least as high.
+    trip = round_trip(pairs["query"].tolist(), pairs["item_id"].tolist(),
+                      shop.read_table("catalog"), bag_encoder, k=1)  # fmt: skip
+    assert len(kept) == int(trip["consistent"].sum()) and 0 < len(kept) < len(pairs)
+    model = train_warm_query_model(shop, "wq", TWO_STEPS, pairs=pairs, encoder=bag_encoder, k=1)
+    assert "zzz" not in set(kept["query"])
+    assert model.metadata["n_consistent_pairs"] == len(kept)
+    run = synthesize_queries(
+        shop, "warm:wq", n_per_product=2, item_ids=["P01", "P02"], encoder=bag_encoder
+    )
+    assert run.generator == "warm:wq" and set(run.samples["item_id"]) <= {"P01", "P02"}
+    assert 1 <= len(run.samples) <= 4
+    config = replace(TWO_STEPS, max_target_tokens=12)
+    train_warm_description_model(shop, "wd", config)
+    written = synthesize_descriptions(shop, "warm:wd", item_ids=["P02", "P03"])
+    assert written.samples["item_id"].tolist() == ["P02", "P03"]
+    assert written.samples["text"].str.len().gt(0).all()
