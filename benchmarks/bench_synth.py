@@ -1,14 +1,29 @@
-"""Synthetic-query benchmark: 10,000 LM queries generated and round-trip filtered on two cores.
+"""Synthetic-query benchmark: the warm-started generator against the GPT-2 baseline, 10,000
+queries each, generated and round-trip filtered on two cores.
 
 Protocol
 --------
-Setup (timed, not part of the key)
-    ``sample_data`` is loaded into a temporary workspace and cleaned. A query LM is trained on
-    its search-then-click pairs with :data:`core.synth.queries.QUERY_LM_CONFIG` (``--epochs``
-    overrides the epochs) by :func:`core.synth.queries.train_query_lm` (key
-    ``lm_training_seconds``). all-MiniLM-L6-v2 is loaded and the catalogue's product embeddings
-    are written to the workspace's embedding cache (key ``catalog_embedding_seconds``), as the
-    first generation in a workspace would do once.
+Setup (timed, not part of the keys)
+    ``sample_data`` is loaded into a temporary workspace and cleaned. all-MiniLM-L6-v2 is loaded
+    and the catalogue's product embeddings are written to the workspace's embedding cache (key
+    ``catalog_embedding_seconds``), as the first generation in a workspace would do once.
+
+Warm-started generator (the default; keys ``warm_*``)
+    :func:`core.synth.queries.train_warm_query_model` with
+    :data:`core.synth.queries.WARM_QUERY_CONFIG` on ``--threads`` torch threads: the pairs whose
+    real query finds its product in the top 10 are selected (round trip, cached product
+    embeddings), at most 6,000 drawn, MiniLM warm-starts encoder and decoder, one epoch trains
+    the decoder. ``warm_train_seconds`` is the wall time of all of it (selection included),
+    ``warm_train_cpu_seconds`` the process CPU time (less sensitive to other load on the
+    machine). Then the same generation call as the baseline's below, with ``warm:bench``.
+    ``warm_keep_rate``: share of the stored queries whose product ranks in the top 10;
+    ``warm_copy_rate``: share that equal a real query of the log or a training query.
+
+Baseline GPT-2 (keys ``baseline_*``)
+    A query LM is trained on the search-then-click pairs with
+    :data:`core.synth.queries.QUERY_LM_CONFIG` (``--epochs`` overrides the epochs) by
+    :func:`core.synth.queries.train_query_lm` (``baseline_train_seconds``, also kept as
+    ``lm_training_seconds``).
 
 ``queries_10k_seconds`` (target: at most 120)
     Wall time of one :func:`core.synth.queries.synthesize_queries` call with the trained LM:
@@ -20,6 +35,10 @@ Setup (timed, not part of the key)
     2); the LM trains and samples on one thread (its configuration's default).
     ``keep_rate`` is the share of queries whose product ranks in the top 10.
 
+``load_average`` (1, 5 and 15 minutes, :func:`os.getloadavg`)
+    Taken before and after each timed step: the machine is shared, and its load explains the
+    wall times.
+
 ``template`` (for comparison)
     The same call with the template generator: its time, keep rate and copy rate.
 
@@ -27,7 +46,9 @@ Setup (timed, not part of the key)
     Twelve LM samples drawn at random (seed 0), with their product's title, rank, score and
     flags, and four template samples.
 
-Run: ``python benchmarks/bench_synth.py [--threads 2] [--epochs N] [--skip-template]``.
+Run: ``python benchmarks/bench_synth.py [--threads 2] [--epochs N] [--skip-template]
+[--skip-baseline] [--products 2500]``. The results file is written after each part; with
+``--products`` other than 2500 the generation time is ``*_queries_seconds``.
 """
 
 from __future__ import annotations
@@ -54,7 +75,13 @@ from core.data.clean import clean_dataset  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.synth.catalog_fields import read_catalog  # noqa: E402
-from core.synth.queries import QUERY_LM_CONFIG, synthesize_queries, train_query_lm  # noqa: E402
+from core.synth.queries import (  # noqa: E402
+    QUERY_LM_CONFIG,
+    WARM_QUERY_CONFIG,
+    synthesize_queries,
+    train_query_lm,
+    train_warm_query_model,
+)
 from core.synth.store import SynthesisRun  # noqa: E402
 from core.text.cache import EmbeddingCache  # noqa: E402
 from core.text.encoders import load_encoder  # noqa: E402
@@ -93,14 +120,62 @@ def _examples(run: SynthesisRun, catalog: pd.DataFrame, n: int) -> list[dict[str
     ]
 
 
+def _load() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def _generate(workspace: Workspace, generator: str, item_ids: list[str], encoder: Any) -> Any:
+    return synthesize_queries(
+        workspace, generator, n_per_product=N_PER_PRODUCT, item_ids=item_ids, k=10,
+        encoder=encoder, temperature=1.0, top_p=0.9, batch_size=64, random_state=0,
+        callback=_progress(f"synthesize {generator}", 1000),
+    )  # fmt: skip
+
+
+def _run_figures(run: SynthesisRun, seconds: float, catalog: pd.DataFrame) -> Results:
+    metrics = run.metrics
+    timing = "queries_10k_seconds" if metrics["n_generated"] == 10_000 else "queries_seconds"
+    return {
+        timing: seconds,
+        "generation_seconds": metrics["generation_seconds"],
+        "filter_seconds": metrics["filter_seconds"],
+        "n_generated": metrics["n_generated"],
+        "n_samples": metrics["n_samples"],
+        "keep_rate": metrics["keep_rate"],
+        "copy_rate": metrics["copy_rate"],
+        "mean_score": metrics["mean_score"],
+        "too_short_rate": metrics["too_short_rate"],
+        "too_long_rate": metrics["too_long_rate"],
+        "wrong_attribute_rate": metrics["wrong_attribute_rate"],
+        "examples": _examples(run, catalog, 12),
+    }
+
+
+def _write(results: Results, threads: int) -> None:
+    results["environment"] = {
+        "threads": threads,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg()[0],
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(RESULTS, results)
+    print(f"wrote {RESULTS}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> Results:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=QUERY_LM_CONFIG.epochs)
     parser.add_argument("--skip-template", action="store_true")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--products", type=int, default=N_PRODUCTS)
     args = parser.parse_args(argv)
     config = replace(QUERY_LM_CONFIG, epochs=args.epochs)
-    results: Results = {}
+    warm_config = replace(WARM_QUERY_CONFIG, num_threads=args.threads)
+    results: Results = {"queries_10k_target_seconds": TARGET_SECONDS, "k": 10}
     with tempfile.TemporaryDirectory() as home:
         workspace = Workspace.open("bench", home=Path(home))
         start = time.perf_counter()
@@ -110,60 +185,68 @@ def main(argv: list[str] | None = None) -> Results:
         catalog = read_catalog(workspace)
         print(f"sample world loaded in {results['setup_seconds']:.1f} s", flush=True)
 
-        start = time.perf_counter()
-        lm = train_query_lm(workspace, "bench", config, callback=_progress("train", 100))
-        results["lm_training_seconds"] = time.perf_counter() - start
-        results["lm"] = {
-            "config": asdict(config),
-            "parameters": lm.n_parameters,
-            "train_pairs": lm.metadata["n_train"],
-            "valid_pairs": lm.metadata["n_valid"],
-            "history": lm.metadata["history"],
-        }
-
         encoder = load_encoder("minilm", device="cpu", num_threads=args.threads)
         start = time.perf_counter()
         ids = catalog["item_id"].tolist()
         EmbeddingCache.for_workspace(workspace).encode(encoder, product_texts(catalog, ids))
         results["catalog_embedding_seconds"] = time.perf_counter() - start
         print(f"catalogue embedded in {results['catalog_embedding_seconds']:.1f} s", flush=True)
+        item_ids = ids[: args.products]
+        results["n_products"] = len(item_ids)
+        results["n_per_product"] = N_PER_PRODUCT
 
-        item_ids = ids[:N_PRODUCTS]
+        load_before = _load()
+        start, cpu = time.perf_counter(), time.process_time()
+        warm = train_warm_query_model(
+            workspace, "bench", warm_config, encoder=encoder, callback=_progress("warm", 20)
+        )
+        results["warm_train_seconds"] = time.perf_counter() - start
+        results["warm_train_cpu_seconds"] = time.process_time() - cpu
+        results["warm_train_load_average"] = {"before": load_before, "after": _load()}
+        results["warm_model"] = {
+            "config": asdict(warm_config),
+            "parameters": warm.n_parameters,
+            "decoder_vocabulary": len(warm.vocabulary),
+            "pairs": warm.metadata["n_pairs"],
+            "consistent_pairs": warm.metadata["n_consistent_pairs"],
+            "train_pairs": warm.metadata["n_train"],
+            "valid_pairs": warm.metadata["n_valid"],
+            "encode_seconds": warm.metadata["encode_seconds"],
+            "history": warm.metadata["history"],
+        }
+        print(f"warm generator trained in {results['warm_train_seconds']:.1f} s", flush=True)
+        load_before = _load()
         start = time.perf_counter()
-        run = synthesize_queries(
-            workspace,
-            "lm:bench",
-            n_per_product=N_PER_PRODUCT,
-            item_ids=item_ids,
-            k=10,
-            encoder=encoder,
-            temperature=1.0,
-            top_p=0.9,
-            batch_size=64,
-            random_state=0,
-            callback=_progress("synthesize", 1000),
-        )
-        seconds = time.perf_counter() - start
-        metrics = run.metrics
-        results.update(
-            {
-                "queries_10k_seconds": seconds,
-                "queries_10k_target_seconds": TARGET_SECONDS,
-                "generation_seconds": metrics["generation_seconds"],
-                "filter_seconds": metrics["filter_seconds"],
-                "n_generated": metrics["n_generated"],
-                "n_samples": metrics["n_samples"],
-                "keep_rate": metrics["keep_rate"],
-                "k": metrics["k"],
-                "copy_rate": metrics["copy_rate"],
-                "mean_score": metrics["mean_score"],
-                "too_short_rate": metrics["too_short_rate"],
-                "too_long_rate": metrics["too_long_rate"],
-                "wrong_attribute_rate": metrics["wrong_attribute_rate"],
-                "examples": _examples(run, catalog, 12),
+        run = _generate(workspace, "warm:bench", item_ids, encoder)
+        figures = _run_figures(run, time.perf_counter() - start, catalog)
+        results.update({f"warm_{name}": value for name, value in figures.items()})
+        results["warm_generation_load_average"] = {"before": load_before, "after": _load()}
+        print(f"warm: keep {figures['keep_rate']:.3f}, copies {figures['copy_rate']:.3f}")
+        _write(results, args.threads)
+
+        if not args.skip_baseline:
+            load_before = _load()
+            start, cpu = time.perf_counter(), time.process_time()
+            lm = train_query_lm(workspace, "baseline", config, callback=_progress("train", 100))
+            results["baseline_train_seconds"] = time.perf_counter() - start
+            results["baseline_train_cpu_seconds"] = time.process_time() - cpu
+            results["lm_training_seconds"] = results["baseline_train_seconds"]
+            results["baseline_train_load_average"] = {"before": load_before, "after": _load()}
+            results["lm"] = {
+                "config": asdict(config),
+                "parameters": lm.n_parameters,
+                "train_pairs": lm.metadata["n_train"],
+                "valid_pairs": lm.metadata["n_valid"],
+                "history": lm.metadata["history"],
             }
-        )
-        print(f"10,000 LM queries in {seconds:.1f} s, keep rate {metrics['keep_rate']:.3f}")
+            load_before = _load()
+            start = time.perf_counter()
+            run = _generate(workspace, "lm:baseline", item_ids, encoder)
+            figures = _run_figures(run, time.perf_counter() - start, catalog)
+            results.update({f"baseline_{name}": value for name, value in figures.items()})
+            results["baseline_generation_load_average"] = {"before": load_before, "after": _load()}
+            print(f"baseline: keep {figures['keep_rate']:.3f}, copies {figures['copy_rate']:.3f}")
+            _write(results, args.threads)
 
         if not args.skip_template:
             start = time.perf_counter()
@@ -180,17 +263,7 @@ def main(argv: list[str] | None = None) -> Results:
                 "mean_score": baseline.metrics["mean_score"],
                 "examples": _examples(baseline, catalog, 4),
             }
-    results["environment"] = {
-        "threads": args.threads,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average_at_end": os.getloadavg()[0],
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(RESULTS, results)
-    print(f"wrote {RESULTS}")
+    _write(results, args.threads)
     return results
 
 

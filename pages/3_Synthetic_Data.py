@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data.workspace import Workspace
-from core.synth.queries import QUERY_LM_TASK, train_query_lm
+from core.synth.queries import QUERY_LM_TASK, train_query_lm, train_warm_query_model
 from ui import shell, state
 from ui.feedback import show_errors
 from ui.forms import synthetic as forms
 from ui.views import synthetic as views
+from ui.views import synthetic_quality
 from ui.views.feedback_rounds import feedback_rounds_tab
 from ui.views.synthetic_compare import generator_comparison
 from ui.views.synthetic_privacy import privacy_tab
@@ -17,13 +18,14 @@ from ui.views.synthetic_privacy import privacy_tab
 
 def query_tab(ws: Workspace) -> None:
     st.markdown(
-        "Search queries for products, written by attribute templates or by a small GPT-2 "
-        "language model trained on this workspace's own (query, clicked product) pairs. Each "
-        "query is kept as consistent only if the semantic model retrieves its product in the "
-        "top k: the round-trip threshold below."
+        "Search queries for products, written by a model trained on this workspace's own "
+        "(query, clicked product) pairs: by default an encoder-decoder warm-started from the "
+        "shipped MiniLM weights, or the GPT-2 baseline trained from scratch; attribute "
+        "templates need no training. Each query is kept as consistent only if the semantic "
+        "model retrieves its product in the top k: the round-trip threshold below."
     )
-    with st.expander("Train a query language model", icon=":material/model_training:"):
-        forms.lm_training_form(ws, QUERY_LM_TASK, train_query_lm)
+    with st.expander("Train a query generator", icon=":material/model_training:"):
+        forms.lm_training_form(ws, QUERY_LM_TASK, train_query_lm, train_warm_query_model)
     forms.query_form(ws, QUERY_LM_TASK)
 
 
@@ -32,10 +34,16 @@ def description_tab(ws: Workspace) -> None:
         "Descriptions for products whose description is missing or shorter than the word "
         "threshold, conditioned on title, category and attributes."
     )
-    from core.synth.descriptions import DESCRIPTION_LM_TASK, train_description_lm
+    from core.synth.descriptions import (
+        DESCRIPTION_LM_TASK,
+        train_description_lm,
+        train_warm_description_model,
+    )
 
-    with st.expander("Train a description language model", icon=":material/model_training:"):
-        forms.lm_training_form(ws, DESCRIPTION_LM_TASK, train_description_lm)
+    with st.expander("Train a description generator", icon=":material/model_training:"):
+        forms.lm_training_form(
+            ws, DESCRIPTION_LM_TASK, train_description_lm, train_warm_description_model
+        )
     forms.description_form(ws, DESCRIPTION_LM_TASK)
 
 
@@ -67,7 +75,7 @@ contents = {
     "Descriptions": description_tab,
     "Interactions": interactions_tab,
     "Review": views.review,
-    "Quality": views.quality_tab,
+    "Quality": synthetic_quality.quality_tab,
     "Privacy": privacy_tab,
     "Feedback rounds": feedback_rounds_tab,
 }

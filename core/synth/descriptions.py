@@ -9,6 +9,9 @@ Generators
     :func:`template_descriptions` writes sentences from the product's type, brand, feature,
     colour, material, size and price, each sentence drawn among a few phrasings, and leaves out
     what an existing short description already says.
+``warm:<name>``
+    A :class:`core.synth.warm.WarmGenerator` (MiniLM warm-started on both sides) trained by
+    :func:`train_warm_description_model` on the same pairs; it writes whole descriptions.
 ``lm:<name>``
     A :class:`core.synth.lm.TextLM` trained by :func:`train_description_lm` on
     ``<title | type | brand | attributes> <sep> <description>`` from the products whose
@@ -34,17 +37,19 @@ from core.data.runs import SYNTHETIC_DESCRIPTIONS_KIND
 from core.data.workspace import Workspace
 from core.errors import DescriptionGenerationError
 from core.progress import ProgressCallback
-from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE
+from core.schema import BRAND, CATEGORY, DESCRIPTION, ITEM_ID, PRICE, TITLE
 from core.synth.catalog_fields import (
     aligned_catalog,
     catalog_column,
+    co_purchased_names,
     price_words,
     read_catalog,
     singular,
+    thin_catalogue_note,
 )
 from core.synth.generation import TEMPLATE, generate_samples, lm_samples
 from core.synth.lm import LMConfig, StopCheck, TextLM, check_stop
-from core.synth.lm_store import save_lm
+from core.synth.lm_store import Generator, save_lm
 from core.synth.lm_training import train_lm
 from core.synth.prompts import normalise_text, product_prompts
 from core.synth.review import attribute_mismatches, flag_shares
@@ -58,6 +63,7 @@ from core.synth.store import (
     SynthesisRun,
     record_samples,
 )
+from core.synth.warm import WarmConfig, WarmGenerator, train_warm
 
 DESCRIPTION_LM_TASK = "description"
 DEFAULT_MIN_WORDS = 15
@@ -65,6 +71,10 @@ DEFAULT_MAX_WORDS = 120
 # Descriptions keep their case and need a longer target than queries.
 DESCRIPTION_LM_CONFIG = LMConfig(
     lowercase=False, max_source_tokens=40, max_target_tokens=96, batch_size=32, epochs=8
+)
+# Warm-started descriptions: longer targets, smaller batches, two passes.
+WARM_DESCRIPTION_CONFIG = WarmConfig(
+    max_source_tokens=40, max_target_tokens=64, epochs=2, batch_size=16, learning_rate=3e-4
 )
 # A sample is repetitive when a sequence of this many words occurs twice in it.
 REPEAT_NGRAM = 4
@@ -112,12 +122,43 @@ def _article(phrase: str) -> str:
     return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
 
 
+def _sentence_case(name: str) -> str:
+    """A name as the start of a sentence; an all-capitals name ("WHITE T-LIGHT HOLDER") is
+    lower-cased first."""
+    text = name.lower() if name.isupper() else name
+    return text[:1].upper() + text[1:]
+
+
+def _joined(names: Sequence[str]) -> str:
+    """Names in running text (all-capitals ones lower-cased), joined with commas and "and"."""
+    names = [(name.lower() if name.isupper() else name).rstrip(".") for name in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def name_sentences(title: str, category: str, bought_with: Sequence[str]) -> list[str]:
+    """What a product with nothing but a name offers: the name, its category, and the
+    products bought with it.
+
+    Examples
+    --------
+    >>> name_sentences("WHITE HANGING HEART T-LIGHT HOLDER", "", ["JUMBO BAG RED RETROSPOT"])
+    ['White hanging heart t-light holder.', 'Often bought with jumbo bag red retrospot.']
+    """
+    sentences = [_sentence_case(title).rstrip(".") + "."] if title else []
+    if category:
+        sentences.append(f"Found under {category.rsplit('>', 1)[-1].strip()}.")
+    if bought_with:
+        sentences.append(f"Often bought with {_joined(bought_with)}.")
+    return sentences
+
+
 def template_descriptions(
     catalog: pd.DataFrame,
     *,
     item_ids: Sequence[str] | None = None,
     n_per_product: int = 1,
     random_state: int = 0,
+    bought_with: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """Descriptions written from attribute sentences, extending an existing description.
 
@@ -138,6 +179,11 @@ def template_descriptions(
         Descriptions per product (distinct; fewer when the phrasings run out).
     random_state : int
         Seed.
+    bought_with : dict, optional
+        Names of the products bought with each product (see
+        :func:`core.synth.catalog_fields.co_purchased_names`). A product without type, brand
+        or feature is described by its name, category and these (:func:`name_sentences`)
+        instead of a bare "A product."; one without even a name gets no sample.
 
     Returns
     -------
@@ -159,10 +205,17 @@ def template_descriptions(
         "size": catalog_column(table, "size"),
     }
     existing = catalog_column(table, DESCRIPTION)
+    titles = catalog_column(table, TITLE)
+    categories = catalog_column(table, CATEGORY)
     levels = price_words(table) if PRICE in table.columns else [""] * len(table)
+    bought_with = bought_with or {}
     rows = []
     for row, item_id in enumerate(table[ITEM_ID]):
         values = {name: column[row] for name, column in fields.items()}
+        named_only = not (values["type"] or values["brand"] or values["feature"])
+        opening = name_sentences(titles[row], categories[row], bought_with.get(item_id, []))
+        if named_only and not opening:
+            continue  # nothing at all to say
         values["type"] = values["type"] or "product"
         said = existing[row].casefold()
         values.update(
@@ -185,7 +238,12 @@ def template_descriptions(
                  if phrasings and values[name] and values[name].casefold() not in said]  # fmt: skip
         written: set[str] = set()
         for _ in range(4 * n_per_product):
-            sentences = [] if said else [str(rng.choice(intro)).format(**values)]
+            if said:
+                sentences = []
+            elif named_only:
+                sentences = list(opening)
+            else:
+                sentences = [str(rng.choice(intro)).format(**values)]
             for index in rng.permutation(len(slots)):
                 sentences.append(str(rng.choice(slots[index])).format(**values))
             if levels[row]:
@@ -201,6 +259,53 @@ def template_descriptions(
     return pd.DataFrame(rows, columns=[ITEM_ID, "text"])
 
 
+def _complete_descriptions(catalog: pd.DataFrame, min_words: int) -> tuple[list[str], list[str]]:
+    """Ids and descriptions of the products whose description has ``min_words`` words or more;
+    raises DescriptionGenerationError (saying when the catalogue is thin) under 2."""
+    short = set(description_targets(catalog, min_words=min_words))
+    table = aligned_catalog(catalog, None)
+    complete = table[~table[ITEM_ID].isin(short)]
+    if len(complete) < 2:
+        note = thin_catalogue_note(catalog)
+        raise DescriptionGenerationError(
+            f"fewer than 2 products have a description of {min_words} words or more to learn "
+            "from: use the template generator" + (f" ({note})" if note else "")
+        )
+    return complete[ITEM_ID].tolist(), catalog_column(complete, DESCRIPTION)
+
+
+def train_warm_description_model(
+    workspace: Workspace,
+    name: str,
+    config: WarmConfig = WARM_DESCRIPTION_CONFIG,
+    *,
+    min_words: int = DEFAULT_MIN_WORDS,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> WarmGenerator:
+    """Train the warm-started generator (:mod:`core.synth.warm`) to write the descriptions of
+    the products whose description has at least ``min_words`` words from their fields, save it
+    as ``name`` and record the run (nothing is kept when it is stopped). It writes whole
+    descriptions: a short one is replaced, not continued."""
+    catalog = read_catalog(workspace)
+    ids, targets = _complete_descriptions(catalog, min_words)
+    model = train_warm(
+        product_prompts(catalog, ids), targets, config,
+        extra_sources=product_prompts(catalog, catalog[ITEM_ID].tolist()), callback=callback,
+        should_stop=should_stop,
+    )  # fmt: skip
+    check_stop(should_stop)
+    save_lm(workspace, name, model, {"task": DESCRIPTION_LM_TASK, "min_words": min_words})
+    workspace.add_run(
+        "synthetic_lm",
+        name,
+        {"task": DESCRIPTION_LM_TASK, "architecture": "warm", "min_words": min_words,
+         **asdict(config)},
+        metrics={**model.metadata["history"][-1], "n_pairs": len(ids)},
+    )  # fmt: skip
+    return model
+
+
 def train_description_lm(
     workspace: Workspace,
     name: str,
@@ -213,16 +318,7 @@ def train_description_lm(
     """Train a description LM on the products whose description has at least ``min_words``
     words, save it as ``name`` and record the run (nothing is kept when it is stopped)."""
     catalog = read_catalog(workspace)
-    short = set(description_targets(catalog, min_words=min_words))
-    table = aligned_catalog(catalog, None)
-    complete = table[~table[ITEM_ID].isin(short)]
-    if len(complete) < 2:
-        raise DescriptionGenerationError(
-            f"fewer than 2 products have a description of {min_words} words or more to learn "
-            "from: use the template generator"
-        )
-    ids = complete[ITEM_ID].tolist()
-    targets = catalog_column(complete, DESCRIPTION)
+    ids, targets = _complete_descriptions(catalog, min_words)
     lm = train_lm(
         product_prompts(catalog, ids), targets, config, callback=callback, should_stop=should_stop
     )
@@ -333,8 +429,10 @@ def synthesize_descriptions(
         )
     started = time.perf_counter()
     copies = {normalise_text(text) for text in catalog_column(catalog, DESCRIPTION)} - {""}
+    note = thin_catalogue_note(catalog)
+    bought_with = co_purchased_names(workspace, ids) if note else {}
 
-    def from_lm(lm: TextLM, progress: ProgressCallback) -> pd.DataFrame:
+    def from_lm(lm: Generator, progress: ProgressCallback) -> pd.DataFrame:
         # The model continues each product's short description, where there is one.
         table = aligned_catalog(catalog, ids)
         return lm_samples(
@@ -346,7 +444,8 @@ def synthesize_descriptions(
     raw, lm_copies = generate_samples(
         workspace, generator, task=DESCRIPTION_LM_TASK, error=DescriptionGenerationError,
         template=lambda: template_descriptions(
-            catalog, item_ids=ids, n_per_product=n_per_product, random_state=random_state
+            catalog, item_ids=ids, n_per_product=n_per_product, random_state=random_state,
+            bought_with=bought_with,
         ),
         from_lm=from_lm, callback=callback, should_stop=should_stop, template_steps=len(ids),
     )  # fmt: skip
@@ -354,7 +453,9 @@ def synthesize_descriptions(
     samples = raw.assign(text=[" ".join(text.split()) for text in raw["text"]])
     samples = samples[samples["text"] != ""].drop_duplicates(ignore_index=True)
     if samples.empty:
-        raise DescriptionGenerationError("the generator wrote no description")
+        raise DescriptionGenerationError(
+            "the generator wrote no description" + (f": {note}" if note else "")
+        )
     mismatches = attribute_mismatches(samples["text"].tolist(), samples[ITEM_ID].tolist(), catalog)
     samples["flags"] = description_flags(
         samples["text"].tolist(), copies=copies, mismatches=mismatches, min_words=min_words,
@@ -370,6 +471,8 @@ def synthesize_descriptions(
         "mean_words": float(np.mean([word_count(text) for text in samples["text"]])),
         "generation_seconds": time.perf_counter() - started,
     }
+    if note:
+        metrics["note"] = note
     params = {
         "generator": generator, "min_words": min_words, "max_words": max_words,
         "n_per_product": n_per_product, "temperature": temperature, "top_p": top_p,

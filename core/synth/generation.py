@@ -1,6 +1,8 @@
-"""Choice of a synthetic text generator by name: the template baseline or a trained LM.
+"""Choice of a synthetic text generator by name: the template baseline or a trained model.
 
-A generator is named ``"template"`` or ``"lm:<model name>"``; :func:`generate_samples` runs
+A generator is named ``"template"``, ``"warm:<model name>"`` (a warm-started encoder-decoder,
+:mod:`core.synth.warm`) or ``"lm:<model name>"`` (a GPT-2 trained from scratch, the baseline);
+:func:`generate_samples` runs
 the one named, with progress reported as ``"generating: ..."`` and stops checked throughout.
 """
 
@@ -14,12 +16,12 @@ from core.checks import ErrorType
 from core.data.workspace import Workspace
 from core.progress import ProgressCallback
 from core.schema import ITEM_ID
-from core.synth.lm import StopCheck, TextLM, check_stop
-from core.synth.lm_store import load_lm
+from core.synth.lm import StopCheck, check_stop
+from core.synth.lm_store import LM_PREFIX, WARM_PREFIX, Generator, load_lm
 from core.synth.prompts import normalise_text, product_prompts
+from core.synth.warm import WarmGenerator
 
 TEMPLATE = "template"
-LM_PREFIX = "lm:"
 
 
 def staged_callback(
@@ -42,7 +44,7 @@ def generate_samples(
     task: str,
     error: ErrorType,
     template: Callable[[], pd.DataFrame],
-    from_lm: Callable[[TextLM, ProgressCallback], pd.DataFrame],
+    from_lm: Callable[[Generator, ProgressCallback], pd.DataFrame],
     callback: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
     template_steps: int | None = None,
@@ -54,7 +56,8 @@ def generate_samples(
     workspace : Workspace
         Holds the trained language models.
     generator : str
-        ``"template"`` or ``"lm:<name>"``, a model of the workspace trained for ``task``.
+        ``"template"``, ``"warm:<name>"`` or ``"lm:<name>"``, a model of the workspace
+        trained for ``task``.
     task : str
         The LM task (``"query"``, ``"description"``); another task's model is refused.
     error : type
@@ -80,17 +83,24 @@ def generate_samples(
         steps = len(raw) if template_steps is None else template_steps
         progress(steps, steps, "templates filled")
         return raw, set()
-    if generator.startswith(LM_PREFIX):
-        lm = load_lm(workspace, generator[len(LM_PREFIX) :])
+    for prefix in (WARM_PREFIX, LM_PREFIX):
+        if not generator.startswith(prefix):
+            continue
+        lm = load_lm(workspace, generator[len(prefix) :])
+        if (prefix == WARM_PREFIX) != (lm.metadata.get("architecture") == "warm"):
+            raise error(f"{generator!r}: the model is of the other kind; see list_lms")
         if lm.metadata.get("task") != task:
             raise error(f"{generator!r} is not a {task} model")
         copies = {normalise_text(text) for text in lm.training_targets or []}
         return from_lm(lm, progress), copies
-    raise error(f"unknown generator {generator!r}: use {TEMPLATE!r} or 'lm:<model name>'")
+    raise error(
+        f"unknown generator {generator!r}: use {TEMPLATE!r}, 'warm:<model name>' or "
+        "'lm:<model name>'"
+    )
 
 
 def lm_samples(
-    lm: TextLM,
+    lm: Generator,
     table: pd.DataFrame,
     n_per_product: int,
     *,
@@ -99,11 +109,18 @@ def lm_samples(
     top_p: float,
     batch_size: int,
     random_state: int,
+    avoid: set[str] | None = None,
+    sources: list[str] | None = None,
     callback: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> pd.DataFrame:
     """``n_per_product`` texts written by ``lm`` for each product of ``table`` (one catalogue
-    row per product), continuing ``prefixes`` when given (see :meth:`TextLM.generate`).
+    row per product).
+
+    A GPT-2 model continues ``prefixes`` when given (see :meth:`core.synth.lm.TextLM.generate`);
+    a warm-started model writes whole texts and prefers texts outside ``avoid`` (see
+    :meth:`core.synth.warm.WarmGenerator.generate`). ``sources`` replaces the product prompts
+    (:func:`core.synth.prompts.product_prompts`) as the model's input when given.
 
     Returns
     -------
@@ -111,10 +128,11 @@ def lm_samples(
         Columns ``item_id`` and ``text``, products in the order of ``table``.
     """
     ids = table[ITEM_ID].tolist()
+    extra: dict = {"avoid": avoid} if isinstance(lm, WarmGenerator) else {"prefixes": prefixes}
     texts = lm.generate(
-        product_prompts(table, ids),
+        sources if sources is not None else product_prompts(table, ids),
         n_per_product,
-        prefixes=prefixes,
+        **extra,
         temperature=temperature,
         top_p=top_p,
         batch_size=batch_size,

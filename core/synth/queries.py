@@ -55,9 +55,11 @@ from core.schema import (
 from core.synth.catalog_fields import (
     aligned_catalog,
     catalog_column,
+    co_purchased_names,
     price_words,
     read_catalog,
     singular,
+    thin_catalogue_note,
 )
 from core.synth.generation import (
     TEMPLATE,
@@ -80,9 +82,16 @@ from core.synth.store import (
     SynthesisRun,
     record_samples,
 )
+from core.synth.warm import WarmConfig, WarmGenerator, train_warm
 from core.text.cache import EmbeddingCache, TextEncoder
 
 QUERY_LM_TASK = "query"
+# The default query generator: MiniLM warm-started on both sides (see core.synth.warm), trained
+# on at most 6,000 of the pairs whose real query finds its product in the top 10.
+WARM_QUERY_CONFIG = WarmConfig(
+    max_source_tokens=32, max_target_tokens=12, epochs=1, max_pairs=6000, batch_size=32,
+    learning_rate=3e-4,
+)  # fmt: skip
 # About 0.66M parameters. On the sample world (20,795 pairs) an epoch takes about 55 s on one
 # thread (benchmarks/results/synth.json); the validation loss falls from 3.6 after one epoch to
 # 2.18 after 6 and 1.98 after 12, and fewer epochs leave more brands and colours made up.
@@ -109,10 +118,38 @@ QUERY_PATTERNS: tuple[tuple[str, ...], ...] = (
     ("price_word", "type"),
     ("type", "under"),
     ("title_words",),
+    ("head",),
     ("brand", "model"),
     ("brand",),
 )
 _WORD = re.compile(r"[\w][\w'+.-]*")
+# A span of a name that starts or ends with one of these ("pack of", "set of 3") is no query.
+EDGE_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "per",
+     "pack", "set", "the", "to", "with", "x"}
+)  # fmt: skip
+
+
+def _name_spans(words: Sequence[str], widest: int = 3) -> list[str]:
+    """Spans of 1 to ``widest`` words of a name that hold a letter and neither start nor end
+    with a word of :data:`EDGE_WORDS`."""
+    spans = []
+    for width in range(1, min(widest, len(words)) + 1):
+        for start in range(len(words) - width + 1):
+            span = words[start : start + width]
+            if span[0] in EDGE_WORDS or span[-1] in EDGE_WORDS:
+                continue
+            if re.search(r"[^\W\d_]", " ".join(span)):
+                spans.append(" ".join(span))
+    return spans
+
+
+def _head(words: Sequence[str]) -> str:
+    """The last two words of a name that hold a letter and are no edge words ("t-light
+    holder" of "WHITE HANGING HEART T-LIGHT HOLDER"): what the product is, when the catalogue
+    gives no type."""
+    kept = [w for w in words if w not in EDGE_WORDS and re.search(r"[^\W\d_]", w)]
+    return " ".join(kept[-2:])
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,13 +237,10 @@ def template_queries(
             values["price_word"] = ""
         bound = _price_bound(float(prices[row]))
         values["under"] = f"under {bound}" if bound else ""
-        values["title_words"] = ""
-        if words:
-            width = int(rng.integers(1, min(3, len(words)) + 1))
-            start = int(rng.integers(0, len(words) - width + 1))
-            span = " ".join(words[start : start + width])
-            # A span of numbers alone ("28 cm" cut to "28") is no query.
-            values["title_words"] = span if re.search(r"[^\W\d_]", span) else ""
+        # A span of numbers alone ("28 cm" cut to "28") or ending in "of" is no query.
+        spans = _name_spans(words)
+        values["title_words"] = str(spans[int(rng.integers(len(spans)))]) if spans else ""
+        values["head"] = "" if values["type"] else _head(words)
         usable = [p for p in QUERY_PATTERNS if all(values[slot] for slot in p)]
         seen: set[str] = set()
         for index in rng.permutation(len(usable)):
@@ -335,6 +369,110 @@ def train_query_lm(
     return lm
 
 
+def warm_sources(workspace: Workspace, catalog: pd.DataFrame, item_ids: Sequence[str]) -> list[str]:
+    """Source texts of the warm-started generator: the product prompts, and for a thin
+    catalogue (:func:`core.synth.catalog_fields.thin_catalogue_note`) the names of the
+    products bought with each one (``"<prompt> | bought with: a, b"``)."""
+    prompts = product_prompts(catalog, item_ids)
+    if thin_catalogue_note(catalog) is None:
+        return prompts
+    bought = co_purchased_names(workspace, list(dict.fromkeys(str(i) for i in item_ids)))
+    return [
+        f"{prompt} | bought with: {', '.join(bought[str(item)])}"
+        if bought.get(str(item))
+        else prompt
+        for prompt, item in zip(prompts, item_ids, strict=True)
+    ]
+
+
+def consistent_pairs(
+    workspace: Workspace,
+    pairs: pd.DataFrame,
+    encoder: TextEncoder,
+    *,
+    k: int = 10,
+    callback: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    """The (query, item_id) pairs whose real query retrieves its product in the top ``k``
+    (:func:`core.synth.review.round_trip`, product embeddings through the workspace's cache).
+
+    Many real queries name only a product type ("frying pan") that fits dozens of products; a
+    generator trained on them writes the same vague queries. Training on the pairs a query
+    identifies teaches it to name what sets the product apart (brand, model, colour).
+    """
+    catalog = read_catalog(workspace)
+    trip = round_trip(
+        pairs["query"].tolist(), pairs[ITEM_ID].tolist(), catalog, encoder, k=k,
+        cache=EmbeddingCache.for_workspace(workspace), callback=callback,
+    )  # fmt: skip
+    return pairs[trip["consistent"].to_numpy()].reset_index(drop=True)
+
+
+def train_warm_query_model(
+    workspace: Workspace,
+    name: str,
+    config: WarmConfig = WARM_QUERY_CONFIG,
+    *,
+    pairs: pd.DataFrame | None = None,
+    encoder: str | TextEncoder | None = None,
+    k: int | None = 10,
+    callback: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> WarmGenerator:
+    """Train the warm-started query generator on the workspace's pairs (see
+    :func:`query_training_pairs`), those whose query finds its product in the top ``k`` only
+    (all when ``k`` is None, or when fewer than 2 do), save it as ``name`` and record the run.
+
+    ``encoder`` is the round-trip encoder of that check (its spec, or None for the default).
+    Nothing is saved when training is stopped.
+    """
+    training, origin = query_training_pairs(
+        workspace, pairs=pairs, random_state=config.random_state
+    )
+    if len(training) < 2:
+        raise QueryGenerationError(
+            "fewer than 2 (query, product) pairs to learn from: load a log with searches, or a "
+            "catalogue with titles"
+        )
+    started = time.perf_counter()
+    n_pairs = len(training)
+    if k is not None:
+        if encoder is None or isinstance(encoder, str):
+            from core.text.encoders import load_encoder
+
+            encoder = load_encoder(encoder)
+        kept = consistent_pairs(
+            workspace, training, encoder, k=k,
+            callback=staged_callback(callback, should_stop, "selecting pairs"),
+        )  # fmt: skip
+        training = kept if len(kept) >= 2 else training
+    catalog = read_catalog(workspace)
+    model = train_warm(
+        warm_sources(workspace, catalog, training[ITEM_ID].tolist()), training["query"].tolist(),
+        config, extra_sources=warm_sources(workspace, catalog, catalog[ITEM_ID].tolist()),
+        callback=callback, should_stop=should_stop,
+    )  # fmt: skip
+    check_stop(should_stop)
+    seconds = time.perf_counter() - started
+    metadata = {"task": QUERY_LM_TASK, "origin": origin, "n_pairs": n_pairs,
+                "n_consistent_pairs": len(training), "consistent_k": k,
+                "train_seconds": seconds}  # fmt: skip
+    save_lm(workspace, name, model, metadata)
+    workspace.add_run(
+        "synthetic_lm",
+        name,
+        {"task": QUERY_LM_TASK, "architecture": "warm", "consistent_k": k, **asdict(config)},
+        metrics={
+            **model.metadata["history"][-1],
+            "origin": origin,
+            "n_pairs": n_pairs,
+            "n_consistent_pairs": len(training),
+            "train_seconds": seconds,
+        },
+    )
+    return model
+
+
 # --------------------------------------------------------------------------------------------
 # Review
 
@@ -412,7 +550,9 @@ def synthesize_queries(
     workspace : Workspace
         Workspace with a cleaned catalogue (and events, for the real-query check).
     generator : str
-        ``"template"`` or ``"lm:<name>"`` (a model trained by :func:`train_query_lm`).
+        ``"template"``, ``"warm:<name>"`` (trained by :func:`train_warm_query_model`; it
+        prefers queries that are not a copy of a real one) or ``"lm:<name>"`` (the GPT-2
+        baseline, trained by :func:`train_query_lm`).
     n_per_product : int
         Queries written per product (duplicates of a product's queries are dropped).
     item_ids : sequence of str, optional
@@ -450,7 +590,10 @@ def synthesize_queries(
         ),
         from_lm=lambda lm, progress: lm_samples(
             lm, aligned_catalog(catalog, item_ids), n_per_product, temperature=temperature,
-            top_p=top_p, batch_size=batch_size, random_state=random_state, callback=progress,
+            top_p=top_p, batch_size=batch_size, random_state=random_state, avoid=copies,
+            sources=warm_sources(workspace, catalog, aligned_catalog(catalog, item_ids)[ITEM_ID])
+            if isinstance(lm, WarmGenerator) else None,
+            callback=progress,
         ),
         callback=callback, should_stop=should_stop,
     )  # fmt: skip
@@ -489,6 +632,9 @@ def synthesize_queries(
         "generation_seconds": generated - started,
         "filter_seconds": finished - generated,
     }
+    note = thin_catalogue_note(catalog)
+    if note:
+        metrics["note"] = note
     params = {
         "generator": generator, "n_per_product": n_per_product, "k": k,
         "encoder": getattr(encoder, "model_id", str(encoder)), "temperature": temperature,

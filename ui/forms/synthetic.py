@@ -1,5 +1,6 @@
-"""Forms of the Synthetic Data page: training a small language model, and generating queries,
-descriptions and cold-start interactions, each with a progress bar and a Stop button."""
+"""Forms of the Synthetic Data page: training a text generator (the warm-started MiniLM
+encoder-decoder, or the GPT-2 baseline), and generating queries, descriptions and cold-start
+interactions, each with a progress bar and a Stop button."""
 
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ from core.synth.lm_store import list_lms
 from core.synth.queries import synthesize_queries
 from ui import cache, state, tables
 from ui.feedback import long_step, show_errors, training_run
-from ui.text import code
+from ui.text import code, plain
 
-LM_COLUMNS = ["name", "created_at", "n_train", "n_parameters", "epochs", "train_loss", "valid_loss"]
+LM_COLUMNS = ["name", "architecture", "created_at", "n_train", "n_parameters", "epochs",
+              "train_loss", "valid_loss"]  # fmt: skip
+WARM, GPT2 = "warm", "gpt2"
+ARCHITECTURES = {
+    WARM: "Warm-started MiniLM encoder-decoder (default)",
+    GPT2: "GPT-2 from scratch (baseline)",
+}
 
 
 @contextmanager
@@ -43,33 +50,67 @@ def flash_run(run: store.SynthesisRun) -> None:
         parts.append(f"{keep:.0%} retrieve their product in the top {metrics.get('k')}")
     if metrics.get("copy_rate") is not None:
         parts.append(f"{metrics['copy_rate']:.1%} copy a real text")
-    state.flash("success", "; ".join(parts) + ". Review them on the Review tab.")
+    text = "; ".join(parts) + ". Review them on the Review tab."
+    if metrics.get("note"):
+        state.flash("warning", f"Note: {plain(metrics['note'])}. {text}")
+    else:
+        state.flash("success", text)
 
 
-def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> None:
-    """Name, epochs and size of a small GPT-2 model, and a Train button with live curves."""
+def lm_training_form(
+    ws: Workspace,
+    task: str,
+    train: Callable[..., Any],
+    train_warm: Callable[..., Any] | None = None,
+) -> None:
+    """Kind, name and epochs of a text generator (and layers of a GPT-2 one), and a Train
+    button with live curves; the warm-started kind is offered first when ``train_warm`` is
+    given."""
     lms = list_lms(ws, task=task)
     if not lms.empty:
         tables.table(lms[LM_COLUMNS], column_config={"name": "Model name"})
-    from core.synth.descriptions import DESCRIPTION_LM_CONFIG
-    from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK
+    from core.synth.descriptions import DESCRIPTION_LM_CONFIG, WARM_DESCRIPTION_CONFIG
+    from core.synth.queries import QUERY_LM_CONFIG, QUERY_LM_TASK, WARM_QUERY_CONFIG
 
-    base = QUERY_LM_CONFIG if task == QUERY_LM_TASK else DESCRIPTION_LM_CONFIG
+    query = task == QUERY_LM_TASK
+    base = QUERY_LM_CONFIG if query else DESCRIPTION_LM_CONFIG
+    kinds = [WARM, GPT2] if train_warm is not None else [GPT2]
+    kind = st.radio(
+        "Model", kinds, format_func=ARCHITECTURES.get, horizontal=True,
+        key=f"{state.SYNTH_LM_ARCH}{task}",
+        help="The warm-started model starts both its encoder and decoder from the shipped "
+        "all-MiniLM-L6-v2 weights (Rothe et al. 2020) and learns in minutes; the GPT-2 "
+        "baseline learns English from this workspace's queries alone.",
+    )  # fmt: skip
+    if kind == WARM:
+        base = WARM_QUERY_CONFIG if query else WARM_DESCRIPTION_CONFIG
     # Enter in a field does not submit: it would start minutes of training unnoticed, and
     # the click on Train that follows would restart it. The generation forms do the same.
     with st.form(f"synth_lm_form_{task}", enter_to_submit=False):
         left, middle, right = st.columns(3)
-        name = left.text_input("Model name", value=f"{task}-lm", key=f"{state.SYNTH_LM_NAME}{task}")
+        name = left.text_input(
+            "Model name", value=f"{task}-{kind}", key=f"{state.SYNTH_LM_NAME}{task}{kind}"
+        )
         epochs = int(
-            middle.number_input("Epochs", 1, 100, base.epochs, key=f"{state.SYNTH_LM_EPOCHS}{task}")
+            middle.number_input(
+                "Epochs", 1, 100, base.epochs, key=f"{state.SYNTH_LM_EPOCHS}{task}{kind}"
+            )
         )
-        layers = int(
-            right.number_input("Layers", 1, 12, base.n_layer, key=f"{state.SYNTH_LM_LAYERS}{task}")
-        )
+        layers = None
+        if kind == GPT2:
+            layers = int(
+                right.number_input(
+                    "Layers", 1, 12, base.n_layer, key=f"{state.SYNTH_LM_LAYERS}{task}"
+                )
+            )
         submitted = st.form_submit_button("Train", icon=":material/play_arrow:")
     if not submitted:
         return
-    config = dataclasses.replace(base, epochs=epochs, n_layer=layers)
+    if kind == WARM:
+        config = dataclasses.replace(base, epochs=epochs)
+        train = train_warm
+    else:
+        config = dataclasses.replace(base, epochs=epochs, n_layer=layers)
     with show_errors():
         with training_run(
             "Training the language model…",
@@ -85,10 +126,15 @@ def lm_training_form(ws: Workspace, task: str, train: Callable[..., Any]) -> Non
 
 
 def _generator_choices(ws: Workspace, task: str) -> dict[str, str]:
-    choices = {TEMPLATE: "Attribute templates (baseline)"}
+    """Trained warm-started models first (the newest is the default), then GPT-2 models, then
+    the templates."""
     lms = list_lms(ws, task=task)
-    for name in lms["name"] if not lms.empty else []:
-        choices[f"lm:{name}"] = f"Language model '{name}'"
+    choices: dict[str, str] = {}
+    for architecture, label in ((WARM, "Warm-started model"), (GPT2, "GPT-2 baseline")):
+        mine = lms[lms["architecture"] == architecture] if not lms.empty else lms
+        for generator, name in zip(mine["generator"], mine["name"], strict=True):
+            choices[generator] = f"{label} '{name}'"
+    choices[TEMPLATE] = "Attribute templates (baseline)"
     return choices
 
 

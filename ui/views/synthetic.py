@@ -1,19 +1,17 @@
-"""Views of the Synthetic Data page: the review table of generated samples, the runs of
-synthetic interactions, and the quality of synthetic data against the real data."""
+"""Views of the Synthetic Data page: the review table of generated samples and the runs of
+synthetic interactions (the quality tab is :mod:`ui.views.synthetic_quality`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.data.workspace import Workspace
-from core.figures import charts
 from core.synth import store
 from ui import cache, state, tables
-from ui.feedback import long_step, show_errors
+from ui.feedback import show_errors
 from ui.text import plural
 
 REVIEW_LIMIT = 500
@@ -209,90 +207,3 @@ def interaction_runs(ws: Workspace) -> None:
         count = set_interaction_status(ws, store.REJECTED, run_id=run_id)
         state.flash("success", f"Rejected {count:,} synthetic interactions.")
         st.rerun()
-
-
-def quality_tab(ws: Workspace) -> None:
-    """Real vs synthetic: fidelity, diversity, memorisation, consistency, and utility."""
-    from core.synth.interactions.store import list_interactions
-    from core.synth.quality import quality_report
-
-    samples = store.list_samples(ws, kind=store.QUERY_KIND)
-    synthetic_rows = list_interactions(ws)
-    if samples.empty and synthetic_rows.empty:
-        st.info("Generate synthetic queries or interactions first.")
-        return
-    real_queries = cache.real_queries(ws)
-    catalog = cache.catalog_frame(ws)
-    real_rows = cache.real_pairs(ws) if not synthetic_rows.empty else None
-    report = quality_report(
-        real_interactions=real_rows,
-        synthetic_interactions=synthetic_rows if not synthetic_rows.empty else None,
-        catalog=catalog,
-        real_texts=real_queries if not samples.empty else None,
-        synthetic_texts=samples["text"].tolist() if not samples.empty else None,
-        ranks=samples["rank"].dropna().tolist() if not samples.empty else None,
-        k=10,
-    )
-    st.markdown("##### Measures")
-    tables.table(report)
-    if not samples.empty:
-        left, right = st.columns(2)
-        left.plotly_chart(
-            charts.overlaid_histogram(
-                {"real queries": [len(q.split()) for q in real_queries],
-                 "synthetic queries": [len(t.split()) for t in samples["text"]]},
-                "Query length", "words",
-            ),
-            width="stretch",
-        )  # fmt: skip
-        right.plotly_chart(
-            charts.overlaid_histogram(
-                {"synthetic queries": samples["score"].dropna().tolist()},
-                "Round-trip score (cosine of query and product)", "score",
-            ),
-            width="stretch",
-        )  # fmt: skip
-    if not synthetic_rows.empty:
-        real_popularity = real_rows.groupby("item_id").size()
-        synthetic_popularity = synthetic_rows.groupby("item_id").size()
-        st.plotly_chart(
-            charts.overlaid_histogram(
-                {"real products": np.log10(real_popularity.to_numpy()),
-                 "synthetic products": np.log10(synthetic_popularity.to_numpy())},
-                "Interactions per product (log10)", "log10 interactions",
-            ),
-            width="stretch",
-        )  # fmt: skip
-    if not synthetic_rows.empty:
-        from core.synth.quality import nearest_jaccard_distance
-
-        real_sets = real_rows.groupby("item_id")["user_id"].agg(set)
-        synthetic_sets = synthetic_rows.groupby("item_id")["user_id"].agg(set)
-        distances = nearest_jaccard_distance(list(synthetic_sets), list(real_sets))
-        st.plotly_chart(
-            charts.overlaid_histogram(
-                {"synthetic products": distances.tolist()},
-                "Memorisation: each synthetic product's audience against the nearest real "
-                "product's (Jaccard distance; 0 = a copied audience)",
-                "nearest Jaccard distance",
-            ),
-            width="stretch",
-        )
-    st.markdown("##### Utility: does training with the accepted interactions help?")
-    if synthetic_rows.empty or not (synthetic_rows["status"] == store.ACCEPTED).any():
-        st.caption("Accept synthetic interactions to measure their utility.")
-        return
-    if st.button("Measure utility", icon=":material/science:", key=state.SYNTH_UTILITY):
-        from core.evaluation.synthetic_utility import synthetic_utility
-
-        with show_errors():
-            with long_step("Training with and without…", "Measured") as progress:
-                table = synthetic_utility(
-                    cache.default_split(ws), ws, catalog=catalog, n_resamples=500,
-                    callback=progress.stage("Utility"),
-                )  # fmt: skip
-            st.session_state[state.SYNTH_UTILITY_TABLE] = table
-    utility = st.session_state.get(state.SYNTH_UTILITY_TABLE)
-    if utility is not None:
-        st.plotly_chart(charts.utility_bars(utility), width="stretch")
-        tables.table(utility)
