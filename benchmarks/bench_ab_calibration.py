@@ -46,7 +46,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy.stats import binomtest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,12 +111,8 @@ def main() -> None:
     aa = calibration_trials(
         pool, relevant, k=10, metric="ndcg@10", n_trials=N_TRIALS, random_state=0
     )
-    # The 200-trial rate has a binomial spread of about +-3 points around the true rate; 3,000
-    # trials (three seeds) pin the test's real size down to about +-0.8 points.
-    aa_large = pd.concat(
-        calibration_trials(pool, relevant, k=10, metric="ndcg@10", n_trials=1000, random_state=seed)
-        for seed in (0, 1, 2)
-    )
+    # The 200-trial rate has a binomial spread of about +-1.5 points around the true rate;
+    # 20,000 trials pin the test's real size down to about +-0.3 points.
     started = time.perf_counter()
     size_check = aa_size_check(
         aa_ndcg_pvalues(pool, relevant, k=10, n_trials=SIZE_CHECK_TRIALS, random_state=0)
@@ -149,7 +144,6 @@ def main() -> None:
         "data": {"world": "sample world (default size)", "test_users": int(users.size)},
         "aa_false_positive_rate": _rate(aa)["rate"],
         "aa": {**_rate(aa), "metric": "ndcg@10", "alpha": 0.05, "target": "<= 0.05"},
-        "aa_3000_trials": _rate(aa_large),
         "aa_size_check": size_check,
         "aa_family_false_positive_rate": _rate(aa_family)["rate"],
         "aa_family": {**_rate(aa_family), "treatments": 3, "adjustment": "Holm"},
