@@ -98,11 +98,19 @@ def index_settings(ws: Workspace, models: pd.DataFrame, encoders: list[str], key
 
 
 def open_index(ws: Workspace, settings: IndexSettings) -> SearchIndex:
-    """The cached index, built with a progress bar the first time."""
+    """The cached index, built with a progress bar the first time.
+
+    The bar lives in a slot drawn on every run, so the widgets after it keep their place in
+    the page when the next run finds the index built (no stale copy of them is left on screen).
+    """
+    slot = st.empty()
     index = search_cache.cached_index(ws, settings)
     if index is not None:
         return index
-    with feedback.long_step("Building the search index…", "Search index built") as progress:
+    with (
+        slot.container(),
+        feedback.long_step("Building the search index…", "Search index built") as progress,
+    ):
         return search_cache.search_index(ws, settings, progress.stage("Index"))
 
 

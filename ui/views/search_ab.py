@@ -56,7 +56,7 @@ def search_variants(ws: Workspace, status: dict) -> None:
     )  # fmt: skip
     left, right = st.columns(2)
     max_searches = int(left.number_input(
-        "Test searches measured (a seeded sample)", 50, 100_000, 300, step=50,
+        "Test searches measured (a seeded sample)", 50, 100_000, 100, step=50,
         key=state.AB_SEARCH_MAX,
         help="Each search runs the whole engine; a sample keeps the comparison short.",
     ))  # fmt: skip
