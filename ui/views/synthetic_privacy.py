@@ -6,11 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from core.data.workspace import Workspace
+from core.errors import ShopSynthError
 from core.figures import charts
 from core.synth import store
 from core.synth.privacy import PrivacyReport
 from ui import cache, state, tables
 from ui.feedback import long_step
+from ui.text import plain
 
 _ABOUT = (
     "Does a synthetic batch leak the real records it learnt from? Each synthetic record's "
@@ -45,18 +47,24 @@ def _batches(ws: Workspace, with_rejected: bool) -> dict[str, tuple[str, object]
     return out
 
 
-def _measure(ws: Workspace, batches: dict[str, tuple[str, object]]) -> dict[str, PrivacyReport]:
+def _measure(
+    ws: Workspace, batches: dict[str, tuple[str, object]]
+) -> dict[str, PrivacyReport | str]:
+    """Label -> report, or the reason a batch could not be measured (the others still are)."""
     from core.synth.privacy_sets import interaction_privacy, text_privacy
 
     split = cache.default_split(ws)
-    reports: dict[str, PrivacyReport] = {}
+    reports: dict[str, PrivacyReport | str] = {}
     with long_step("Measuring privacy…", "Measured") as progress:
         report_step = progress.stage("Batches")
         for step, (label, (kind, data)) in enumerate(batches.items(), start=1):
-            if kind == "interactions":
-                reports[label] = interaction_privacy(split, data)
-            else:
-                reports[label] = text_privacy(ws, split, data)
+            try:
+                if kind == "interactions":
+                    reports[label] = interaction_privacy(split, data)
+                else:
+                    reports[label] = text_privacy(ws, split, data)
+            except ShopSynthError as error:
+                reports[label] = str(error)
             report_step(step, len(batches), label)
     return reports
 
@@ -73,7 +81,15 @@ def privacy_tab(ws: Workspace) -> None:
         return
     if st.button("Measure privacy", icon=":material/shield:", key=state.SYNTH_PRIVACY_RUN):
         st.session_state[state.SYNTH_PRIVACY_RESULT] = _measure(ws, batches)
-    reports: dict[str, PrivacyReport] | None = st.session_state.get(state.SYNTH_PRIVACY_RESULT)
+    measured: dict[str, PrivacyReport | str] | None = st.session_state.get(
+        state.SYNTH_PRIVACY_RESULT
+    )
+    if not measured:
+        return
+    for label, outcome in measured.items():
+        if isinstance(outcome, str):
+            st.warning(plain(f"{label}: not measured: {outcome}"), icon=":material/info:")
+    reports = {label: r for label, r in measured.items() if isinstance(r, PrivacyReport)}
     if not reports:
         return
     summary = pd.concat(
