@@ -32,10 +32,19 @@ def shared_datasets() -> Path:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """One Spark session for every Spark test (a JVM holds one): ``local[1]``, two shuffle
-    partitions, no web UI. Skips the test when pyspark is not installed."""
+    partitions, no web UI, and no code generation or adaptive re-planning, which cost more to
+    compile than tiny test data costs to run. Skips the test when pyspark is not installed."""
     pytest.importorskip("pyspark")
     from core.engines.spark.session import spark_session
 
-    session = spark_session("local[1]", shuffle_partitions=2, app_name="ShopSynth tests")
+    session = spark_session(
+        "local[1]",
+        shuffle_partitions=2,
+        app_name="ShopSynth tests",
+        conf={
+            "spark.sql.codegen.wholeStage": "false",
+            "spark.sql.adaptive.enabled": "false",
+        },
+    )
     yield session
     session.stop()

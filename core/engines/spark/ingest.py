@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.data.ingest.plan import _NULL_TOKENS as NULL_TOKENS
 from core.engines.spark.session import spark_errors
 from core.errors import IngestError
 from core.schema import (
@@ -122,6 +123,9 @@ def read_events(
     def text(name: str) -> Any:
         return source(name).cast(_STRING) if name in chosen else sf.lit(None).cast(_STRING)
 
+    def identifier(name: str) -> Any:
+        return id_column(source(name), types[chosen[name]])
+
     if EVENT in chosen:
         known = sf.lower(sf.trim(source(EVENT).cast(_STRING)))
         event = sf.when(known.isin(*EVENT_TYPES), known).otherwise(sf.lit(default_event))
@@ -141,8 +145,8 @@ def read_events(
     )
     return frame.select(
         sf.monotonically_increasing_id().alias(ROW),
-        text(USER_ID).alias(USER_ID),
-        text(ITEM_ID).alias(ITEM_ID),
+        identifier(USER_ID).alias(USER_ID),
+        identifier(ITEM_ID).alias(ITEM_ID),
         event.alias(EVENT),
         ts.alias(TS),
         text(SESSION_ID).alias(SESSION_ID),
@@ -152,8 +156,24 @@ def read_events(
     )
 
 
+def id_column(column: Any, kind: str) -> Any:
+    """An id as the DuckDB load writes it: text trimmed, NA tokens and blanks NULL, whole
+    floats without their ``.0``."""
+    from pyspark.sql import functions as sf
+
+    if kind in ("float", "double") or kind.startswith("decimal"):
+        whole = column == sf.floor(column)
+        return sf.when(whole, column.cast("long").cast(_STRING)).otherwise(column.cast(_STRING))
+    if kind != _STRING:
+        return column.cast(_STRING)
+    trimmed = sf.trim(column)
+    return sf.when(trimmed.isin(*NULL_TOKENS), sf.lit(None)).otherwise(trimmed)
+
+
 def read_catalog(spark: Any, path: str | Path, mapping: dict[str, str] | None = None) -> Any:
-    """The catalogue at ``path`` as ``_row`` and the catalogue columns it has (ids as strings)."""
+    """The catalogue at ``path`` as ``_row`` and the catalogue columns it has, one row per id:
+    as the DuckDB load keeps it, rows without an id go and the first row of each id stays."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as sf
 
     path = Path(path)
@@ -161,16 +181,23 @@ def read_catalog(spark: Any, path: str | Path, mapping: dict[str, str] | None = 
     chosen = _chosen(frame.columns, mapping, CATALOG_COLUMNS, path)
     if ITEM_ID not in chosen:
         raise IngestError(f"catalogue {path.name} has no {ITEM_ID} column; map one")
+    types = dict(frame.dtypes)
     columns = [sf.monotonically_increasing_id().alias(ROW)]
     for name, column in chosen.items():
-        kind = "double" if name == PRICE else None
         value = sf.col(f"`{column}`")
-        columns.append(
-            (value.cast(kind) if kind else value.cast(_STRING) if name == ITEM_ID else value).alias(
-                name
-            )
-        )
-    return frame.select(*columns)
+        if name == ITEM_ID:
+            value = id_column(value, types[column])
+        elif name == PRICE:
+            value = value.cast("double")
+        columns.append(value.alias(name))
+    first = sf.row_number().over(Window.partitionBy(ITEM_ID).orderBy(ROW))
+    return (
+        frame.select(*columns)
+        .where(f"{ITEM_ID} IS NOT NULL")
+        .withColumn("_first", first)
+        .where("_first = 1")
+        .drop("_first")
+    )
 
 
 def _chosen(

@@ -50,14 +50,19 @@ def require_pyspark() -> Any:
 
 
 def spark_session(
-    master: str | None = None, *, shuffle_partitions: int | None = None, app_name: str = "ShopSynth"
+    master: str | None = None,
+    *,
+    shuffle_partitions: int | None = None,
+    app_name: str = "ShopSynth",
+    conf: dict[str, str] | None = None,
 ) -> Any:
     """The process's Spark session on ``master``.
 
     With ``master`` None the active session is used as it is (a test or the dashboard started
     it), or a new one on :data:`DEFAULT_MASTER`. A session on another master is stopped first:
     one JVM holds one SparkContext. The web UI is off; ``shuffle_partitions`` (default: the
-    default parallelism) keeps small jobs from running hundreds of empty tasks.
+    default parallelism) keeps small jobs from running hundreds of empty tasks; ``conf`` adds
+    Spark settings.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
@@ -82,6 +87,8 @@ def spark_session(
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.ansi.enabled", "false")
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     if master.startswith("local"):
         # A local driver talks to itself only: bind to the loopback address.
         builder = builder.config("spark.driver.host", "127.0.0.1").config(

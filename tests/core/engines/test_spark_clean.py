@@ -50,7 +50,8 @@ u5,e,view,2024-03-05 08:00:02,s6,,false
 u6,a,view,2099-01-01 00:00:00,s7,,false
 u6,b,view,,s7,,false
 """
-BOT = "".join(f"bot,a,view,2024-03-06 08:00:{s:02d},s9,,false\n" for s in range(40))
+# 40 views of 40 products in one minute: no duplicates, but a bot.
+BOT = "".join(f"bot,x{s:02d},view,2024-03-06 08:00:{s:02d},s9,,false\n" for s in range(40))
 CATALOG = "item_id,title\na,Alpha\nb,Beta\nC,Gamma\nd,Delta\ne,Epsilon\nb,Beta again\n,blank\n"
 
 

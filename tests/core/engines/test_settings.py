@@ -1,0 +1,59 @@
+"""The engine setting and the master URL check need no Spark: they run in every `make test`."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.data.workspace import Workspace
+from core.engines.settings import EngineSetting, read_engine, save_engine
+from core.engines.spark.session import check_master, spark_errors
+from core.errors import SparkEngineError
+
+
+@pytest.mark.parametrize(
+    "master",
+    [
+        "local",
+        "local[*]",
+        "local[2]",
+        " local[4,3] ",
+        "spark://node-1.example:7077",
+        "yarn",
+        "k8s://https://10.0.0.1:6443",
+    ],
+)
+def test_master_urls_accepted(master: str) -> None:
+    assert check_master(master) == master.strip()
+
+
+@pytest.mark.parametrize("master", ["", "local[0]", "local[x]", "spark:/host", "mesos", "http://h"])
+def test_bad_master_urls_say_what_to_write(master: str) -> None:
+    with pytest.raises(SparkEngineError, match=r"not a Spark master URL; use local\[\*\]"):
+        check_master(master)
+
+
+def test_setting_round_trip_and_default(workspace: Workspace) -> None:
+    assert read_engine(workspace) == EngineSetting("local", "local[*]")
+    saved = save_engine(workspace, EngineSetting("spark", "local[2]"))
+    assert read_engine(workspace) == saved == EngineSetting("spark", "local[2]")
+    assert saved.label == "Spark on local[2]"
+    with pytest.raises(SparkEngineError, match="engine must be one of local, spark"):
+        EngineSetting("flink")
+    (workspace.path / "engine.json").write_text("{not json")
+    assert read_engine(workspace) == EngineSetting()
+
+
+def test_errors_from_the_jvm_become_one_clear_line() -> None:
+    class Py4JJavaError(Exception):
+        pass
+
+    Py4JJavaError.__module__ = "py4j.protocol"
+    with (
+        pytest.raises(
+            SparkEngineError, match=r"^Spark failed reading x: java.io.IOException: disk"
+        ),
+        spark_errors("reading x"),
+    ):
+        raise Py4JJavaError("java.io.IOException: disk\n\tat org.apache.Foo(Foo.java:1)")
+    with pytest.raises(ValueError, match="plain"), spark_errors("reading x"):
+        raise ValueError("plain")
