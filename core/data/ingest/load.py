@@ -188,11 +188,17 @@ def _stage(
     source = source_sql(plan.info, rejects)
     checks = list(plan.checks)
     if plan.info.format == "csv":
-        # A NUL byte past the first megabyte would make 'i\x009' another id than 'i9'.
-        source = (
-            f"(SELECT replace(COLUMNS(*), chr(0), ''), "
-            f"contains(concat_ws('', *COLUMNS(*)), chr(0)) AS {_NUL_FLAG} FROM {source})"
+        # A NUL byte past the first megabyte would make 'i\x009' another id than 'i9'. Only
+        # values holding one are copied: a replace() of every value, or a test on all of a
+        # row's values joined, costs about a third of reading the file.
+        names = [sql_ident(name) for name in plan.info.names]
+        cleared = ", ".join(
+            f"CASE WHEN contains({name}, chr(0)) THEN replace({name}, chr(0), '') "
+            f"ELSE {name} END AS {name}"
+            for name in names
         )
+        found = " OR ".join(f"coalesce(contains({name}, chr(0)), false)" for name in names)
+        source = f"(SELECT {cleared}, {found} AS {_NUL_FLAG} FROM {source})"
         checks.append(
             (
                 _NUL_FLAG,
