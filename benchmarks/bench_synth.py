@@ -47,8 +47,9 @@ Baseline GPT-2 (keys ``baseline_*``)
     flags, and four template samples.
 
 Run: ``python benchmarks/bench_synth.py [--threads 2] [--epochs N] [--skip-template]
-[--skip-baseline] [--products 2500]``. The results file is written after each part; with
-``--products`` other than 2500 the generation time is ``*_queries_seconds``.
+[--skip-baseline] [--products 2500] [--warm-max-pairs N] [--embedding-cache DIR]``. The
+results file is written after each part; with ``--products`` other than 2500 the generation
+time is ``*_queries_seconds``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -172,9 +174,18 @@ def main(argv: list[str] | None = None) -> Results:
     parser.add_argument("--skip-template", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--products", type=int, default=N_PRODUCTS)
+    parser.add_argument("--warm-max-pairs", type=int, default=WARM_QUERY_CONFIG.max_pairs)
+    parser.add_argument(
+        "--embedding-cache",
+        type=Path,
+        help="an embedding-cache folder of an earlier run on the same catalogue: copied into "
+        "the workspace so the catalogue is not embedded again",
+    )
     args = parser.parse_args(argv)
     config = replace(QUERY_LM_CONFIG, epochs=args.epochs)
-    warm_config = replace(WARM_QUERY_CONFIG, num_threads=args.threads)
+    warm_config = replace(
+        WARM_QUERY_CONFIG, num_threads=args.threads, max_pairs=args.warm_max_pairs
+    )
     results: Results = {"queries_10k_target_seconds": TARGET_SECONDS, "k": 10}
     with tempfile.TemporaryDirectory() as home:
         workspace = Workspace.open("bench", home=Path(home))
@@ -186,6 +197,9 @@ def main(argv: list[str] | None = None) -> Results:
         print(f"sample world loaded in {results['setup_seconds']:.1f} s", flush=True)
 
         encoder = load_encoder("minilm", device="cpu", num_threads=args.threads)
+        if args.embedding_cache is not None:
+            shutil.copytree(args.embedding_cache, workspace.artifacts_dir / "embeddings")
+            results["catalog_embeddings_copied_from_an_earlier_run"] = True
         start = time.perf_counter()
         ids = catalog["item_id"].tolist()
         EmbeddingCache.for_workspace(workspace).encode(encoder, product_texts(catalog, ids))

@@ -398,7 +398,8 @@ def synthesize_descriptions(
     workspace : Workspace
         Workspace with a cleaned catalogue.
     generator : str
-        ``"template"`` or ``"lm:<name>"`` (trained by :func:`train_description_lm`).
+        ``"template"``, ``"warm:<name>"`` (trained by :func:`train_warm_description_model`) or
+        ``"lm:<name>"`` (trained by :func:`train_description_lm`).
     min_words : int
         A description under this many words is short (a target), and so is a sample.
     max_words : int

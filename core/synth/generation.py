@@ -128,7 +128,10 @@ def lm_samples(
         Columns ``item_id`` and ``text``, products in the order of ``table``.
     """
     ids = table[ITEM_ID].tolist()
-    extra: dict = {"avoid": avoid} if isinstance(lm, WarmGenerator) else {"prefixes": prefixes}
+    extra: dict = {"prefixes": prefixes}
+    if isinstance(lm, WarmGenerator):
+        # Its own training targets are copies too (pseudo-queries are no real queries).
+        extra = {"avoid": (set(avoid) | set(lm.training_targets or [])) if avoid else None}
     texts = lm.generate(
         sources if sources is not None else product_prompts(table, ids),
         n_per_product,

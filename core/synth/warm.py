@@ -348,7 +348,11 @@ class WarmGenerator:
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch_threads(self.config.num_threads), torch.inference_mode():
+            with (
+                torch_threads(self.config.num_threads),
+                torch.inference_mode(),
+                torch.random.fork_rng(devices=[]),
+            ):
                 for index, start in enumerate(range(0, len(order), batch_size)):
                     rows = order[start : start + batch_size]
                     input_ids, mask = _pad(
