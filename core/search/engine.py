@@ -124,6 +124,8 @@ class SearchResult:
         Labels of the filters dropped to find results.
     n_candidates : int
         Candidates that passed the filters.
+    method : str
+        The fusion that ranked the results: ``"convex"``, ``"rrf"`` or ``"gate"``.
     """
 
     items: pd.DataFrame
@@ -132,6 +134,7 @@ class SearchResult:
     notes: tuple[str, ...] = ()
     relaxed: tuple[str, ...] = ()
     n_candidates: int = 0
+    method: str = "convex"
 
 
 @dataclass(frozen=True)
@@ -516,7 +519,7 @@ class SearchIndex:
         for position, name in enumerate(SIGNALS):
             frame[f"weight_{name}"] = weights[position, picked]
         return SearchResult(frame, parsed, self._facets(rows), tuple(notes), tuple(relaxed),
-                            len(rows))  # fmt: skip
+                            len(rows), method)  # fmt: skip
 
     def _gate_prior(self, known_user: bool) -> np.ndarray:
         pi = self.gate.personal_weight if known_user else 0.0

@@ -71,7 +71,7 @@ def available_rankers(index: SearchIndex) -> list[Ranker]:
     """The rankers ``index`` can run, best-informed first."""
     semantic = index.semantic is not None
     rankers = []
-    if GATE in engine.METHODS:
+    if GATE in engine.METHODS and index.gate is not None and semantic:
         rankers.append(Ranker("gate", GATE, description="learned query-product gate"))
     if semantic:
         rankers.append(
@@ -140,9 +140,11 @@ def explain(result: SearchResult) -> pd.DataFrame:
     Columns: ``rank`` (1 = best), the result's columns; ``lexical``, ``semantic`` and
     ``personal`` are each signal's part of the score before the chip boost, so
     ``(lexical + semantic + personal) * boost == score``. A gate ranker's per-product weights
-    (:data:`GATE_WEIGHT_COLUMNS`) are kept when the result has them.
+    (:data:`GATE_WEIGHT_COLUMNS`) are kept when the gate ranked the results.
     """
     frame = result.items.reset_index(drop=True).copy()
+    if result.method != GATE:  # fixed weights, the same for every product: nothing to explain
+        frame = frame.drop(columns=[c for c in GATE_WEIGHT_COLUMNS if c in frame.columns])
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["chips"] = [", ".join(chips) for chips in frame["chips"]]
     return frame
@@ -151,7 +153,7 @@ def explain(result: SearchResult) -> pd.DataFrame:
 def gate_weights(result: SearchResult) -> pd.DataFrame | None:
     """The gate's weight of each signal for each result, or None for a ranker without one."""
     present = [column for column in GATE_WEIGHT_COLUMNS if column in result.items.columns]
-    if not present:
+    if result.method != GATE or not present:
         return None
     return result.items[[ITEM_ID, *present]].reset_index(drop=True)
 

@@ -10,7 +10,6 @@ import pytest
 from core.data.workspace import Workspace
 from core.errors import SearchError, SearchEvaluationError
 from core.evaluation.search_variants import compare_search_variants, sample_test_searches
-from core.search import engine
 from core.search.engine import SearchIndex
 from core.search.explain import (
     GATE,
@@ -22,6 +21,7 @@ from core.search.explain import (
     rank_function,
     recent_queries,
 )
+from core.search.gate import SearchGate
 from core.search.lexical import LexicalIndex
 from core.search.sessions import search_sessions
 from core.text.encoders import tiny_encoder
@@ -51,18 +51,23 @@ def test_positions_compared_by_hand() -> None:
     assert compare_positions([], []).empty
 
 
-def test_rankers_offered_follow_the_index(
-    catalog: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rankers_offered_follow_the_index(catalog: pd.DataFrame) -> None:
     lexical = SearchIndex.build(catalog)
     assert [r.name for r in available_rankers(lexical)] == ["rrf", "lexical + personal", "lexical"]
     semantic = SearchIndex.build(catalog, encoder=tiny_encoder())
     names = [r.name for r in available_rankers(semantic)]
     assert names == ["hybrid", "hybrid rrf", "lexical + personal", "lexical", "semantic"]
     assert GATE not in names
-    # The gate is offered once the engine lists it as a method.
-    monkeypatch.setattr(engine, "METHODS", (*engine.METHODS, GATE))
-    assert available_rankers(semantic)[0].name == GATE
+    # The gate is offered once the index has a trained gate, first.
+    gated = SearchIndex.build(
+        catalog, encoder=tiny_encoder(), gate=SearchGate.untrained(tiny_encoder().dim)
+    )
+    assert available_rankers(gated)[0].name == GATE
+    result = gated.search("red shoes", k=3, method=GATE)
+    weights = gate_weights(result)
+    # An untrained gate gives the convex weights of its own alpha and personal weight.
+    assert weights is not None and list(weights["item_id"]) == list(result.items["item_id"])
+    assert "weight_lexical" in explain(result).columns
 
 
 def test_explained_parts_add_up_to_the_score(catalog: pd.DataFrame) -> None:
