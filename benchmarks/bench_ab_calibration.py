@@ -31,12 +31,15 @@ the test users are the pool every variant draws from.
 
 The machine may be shared: the load average (``os.getloadavg()``) is recorded with the results.
 
-Run: ``python benchmarks/bench_ab_calibration.py [--repeats 3]``.
+Run: ``python benchmarks/bench_ab_calibration.py [--repeats 3]``; ``--compare-only`` times only
+the 10-variant comparison and replaces that part of the results file (with its own load
+average), leaving the trial figures of the last full run in place.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -92,9 +95,39 @@ def _served(lists: np.ndarray, users: np.ndarray):
     return recommend
 
 
+def _compare_times(split, users: np.ndarray, pool: np.ndarray, context, repeats: int) -> list:
+    rng = np.random.default_rng(0)
+    served = [pool[:, :10]] + [subsample_lists(pool, 10, rng) for _ in range(9)]
+    ten = [Variant(f"variant {j}", _served(lists, users)) for j, lists in enumerate(served)]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_experiment(
+            split, ten, metrics=DEFAULT_METRICS, control="variant 0", segments=SEGMENTS,
+            n_resamples=1000, context=context, random_state=0,
+        )  # fmt: skip
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _compare_results(times: list) -> dict:
+    return {
+        "compare_10_variants_seconds": round(statistics.median(times), 3),
+        "compare_10_variants": {
+            "times": [round(t, 3) for t in times],
+            "variants": 10,
+            "metrics": len(DEFAULT_METRICS),
+            "segments": len(SEGMENTS),
+            "n_resamples": 1000,
+            "target": "<= 5",
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--compare-only", action="store_true")
     args = parser.parse_args()
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as home:
@@ -108,6 +141,15 @@ def main() -> None:
         relevant = split.test.matrix.tocsr()[users]
         context = metric_context(split, ws.read_table(CATALOG_TABLE))
 
+    if args.compare_only:
+        times = _compare_times(split, users, pool, context, args.repeats)
+        results = json.loads(RESULTS.read_text())
+        results |= _compare_results(times)
+        results["compare_10_variants"]["loadavg_at_start"] = [round(x, 2) for x in load]
+        results["compare_10_variants"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        atomic_write_json(RESULTS, results)
+        print(_compare_results(times))
+        return
     aa = calibration_trials(
         pool, relevant, k=10, metric="ndcg@10", n_trials=N_TRIALS, random_state=0
     )
@@ -127,18 +169,7 @@ def main() -> None:
         planted_share=PLANTED_SHARE, random_state=1,
     )  # fmt: skip
 
-    rng = np.random.default_rng(0)
-    served = [pool[:, :10]] + [subsample_lists(pool, 10, rng) for _ in range(9)]
-    ten = [Variant(f"variant {j}", _served(lists, users)) for j, lists in enumerate(served)]
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        run_experiment(
-            split, ten, metrics=DEFAULT_METRICS, control="variant 0", segments=SEGMENTS,
-            n_resamples=1000, context=context, random_state=0,
-        )  # fmt: skip
-        times.append(time.perf_counter() - start)
-
+    times = _compare_times(split, users, pool, context, args.repeats)
     results = {
         "benchmark": "ab_calibration",
         "data": {"world": "sample world (default size)", "test_users": int(users.size)},
@@ -154,15 +185,7 @@ def main() -> None:
             "mean_ndcg_difference": round(float(planted["diff"].mean()), 6),
             "expected_power": round(expected_power(planted, int(users.size)), 4),
         },
-        "compare_10_variants_seconds": round(statistics.median(times), 3),
-        "compare_10_variants": {
-            "times": [round(t, 3) for t in times],
-            "variants": 10,
-            "metrics": len(DEFAULT_METRICS),
-            "segments": len(SEGMENTS),
-            "n_resamples": 1000,
-            "target": "<= 5",
-        },
+        **_compare_results(times),
         "machine": {
             "cpus": os.cpu_count(),
             "loadavg_at_start": [round(x, 2) for x in load],

@@ -8,6 +8,7 @@ clock DuckDB shows, and the day and minute buckets of the cleaning rules fall wh
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,6 +91,11 @@ def spark_session(
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     if master.startswith("local"):
+        # Local Python workers run this interpreter, with the project's packages (pandas,
+        # pyarrow), not whichever python is first on the PATH.
+        builder = builder.config("spark.pyspark.python", sys.executable).config(
+            "spark.pyspark.driver.python", sys.executable
+        )
         # A local driver talks to itself only: bind to the loopback address.
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
