@@ -48,11 +48,13 @@ def _item_id(column: str, normalise: bool) -> str:
 def _distinct_counts(frame: Any, normalised: bool = False) -> tuple[int, int]:
     from pyspark.sql import functions as sf
 
-    row = frame.agg(
-        sf.count_distinct(sf.when(sf.expr(nonblank("user_id")), sf.col("user_id"))),
-        sf.count_distinct(sf.when(sf.expr(nonblank("item_id")), sf.col("item_id"))),
-    ).collect()[0]
-    return int(row[0]), int(row[1])
+    # One distinct count per query: two conditional distinct counts in one aggregate make
+    # Spark 4.3's expand plan fail with a NullPointerException in JoinedRow.
+    users, items = (
+        frame.where(sf.expr(nonblank(column))).select(column).distinct().count()
+        for column in ("user_id", "item_id")
+    )
+    return int(users), int(items)
 
 
 def _removed_users(rule: str, removed: Any, kept: Any) -> RemovedUsers | None:

@@ -76,11 +76,15 @@ def _timestamp(column: Any, kind: str, ts_unit: str) -> Any:
 
     if kind.startswith("timestamp"):
         return column.cast("timestamp_ntz")
-    if kind in ("string",):
-        return sf.to_timestamp(column).cast("timestamp_ntz")
     # Epoch numbers; whole milliseconds keep sub-second parts.
     millis = (column.cast("double") * (1000 // TS_UNITS[ts_unit])).cast("long")
-    return sf.timestamp_millis(millis).cast("timestamp_ntz")
+    epoch = sf.timestamp_millis(millis).cast("timestamp_ntz")
+    if kind in ("string",):
+        # CSV columns arrive as text: epoch numbers ("881250949", "1.5e9") as the DuckDB load
+        # reads them, anything else as a date-time string.
+        numeric = sf.trim(column).rlike(r"^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$")
+        return sf.when(numeric, epoch).otherwise(sf.to_timestamp(column).cast("timestamp_ntz"))
+    return epoch
 
 
 def read_events(

@@ -7,6 +7,7 @@ clock DuckDB shows, and the day and minute buckets of the cleaning rules fall wh
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
@@ -100,6 +101,9 @@ def spark_session(
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
         )
+    # Python workers started by the JVM read PYSPARK_PYTHON; without it they run whichever
+    # python is first on the PATH, which may lack pandas and pyarrow.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with spark_errors(f"starting Spark on {master}"):
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
