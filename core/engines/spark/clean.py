@@ -61,9 +61,11 @@ def _removed_users(rule: str, removed: Any, kept: Any) -> RemovedUsers | None:
     """Users whose every row ``removed`` holds, with their rows removed (most first)."""
     from pyspark.sql import functions as sf
 
+    # The removed rows' users are materialised first: aggregating straight over the semi-join
+    # fails inside Spark 4.3's hash aggregate (NullPointerException in JoinedRow).
+    users = removed.where(nonblank("user_id")).select("user_id").localCheckpoint()
     gone = (
-        removed.where(nonblank("user_id"))
-        .groupBy("user_id")
+        users.groupBy("user_id")
         .agg(sf.count("*").alias("n"))
         .join(kept.select("user_id").distinct(), "user_id", "left_anti")
     )
@@ -166,6 +168,10 @@ def clean_frames(
             keep_users=keep_users,
         )
         rows = raw_events.withColumn("item_id", sf.expr(_item_id("item_id", normalise))).cache()
+        if catalog is None:
+            # As the local load does: a catalogue of every item the log names, before cleaning.
+            catalog = rows.where(nonblank("item_id")).select("item_id").distinct().cache()
+            n_catalog_before = catalog.count()
         n_rows = n_before
         results: list[RuleResult] = []
         removed_users: list[RemovedUsers] = []
@@ -207,8 +213,6 @@ def clean_frames(
             if callback is not None:
                 callback(step, total, f"{name}: {n_removed:,} rows removed")
         users_after, items_after = _distinct_counts(rows)
-        if catalog is None:
-            catalog = rows.where("item_id IS NOT NULL").select("item_id").distinct()
         n_catalog_after = catalog.count()
     report = CleaningReport(
         report_id=uuid.uuid4().hex,
@@ -273,15 +277,20 @@ def clean_files(
         callback=callback,
     )
     paths = out / "events.parquet", out / "catalog.parquet", out / "cleaning_report.json"
-    with spark_errors("writing the cleaned interactions"):
-        run_tracked(
-            spark,
-            lambda: cleaned.drop(ROW).write.mode("overwrite").parquet(str(paths[0])),
-            callback,
-            len(RULES),
-            len(RULES) + 1,
-        )
-        kept_catalog.drop(ROW).write.mode("overwrite").parquet(str(paths[1]))
+    try:
+        with spark_errors("writing the cleaned interactions"):
+            run_tracked(
+                spark,
+                lambda: cleaned.drop(ROW).write.mode("overwrite").parquet(str(paths[0])),
+                callback,
+                len(RULES),
+                len(RULES) + 1,
+            )
+            kept_catalog.drop(ROW).write.mode("overwrite").parquet(str(paths[1]))
+    finally:
+        # The rules cache each stage; once written, free them so that the next cleaning in
+        # this session does not run out of execution memory.
+        spark.catalog.clearCache()
     paths[2].write_text(json.dumps(report_dict(report), indent=1, sort_keys=True))
     if callback is not None:
         callback(len(RULES) + 1, len(RULES) + 1, f"{report.n_events_after:,} events written")

@@ -112,6 +112,12 @@ def read_events(
         raise IngestError(f"ts_unit must be one of {', '.join(TS_UNITS)}, not {ts_unit!r}")
     path = Path(path)
     frame = _read(spark, path, delimiter)
+    if mapping is None:
+        # The columns the local load would guess (timestamp -> ts, userid -> user_id...).
+        from core.data.ingest.presets import suggest_mapping
+
+        guessed = suggest_mapping(frame.columns).items()
+        mapping = {t: c for t, c in guessed if t in EVENT_SOURCE_COLUMNS and t != c}
     chosen = _chosen(frame.columns, mapping, EVENT_SOURCE_COLUMNS, path)
     for needed in (USER_ID, ITEM_ID):
         if needed not in chosen:
