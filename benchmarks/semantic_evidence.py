@@ -38,7 +38,6 @@ Run: ``python benchmarks/semantic_evidence.py [--only amazon_games_titles sample
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -55,8 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.data.clean import clean_dataset  # noqa: E402
+from core.data.datasets import load_games_titles  # noqa: E402
 from core.data.ingest.load import load_sample_world  # noqa: E402
-from core.data.interactions import Interactions  # noqa: E402
 from core.data.splits import DEFAULT_SPLIT, Split, leave_last_n_split, temporal_split  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.experiment import segment_masks  # noqa: E402
@@ -76,7 +75,6 @@ GAMES = ROOT.parent / "shared" / "datasets" / "amazon_games_titles"
 K = 10
 BATCH = 32
 THREADS = 2
-EPOCH = np.datetime64("2000-01-01T00:00:00", "s")
 Results = dict[str, Any]
 
 
@@ -166,33 +164,7 @@ def compare(
 
 
 def games(n_users: int, steps: int) -> Results:
-    items = pd.read_csv(
-        GAMES / "Games-6k.item", sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False
-    )
-    items.columns = ["item_id", "title"]
-    inter = pd.read_csv(GAMES / "Games-6k.test.inter", sep="\t", quoting=csv.QUOTE_NONE, dtype=str)
-    inter.columns = ["user_id", "history", "last"]
-    inter = inter.sample(n=min(n_users, len(inter)), random_state=0).sort_values("user_id")
-    sequences = [
-        f"{history} {last}".split()
-        for history, last in zip(inter["history"], inter["last"], strict=True)
-    ]
-    lengths = np.array([len(sequence) for sequence in sequences])
-    flat = np.concatenate(sequences)
-    item_ids, item_idx = np.unique(flat, return_inverse=True)
-    user_idx = np.repeat(np.arange(len(sequences)), lengths)
-    position = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    # A repeated item keeps its latest position (the pair's last event).
-    entries = pd.DataFrame({"u": user_idx, "i": item_idx, "p": position})
-    entries = entries.groupby(["u", "i"], as_index=False)["p"].max()
-    interactions = Interactions.from_arrays(
-        inter["user_id"].to_numpy(),
-        item_ids,
-        entries["u"].to_numpy(),
-        entries["i"].to_numpy(),
-        np.ones(len(entries), dtype=np.float32),
-        EPOCH + entries["p"].to_numpy().astype("timedelta64[s]"),
-    )
+    interactions, catalog = load_games_titles(GAMES.parent, n_users=n_users)
     split = leave_last_n_split(interactions, 1)
     # Training sequences: every item but the held-out one, in order.
     rows, cols = split.train.entries()
@@ -204,11 +176,10 @@ def games(n_users: int, steps: int) -> Results:
         }
     )
     pairs = cooccurrence_pairs(train_events)
-    catalog = items[items["item_id"].isin(set(item_ids))]
     with tempfile.TemporaryDirectory() as home:
         out = compare(split, catalog, pairs, steps, Path(home))
     out["split"] = (
-        f"{len(inter):,} random users (random_state=0) of {GAMES.name}; leave-last-one; "
+        f"{interactions.n_users:,} random users (random_state=0) of {GAMES.name}; leave-last-one; "
         "fine-tuning pairs: consecutive items of the training sequences"
     )
     return out
