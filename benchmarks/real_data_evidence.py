@@ -18,10 +18,14 @@ Protocol, for each dataset
    candidates are every signal's top 200 (training items left out) plus each content
    model's cold items; weighted sums with min-max, z-score and rank normalisation,
    reciprocal rank fusion and CombMNZ with weights searched on validation (the corners, the
-   centre and ``--weight-samples`` Dirichlet draws), and the learned softmax gate trained on
-   validation.
-4. Everything is chosen on validation: the best single model and the best fused variant by
-   NDCG@10 over the validation users, the best content model and the semantic variant by
+   centre and ``--weight-samples`` Dirichlet draws), each with a segment-aware twin
+   (``+cold``: a second weight vector for cold candidates, grid step 0.05, the best
+   validation NDCG@10 among the points reaching the best content model's validation
+   cold-item NDCG@10), and the learned softmax gate trained on validation.
+4. Everything is chosen on validation: the best single model by NDCG@10 over the validation
+   users; the best fused variant by the same, among the fused variants whose validation
+   cold-item NDCG@10 reaches the best content model's (all of them when none does; the
+   unconstrained choice is recorded too); the best content model and the semantic variant by
    NDCG@10 on the validation users' cold items. Test then measures, over the same users per
    comparison, with a paired bootstrap over users (:func:`core.evaluation.stats.
    paired_bootstrap`, 1,000 resamples, 95%):
@@ -91,7 +95,12 @@ from core.data.ingest.load import load_dataset  # noqa: E402
 from core.data.splits import Split, leave_last_n_split, temporal_split  # noqa: E402
 from core.data.workspace import Workspace, atomic_write_json  # noqa: E402
 from core.evaluation.stats import paired_bootstrap  # noqa: E402
-from core.fusion import PreparedFusion, build_candidates, search_weights  # noqa: E402
+from core.fusion import (  # noqa: E402
+    PreparedFusion,
+    build_candidates,
+    search_cold_weights,
+    search_weights,
+)
 from core.fusion.gate import SoftmaxGate, user_features  # noqa: E402
 from core.metrics import hit_matrix, ndcg_at_k, relevant_counts  # noqa: E402
 from core.models.base import Recommender  # noqa: E402
@@ -104,6 +113,8 @@ from core.text.item_pairs import (  # noqa: E402
 )
 
 RESULTS = ROOT / "benchmarks" / "results" / "real_data.json"
+# Product vectors are cached by encoder and text, so reruns encode only new titles.
+EMBEDDINGS = ROOT / "benchmarks" / "data" / "embeddings"
 K = 10
 DEPTH = 200
 N_RESAMPLES = 1000
@@ -112,6 +123,7 @@ THREADS = 2
 CF_MODELS = ("popularity", "item_knn", "als", "bpr")
 FIXED = (("weighted", "minmax"), ("weighted", "zscore"), ("weighted", "rank"))
 FIXED += (("rrf", "minmax"), ("combmnz", "minmax"))
+COLD_STEP = 0.05
 GATE_PARAMS = {"epochs": 40, "learning_rate": 0.01, "batch_size": 256, "random_state": 0}
 Results = dict[str, Any]
 
@@ -214,7 +226,11 @@ def fit_models(
     for name, params in specs.items():
         started = time.perf_counter()
         kind = "semantic_bert" if name.startswith("semantic") else name
-        extra = {"num_threads": THREADS, "device": "cpu"} if kind == "semantic_bert" else {}
+        extra = (
+            {"num_threads": THREADS, "device": "cpu", "cache_dir": str(EMBEDDINGS)}
+            if kind == "semantic_bert"
+            else {}
+        )
         models[name] = make_model(kind, **params, **extra).fit(split.train, catalog=catalog)
         record["fit_seconds"][name] = round(time.perf_counter() - started, 1)
         _log(f"  fitted {name} in {record['fit_seconds'][name]} s")
@@ -237,8 +253,18 @@ def _fused_lists(
     valid_users: np.ndarray,
     test_users: np.ndarray,
     weight_samples: int,
+    cold_floor: float | None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], Results]:
-    """Validation and test top-10 lists of every fused variant, weights found on validation."""
+    """Validation and test top-10 lists of every fused variant, weights found on validation.
+
+    Each fixed-weight variant also gets a segment-aware twin (``<label>+cold``): the same warm
+    weights and a second weight vector for cold candidates, chosen on validation as the best
+    NDCG@10 among the points whose cold-item NDCG@10 reaches ``cold_floor`` (the best content
+    model's), or the best cold-item point when none does
+    (:func:`core.fusion.search.search_cold_weights`).
+    """
+    cold_items = np.bincount(split.train.matrix.tocsr().indices, minlength=split.train.n_items)
+    cold_items = cold_items == 0
     valid_candidates = build_candidates(signals, valid_users, DEPTH)
     test_candidates = build_candidates(signals, test_users, DEPTH)
     names = valid_candidates.signal_names
@@ -262,6 +288,26 @@ def _fused_lists(
         valid_lists[label] = valid_prepared.top_items(weights, method, K)[0]
         test_lists[label] = test_prepared.top_items(weights, method, K)[0]
         settings[label] = {name: round(float(w), 3) for name, w in zip(names, weights, strict=True)}
+        if cold_items.any():
+            cold = search_cold_weights(
+                valid_prepared, weights, cold_items, method=method, step=COLD_STEP,
+                metric="ndcg@10", cold_floor=cold_floor,
+            )  # fmt: skip
+            chosen = cold.best_cold_weights
+            if chosen is None:
+                best = int(np.argmax(cold.sweep["cold:ndcg@10"].to_numpy()))
+                chosen = {name: float(cold.sweep.at[best, f"cold_weight_{name}"]) for name in names}
+            cold_weights = np.array([chosen[name] for name in names])
+            valid_lists[f"{label}+cold"] = valid_prepared.top_items(
+                weights, method, K, cold_weights
+            )[0]
+            test_lists[f"{label}+cold"] = test_prepared.top_items(weights, method, K, cold_weights)[
+                0
+            ]
+            settings[f"{label}+cold"] = {
+                "cold_weights": {name: round(w, 3) for name, w in chosen.items()},
+                "reached_floor": cold.best_cold_weights is not None,
+            }
     valid_prepared, test_prepared = prepared["minmax"]
     valid_features = user_features(split.train, valid_candidates.users)
     test_features = user_features(split.train, test_candidates.users)
@@ -315,8 +361,9 @@ def evaluate_split(
         for name, model in models.items()
         if not name.startswith("semantic") or name == chosen_semantic
     }
+    cold_floor = max(valid_cold_scores[name] for name in content) if content else None
     fused_valid, fused_test, settings = _fused_lists(
-        signals, split, valid_users, test_users, weight_samples
+        signals, split, valid_users, test_users, weight_samples, cold_floor
     )
     for label, lists in fused_valid.items():
         valid_lists[label] = lists
@@ -335,7 +382,13 @@ def evaluate_split(
     singles = list(models)
     fused = list(fused_valid)
     best_single = best_on_validation(valid_scores, singles)
-    best_fused = best_on_validation(valid_scores, fused)
+    # The best fused variant among those that reach the best content model on validation cold
+    # items (all of them when none does); the unconstrained choice is recorded beside it.
+    best_fused_any = best_on_validation(valid_scores, fused)
+    reaching = [
+        name for name in fused if cold_floor is None or valid_cold_scores[name] >= cold_floor
+    ]
+    best_fused = best_on_validation(valid_scores, reaching or fused)
     best_content = best_on_validation(valid_cold_scores, content)
     out["ranking_seconds"] = round(time.perf_counter() - started, 1)
     out["n_users"] = int(split.train.n_users)
@@ -351,6 +404,9 @@ def evaluate_split(
     out["chosen_on_validation"] = {
         "best_single": best_single,
         "best_fused": best_fused,
+        "best_fused_unconstrained": best_fused_any,
+        "validation_cold_floor": None if cold_floor is None else round(cold_floor, 5),
+        "fused_reaching_cold_floor": reaching,
         "best_content_cold": best_content,
         "semantic_cold": chosen_semantic,
     }

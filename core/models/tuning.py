@@ -138,7 +138,7 @@ class TuningResult:
     model_name : str
         The model searched.
     trials : pandas.DataFrame
-        One row per trial in the order run: ``trial`` (0 is the model's defaults), one column
+        One row per trial in the order run: ``trial`` (0 is the start setting), one column
         per searched hyperparameter, ``ndcg@10`` and ``recall@20`` on validation,
         ``started_seconds`` (when the trial started, counted from the start of the search)
         and ``seconds`` (fit and scoring).
@@ -211,6 +211,7 @@ def tune(
     space: SearchSpace | None = None,
     fixed_params: Mapping[str, Any] | None = None,
     catalog: pd.DataFrame | None = None,
+    start_params: Mapping[str, Any] | None = None,
     callback: ProgressCallback | None = None,
 ) -> TuningResult:
     """Random search of ``model_name``'s hyperparameters on ``split.valid``.
@@ -222,8 +223,8 @@ def tune(
     model_name : str
         A model of :func:`core.models.registry.available_models`.
     max_trials : int
-        At most this many fits (>= 1). The first is the model's defaults (and
-        ``fixed_params``), the others random draws.
+        At most this many fits (>= 1). The first is ``start_params`` (the model's defaults
+        when None) with ``fixed_params``, the others random draws.
     budget_seconds : float or None
         No trial starts once this many seconds have passed since the search started; None
         for no time limit. The first trial always runs.
@@ -235,6 +236,10 @@ def tune(
         Hyperparameters every trial uses (not searched).
     catalog : pandas.DataFrame, optional
         The catalogue, for the content models.
+    start_params : mapping, optional
+        The first trial's setting of the searched hyperparameters (e.g. the one in use, so
+        that the search keeps it unless validation finds better); missing ones take the
+        defaults. The random draws are the same as without it (unless one repeats it).
     callback : callable, optional
         ``callback(trial, max_trials, info)`` after each trial, ``info`` saying its score and
         the best so far. It may raise :class:`core.errors.TrainingCancelled` to stop.
@@ -260,7 +265,11 @@ def tune(
     _check_validation(split)
     rng = random_generator(random_state)
     defaults = make_model(model_name, **fixed).get_params()
-    searched = {name: defaults[name] for name in space}
+    start = dict(start_params or {})
+    unknown = sorted(set(start) - set(space))
+    if unknown:
+        raise ModelError(f"start_params sets {', '.join(unknown)}, which the search does not vary")
+    searched = {name: start.get(name, defaults[name]) for name in space}
     tried: set[tuple] = set()
     rows: list[dict[str, Any]] = []
     began = time.perf_counter()

@@ -14,7 +14,9 @@ from core.data.interactions import Interactions
 from core.data.splits import Split, random_split
 from core.data.workspace import HOME_ENV_VAR, Workspace
 from core.errors import ModelError
+from core.models.registry import make_model
 from core.models.runs import NDCG_KEY, list_models, run_info
+from core.models.training import evaluate
 from core.models.tuning import SECONDS, STARTED, TRIAL, LogUniform, OneOf, tune
 from tests.core.models.conftest import _checker_board
 from tests.core.test_training import write_log
@@ -121,6 +123,29 @@ def test_same_seed_same_trials_and_trial_cap() -> None:
         "similarity": first.trials.loc[best, "similarity"],
         "k_neighbours": first.trials.loc[best, "k_neighbours"],
     }
+
+
+def test_a_start_setting_is_tried_first_and_kept_unless_beaten() -> None:
+    split = _board_split()
+    plain = tune(split, "item_knn", max_trials=4, budget_seconds=None, random_state=3)
+    start = {"similarity": "bm25", "k_neighbours": 7}
+    started = tune(
+        split, "item_knn", max_trials=4, budget_seconds=None, random_state=3, start_params=start
+    )
+    assert started.trials.loc[0, "similarity"] == "bm25"
+    assert started.trials.loc[0, "k_neighbours"] == 7
+    # The random draws after it are the ones of the plain search.
+    pd.testing.assert_frame_equal(
+        _settings(started.trials).iloc[1:].reset_index(drop=True),
+        _settings(plain.trials).iloc[1:].reset_index(drop=True),
+    )
+    # The start setting scores as a fit of it does, and wins unless a draw beats it.
+    model = make_model("item_knn", **start).fit(split.train)
+    assert started.trials.loc[0, NDCG_KEY] == pytest.approx(evaluate(model, split)[NDCG_KEY])
+    best = started.trials[NDCG_KEY].to_numpy().argmax()
+    assert started.best_trial == best
+    with pytest.raises(ModelError, match="does not vary"):
+        tune(split, "item_knn", start_params={"factors": 3})
 
 
 def test_no_trial_starts_after_the_budget() -> None:
