@@ -18,6 +18,8 @@ Warm-started generator (the default; keys ``warm_*``)
     machine). Then the same generation call as the baseline's below, with ``warm:bench``.
     ``warm_keep_rate``: share of the stored queries whose product ranks in the top 10;
     ``warm_copy_rate``: share that equal a real query of the log or a training query.
+    ``real_keep_rate``: share of the log's real (query, product) pairs that pass the same
+    round-trip filter, the ceiling of a generator that wrote queries like the shoppers'.
 
 Baseline GPT-2 (keys ``baseline_*``)
     A query LM is trained on the search-then-click pairs with
@@ -217,6 +219,9 @@ def main(argv: list[str] | None = None) -> Results:
         results["warm_train_seconds"] = time.perf_counter() - start
         results["warm_train_cpu_seconds"] = time.process_time() - cpu
         results["warm_train_load_average"] = {"before": load_before, "after": _load()}
+        # The ceiling: the share of the real (query, product) pairs of the log that pass the
+        # same round-trip filter (computed while selecting the training pairs).
+        results["real_keep_rate"] = warm.metadata["n_consistent_pairs"] / warm.metadata["n_pairs"]
         results["warm_model"] = {
             "config": asdict(warm_config),
             "parameters": warm.n_parameters,
@@ -245,6 +250,7 @@ def main(argv: list[str] | None = None) -> Results:
             results["baseline_train_seconds"] = time.perf_counter() - start
             results["baseline_train_cpu_seconds"] = time.process_time() - cpu
             results["lm_training_seconds"] = results["baseline_train_seconds"]
+            results["baseline_epochs"] = config.epochs
             results["baseline_train_load_average"] = {"before": load_before, "after": _load()}
             results["lm"] = {
                 "config": asdict(config),
