@@ -8,6 +8,7 @@ ingest     load a behaviour log (and optionally a catalogue) into a workspace
 clean      apply the cleaning rules to the loaded log and print the report
 info       show the workspace's dataset and table sizes
 tune       choose a model's hyperparameters on the validation part and print the trials
+queries    write synthetic search queries (training the query generator first when needed)
 """
 
 from __future__ import annotations
@@ -174,6 +175,44 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+QUERY_GENERATORS = ("warm", "gpt2", "template")
+
+
+def cmd_queries(args: argparse.Namespace) -> int:
+    from core.data.workspace import check_name
+    from core.synth.generation import TEMPLATE
+    from core.synth.lm_store import LM_PREFIX, WARM_PREFIX, lms_dir
+    from core.synth.queries import synthesize_queries, train_query_lm, train_warm_query_model
+
+    workspace = _workspace(args)
+    generator = TEMPLATE
+    if args.generator != TEMPLATE:
+        warm = args.generator == "warm"
+        name = check_name(args.model or f"query-{args.generator}")
+        generator = (WARM_PREFIX if warm else LM_PREFIX) + name
+        if args.retrain or not (lms_dir(workspace) / name).is_dir():
+            callback, bar = tqdm_callback(f"train {generator}")
+            (train_warm_query_model if warm else train_query_lm)(workspace, name, callback=callback)
+            bar.close()
+    callback, bar = tqdm_callback(f"queries {generator}")
+    catalog = workspace.read_table("catalog")
+    items = catalog["item_id"].astype(str).tolist()[: args.products] if args.products else None
+    run = synthesize_queries(
+        workspace, generator, n_per_product=args.per_product, item_ids=items,
+        random_state=args.seed, callback=callback,
+    )  # fmt: skip
+    bar.close()
+    metrics = run.metrics
+    print(
+        f"{metrics['n_samples']:,} queries by {generator} stored as pending (run {run.run_id}); "
+        f"keep rate {metrics['keep_rate']:.3f} (top {metrics['k']}), "
+        f"copies of real queries {metrics['copy_rate']:.3f}"
+    )
+    for row in run.samples.head(args.show).itertuples(index=False):
+        print(f"  {row.item_id}: {row.text} (rank {row.rank})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -213,6 +252,19 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--seed", type=int, default=0, help="random_state of the draws")
     tune.add_argument("--train-best", action="store_true", help="record the best as a run")
     tune.set_defaults(handler=cmd_tune)
+
+    queries = with_workspace(commands.add_parser("queries", help="write synthetic queries"))
+    queries.add_argument(
+        "--generator", choices=QUERY_GENERATORS, default=QUERY_GENERATORS[0],
+        help="warm-started MiniLM encoder-decoder (default), GPT-2 from scratch, or templates",
+    )  # fmt: skip
+    queries.add_argument("--model", help="model name (default query-<generator>)")
+    queries.add_argument("--retrain", action="store_true", help="train the model again")
+    queries.add_argument("--per-product", type=int, default=3, help="queries per product")
+    queries.add_argument("--products", type=int, help="the first N products (default all)")
+    queries.add_argument("--seed", type=int, default=0, help="random_state of the sampling")
+    queries.add_argument("--show", type=int, default=10, help="queries printed (default 10)")
+    queries.set_defaults(handler=cmd_queries)
     return parser
 
 

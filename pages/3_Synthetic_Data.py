@@ -19,8 +19,9 @@ from ui.views.synthetic_privacy import privacy_tab
 def query_tab(ws: Workspace) -> None:
     st.markdown(
         "Search queries for products, written by a model trained on this workspace's own "
-        "(query, clicked product) pairs: a GPT-2 model trained from scratch, or an "
-        "encoder-decoder warm-started from the shipped MiniLM weights; attribute templates "
+        "(query, clicked product) pairs: an encoder-decoder warm-started from the shipped "
+        "MiniLM weights that can copy the product's words (the default), or a GPT-2 model "
+        "trained from scratch (the baseline); attribute templates "
         "need no training. Each query is kept as consistent only if the semantic "
         "model retrieves its product in the top k: the round-trip threshold below."
     )

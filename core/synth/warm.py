@@ -6,19 +6,25 @@ Both sides start from the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minil
 package (:func:`core.text.encoders.minilm_path`; nothing is downloaded): transformers'
 ``EncoderDecoderModel.from_encoder_decoder_pretrained`` copies the six BERT layers into the
 encoder and into the decoder, and adds the decoder's cross-attention (the only randomly
-initialised weights besides the output transform). Two choices keep training within minutes on
+initialised weights besides the output transform). Four choices make it learn within minutes on
 two CPU cores:
 
 * The encoder is frozen: each distinct source is encoded once, and only the decoder learns.
 * The decoder's vocabulary is cut to the word pieces that occur in the training targets and in
   the sources it will write for (a few thousand of MiniLM's 30,522), with their pretrained
   embeddings; its output layer stays tied to them. The full tokenizer still reads the sources.
+* Each cross-attention starts as a copy of its layer's self-attention, and the output
+  transform (absent from the sentence-transformers checkpoint) as the identity, instead of
+  random weights; these new weights learn at ``new_learning_rate``.
+* Copy attention over the source's word pieces (:mod:`core.synth.pointer`) lets it write the
+  product's own words (brand, model, colour) from the first steps.
 
 :meth:`WarmGenerator.generate` samples (temperature, top-p) or searches beams with
 transformers' ``generate``; with ``avoid`` (e.g. the workspace's real queries) it writes
 ``oversample`` candidates per text and prefers the ones that are not a copy of an avoided text,
-keeping copies only where too few new texts were written. Saved as safetensors weights,
-configuration, tokenizer and ``warm.json`` (no pickles).
+keeping copies only where too few new texts were written. Saved as safetensors weights (the
+copy head in ``copy_head.safetensors``), configuration, tokenizer and ``warm.json`` (no
+pickles).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from core.data.workspace import replace_folder
 from core.errors import LMError
 from core.progress import ProgressCallback, ProgressInfo
 from core.synth.lm import TARGETS_FILE, StopCheck, check_stop
+from core.synth.pointer import CopyHead, decode, log_probs
 from core.synth.prompts import normalise_text
 from core.text.runtime import torch_threads
 
@@ -52,6 +59,7 @@ if TYPE_CHECKING:
 
 WARM_META_FILE = "warm.json"
 VOCAB_FILE = "decoder_vocabulary.json"
+COPY_HEAD_FILE = "copy_head.safetensors"
 # Decoder ids of the special tokens: the cut vocabulary starts with them, in this order.
 DECODER_PAD, DECODER_START, DECODER_END, DECODER_UNKNOWN = 0, 1, 2, 3
 
@@ -71,7 +79,15 @@ class WarmConfig:
     batch_size : int
         Pairs per optimiser step.
     learning_rate : float
-        Peak AdamW learning rate (linear warm-up, then linear decay to 0).
+        Peak AdamW learning rate of the pretrained decoder weights (linear warm-up, then
+        linear decay to 0).
+    new_learning_rate : float or None
+        Peak learning rate of the new weights (cross-attention, output transform, copy head);
+        ``learning_rate`` if None.
+    decoder_layers : int
+        MiniLM layers kept in the decoder (the first ones; at most 6): fewer train faster.
+    copy : bool
+        Copy attention over the source (:mod:`core.synth.pointer`).
     warmup_fraction, weight_decay : float
         Share of steps with a rising learning rate; AdamW weight decay.
     valid_fraction : float
@@ -88,6 +104,9 @@ class WarmConfig:
     max_pairs: int | None = None
     batch_size: int = 32
     learning_rate: float = 2e-4
+    new_learning_rate: float | None = None
+    decoder_layers: int = 6
+    copy: bool = True
     warmup_fraction: float = 0.05
     weight_decay: float = 0.01
     valid_fraction: float = 0.05
@@ -102,6 +121,11 @@ class WarmConfig:
             (self.max_pairs is None or self.max_pairs >= 2, "max_pairs must be at least 2"),
             (self.batch_size >= 1, "batch_size must be at least 1"),
             (self.learning_rate > 0, "learning_rate must be > 0"),
+            (
+                self.new_learning_rate is None or self.new_learning_rate > 0,
+                "new_learning_rate must be > 0",
+            ),
+            (1 <= self.decoder_layers <= 6, "decoder_layers must be in [1, 6]"),
             (0 <= self.warmup_fraction < 1, "warmup_fraction must be in [0, 1)"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (0 <= self.valid_fraction < 0.5, "valid_fraction must be in [0, 0.5)"),
@@ -135,6 +159,8 @@ class WarmGenerator:
         JSON-able facts (task, history, sizes).
     training_targets : sequence of str, optional
         The normalised, distinct targets it was trained on.
+    copy_head : CopyHead, optional
+        Copy attention over the source (None: the decoder's vocabulary alone).
     """
 
     def __init__(
@@ -145,8 +171,10 @@ class WarmGenerator:
         config: WarmConfig,
         metadata: dict[str, Any] | None = None,
         training_targets: Sequence[str] | None = None,
+        copy_head: CopyHead | None = None,
     ) -> None:
         self.model = model.eval()
+        self.copy_head = copy_head.eval() if copy_head is not None else None
         self.tokenizer = tokenizer
         self.vocabulary = np.asarray(vocabulary, dtype=np.int64)
         self.config = config
@@ -162,7 +190,8 @@ class WarmGenerator:
 
     @property
     def n_parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        head = self.copy_head.parameters() if self.copy_head is not None else []
+        return sum(p.numel() for p in [*self.model.parameters(), *head])
 
     @classmethod
     def new(
@@ -190,10 +219,12 @@ class WarmGenerator:
                 model = EncoderDecoderModel.from_encoder_decoder_pretrained(folder, folder)
         finally:
             logging.set_verbosity(verbosity)
-        _cut_decoder_vocabulary(model, vocabulary)
-        return cls(model, tokenizer, vocabulary, config)
-
-    # Token ids ----------------------------------------------------------------------------------
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.random_state)
+            _warm_new_weights(model, config.decoder_layers)
+            _cut_decoder_vocabulary(model, vocabulary)
+            head = CopyHead(model.config.decoder.hidden_size) if config.copy else None
+        return cls(model, tokenizer, vocabulary, config, copy_head=head)
 
     def source_ids(self, sources: Sequence[str]) -> list[list[int]]:
         """``[CLS] source [SEP]`` word-piece ids, the source cut to max_source_tokens."""
@@ -224,8 +255,6 @@ class WarmGenerator:
         tokens = [int(self.vocabulary[i]) for i in decoder_ids if i > DECODER_UNKNOWN]
         return " ".join(self.tokenizer.decode(tokens, skip_special_tokens=True).split())
 
-    # Training pieces ----------------------------------------------------------------------------
-
     def encode_sources(self, sources: Sequence[str], batch_size: int = 64) -> list[torch.Tensor]:
         """The frozen encoder's last hidden states of each source (one tensor per source)."""
         import torch
@@ -243,31 +272,40 @@ class WarmGenerator:
                     out[row] = hidden[position, : len(ids[row])].clone()
         return out
 
-    def batch_loss(
-        self, states: Sequence[torch.Tensor], targets: Sequence[Sequence[int]]
-    ) -> torch.Tensor:
-        """Mean cross-entropy of the target tokens (end included) given encoder states."""
+    def source_batch(self, states: Sequence[torch.Tensor], ids: Sequence[Sequence[int]]) -> dict:
+        """Padded encoder states of sources (``states``, ``mask``) and, for the copy head,
+        their pieces' decoder ids (``ids``) and which of them may be copied (``copyable``)."""
         import torch
-        import torch.nn.functional as F  # noqa: N812
 
         width = max(len(state) for state in states)
         hidden = torch.zeros((len(states), width, states[0].shape[-1]))
-        source_mask = torch.zeros((len(states), width), dtype=torch.long)
         for row, state in enumerate(states):
             hidden[row, : len(state)] = state
-            source_mask[row, : len(state)] = 1
+        pieces, mask = _pad(ids, self.tokenizer.pad_token_id)
+        decoder_ids = torch.tensor(
+            [[self._decoder_id.get(int(t), DECODER_UNKNOWN) for t in r] for r in pieces.tolist()]
+        )
+        copyable = mask.bool() & (decoder_ids > DECODER_START) & (decoder_ids != DECODER_UNKNOWN)
+        return {"states": hidden, "mask": mask, "ids": decoder_ids, "copyable": copyable}
+
+    def batch_loss(
+        self,
+        states: Sequence[torch.Tensor],
+        targets: Sequence[Sequence[int]],
+        sources: Sequence[Sequence[int]],
+    ) -> torch.Tensor:
+        """Mean negative log-likelihood of the target tokens (end included) given encoder
+        states (``sources``: their word-piece ids, for the copy head)."""
+        import torch.nn.functional as F  # noqa: N812
+
         input_ids, mask = _pad([row[:-1] for row in targets], DECODER_PAD)
         labels, label_mask = _pad([row[1:] for row in targets], DECODER_PAD)
-        logits = self.model.decoder(
-            input_ids=input_ids,
+        log_p, _ = log_probs(
+            self.model.decoder, self.copy_head, input_ids, self.source_batch(states, sources),
             attention_mask=mask,
-            encoder_hidden_states=hidden,
-            encoder_attention_mask=source_mask,
-        ).logits
+        )  # fmt: skip
         scored = label_mask.bool()
-        return F.cross_entropy(logits[scored], labels[scored])
-
-    # Generation ---------------------------------------------------------------------------------
+        return F.nll_loss(log_p[scored], labels[scored])
 
     def generate(
         self,
@@ -295,10 +333,9 @@ class WarmGenerator:
             Texts per source.
         temperature, top_p : float
             Sampling settings; temperature 0 or ``num_beams > 1`` searches beams instead.
-        num_beams : int
-            Beams of a beam search (1: sampling).
-        max_new_tokens : int, optional
-            Tokens written at most; max_target_tokens + 1 if omitted.
+        num_beams, max_new_tokens : int
+            Beams of a beam search (1: sampling); tokens written at most (max_target_tokens
+            + 1 if omitted).
         batch_size : int
             Sources per ``generate`` call.
         random_state : int
@@ -326,19 +363,11 @@ class WarmGenerator:
             raise LMError(f"temperature must be >= 0 and top_p in (0, 1] ({temperature}, {top_p})")
         sources = list(sources)
         wanted = n * (oversample if avoid else 1)
-        beams = num_beams > 1 or temperature == 0
         settings: dict[str, Any] = {
-            "max_new_tokens": max_new_tokens or self.config.max_target_tokens + 1,
-            "num_return_sequences": wanted,
-            "decoder_start_token_id": DECODER_START,
-            "eos_token_id": DECODER_END,
-            "pad_token_id": DECODER_PAD,
-            "bos_token_id": DECODER_START,
-        }
-        if beams:
-            settings.update(do_sample=False, num_beams=max(num_beams, wanted))
-        else:
-            settings.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
+            "n": wanted, "max_new_tokens": max_new_tokens or self.config.max_target_tokens + 1,
+            "start": DECODER_START, "end": DECODER_END, "pad": DECODER_PAD,
+            "temperature": temperature, "top_p": top_p, "num_beams": num_beams,
+        }  # fmt: skip
         source_ids = self.source_ids(sources)
         order = np.argsort([len(row) for row in source_ids], kind="stable")
         seeds = np.random.SeedSequence(random_state).generate_state(
@@ -347,6 +376,7 @@ class WarmGenerator:
         out: list[list[str]] = [[] for _ in sources]
         was_training = self.model.training
         self.model.eval()
+        encoder = self.model.get_encoder()
         try:
             with (
                 torch_threads(self.config.num_threads),
@@ -355,16 +385,14 @@ class WarmGenerator:
             ):
                 for index, start in enumerate(range(0, len(order), batch_size)):
                     rows = order[start : start + batch_size]
-                    input_ids, mask = _pad(
-                        [source_ids[row] for row in rows], self.tokenizer.pad_token_id
-                    )
+                    ids = [source_ids[row] for row in rows]
+                    input_ids, mask = _pad(ids, self.tokenizer.pad_token_id)
+                    hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                    batch = self.source_batch(list(hidden), ids)
                     torch.manual_seed(int(seeds[index]))
-                    written = self.model.generate(
-                        input_ids=input_ids, attention_mask=mask, **settings
-                    ).tolist()
+                    written = decode(self.model.decoder, self.copy_head, batch, **settings)
                     for position, row in enumerate(rows):
-                        mine = written[position * wanted : (position + 1) * wanted]
-                        candidates = [self.decode(ids) for ids in mine]
+                        candidates = [self.decode(ids) for ids in written[position]]
                         out[row] = _choose(candidates, n, avoid)
                     done = min(start + batch_size, len(order))
                     if callback is not None:
@@ -373,8 +401,6 @@ class WarmGenerator:
         finally:
             self.model.train(was_training)
         return out
-
-    # Persistence --------------------------------------------------------------------------------
 
     def save(self, folder: Path, metadata: dict[str, Any] | None = None) -> Path:
         """Write the model to ``folder`` (safetensors weights, configuration, tokenizer, the
@@ -388,6 +414,10 @@ class WarmGenerator:
             self.model.save_pretrained(staging, safe_serialization=True)
             self.tokenizer.save_pretrained(staging)
             (staging / VOCAB_FILE).write_text(json.dumps(self.vocabulary.tolist()))
+            if self.copy_head is not None:
+                from safetensors.torch import save_file
+
+                save_file(self.copy_head.state_dict(), str(staging / COPY_HEAD_FILE))
             meta = {**self.metadata, "architecture": "warm", "config": asdict(self.config)}
             (staging / WARM_META_FILE).write_text(json.dumps(meta, indent=2, default=str))
             if self.training_targets is not None:
@@ -410,11 +440,17 @@ class WarmGenerator:
         meta = json.loads(meta_path.read_text())
         config = WarmConfig(**meta.pop("config"))
         model = EncoderDecoderModel.from_pretrained(str(folder))
+        head = None
+        if config.copy:
+            from safetensors.torch import load_file
+
+            head = CopyHead(model.config.decoder.hidden_size)
+            head.load_state_dict(load_file(str(folder / COPY_HEAD_FILE)))
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         vocabulary = json.loads((folder / VOCAB_FILE).read_text())
         targets_path = folder / TARGETS_FILE
         targets = pd.read_parquet(targets_path)["text"].tolist() if targets_path.is_file() else None
-        return cls(model, tokenizer, vocabulary, config, meta, targets)
+        return cls(model, tokenizer, vocabulary, config, meta, targets, head)
 
 
 def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
@@ -443,6 +479,35 @@ def _choose(
     fresh = [text for text in distinct if normalise_text(text) not in avoid]
     copies = [text for text in distinct if normalise_text(text) in avoid]
     return (fresh + copies)[:n]
+
+
+def _warm_new_weights(model: EncoderDecoderModel, layers: int) -> None:
+    """Keep the decoder's first ``layers`` layers; start each cross-attention as a copy of its
+    layer's self-attention and the output transform's dense layer as the identity."""
+    import torch
+    from torch import nn
+
+    decoder = model.decoder
+    kept = nn.ModuleList(list(decoder.bert.encoder.layer)[:layers])
+    decoder.bert.encoder.layer = kept
+    decoder.config.num_hidden_layers = layers
+    model.config.decoder.num_hidden_layers = layers
+    with torch.no_grad():
+        for layer in kept:
+            layer.crossattention.load_state_dict(layer.attention.state_dict())
+        dense = decoder.cls.predictions.transform.dense
+        dense.weight.copy_(torch.eye(dense.weight.shape[0]))
+        dense.bias.zero_()
+
+
+def new_parameters(generator: WarmGenerator) -> list[torch.nn.Parameter]:
+    """The weights MiniLM does not provide: cross-attention, output transform, copy head."""
+    decoder = generator.model.decoder
+    new = [p for layer in decoder.bert.encoder.layer for p in layer.crossattention.parameters()]
+    new += list(decoder.cls.predictions.transform.parameters())
+    if generator.copy_head is not None:
+        new += list(generator.copy_head.parameters())
+    return new
 
 
 def _cut_decoder_vocabulary(model: EncoderDecoderModel, vocabulary: Sequence[int]) -> None:
@@ -531,6 +596,7 @@ def train_warm(
         states = warm.encode_sources(distinct)
     encode_seconds = time.perf_counter() - started
     pair_states = [position[source] for source in sources]
+    piece_ids = warm.source_ids(distinct)
     target_ids = warm.target_ids(targets)
     rows = rng.permutation(len(targets))
     n_valid = round(config.valid_fraction * len(targets))
@@ -541,9 +607,16 @@ def train_warm(
     model = warm.model
     for parameter in model.get_encoder().parameters():
         parameter.requires_grad_(False)
-    trainable = [p for p in model.decoder.parameters() if p.requires_grad]
+    new = new_parameters(warm)
+    known = {id(p) for p in new}
+    pretrained = [p for p in model.decoder.parameters() if id(p) not in known]
+    trainable = [*pretrained, *new]
     optimizer = torch.optim.AdamW(
-        trainable, lr=config.learning_rate, weight_decay=config.weight_decay
+        [
+            {"params": pretrained, "lr": config.learning_rate},
+            {"params": new, "lr": config.new_learning_rate or config.learning_rate},
+        ],
+        weight_decay=config.weight_decay,
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
@@ -556,7 +629,9 @@ def train_warm(
 
     def loss_of(batch_rows: np.ndarray) -> torch.Tensor:
         return warm.batch_loss(
-            [states[pair_states[i]] for i in batch_rows], [target_ids[i] for i in batch_rows]
+            [states[pair_states[i]] for i in batch_rows],
+            [target_ids[i] for i in batch_rows],
+            [piece_ids[pair_states[i]] for i in batch_rows],
         )
 
     history: list[dict[str, Any]] = []
@@ -565,6 +640,8 @@ def train_warm(
         torch.manual_seed(config.random_state)
         for epoch in range(1, config.epochs + 1):
             model.decoder.train()
+            if warm.copy_head is not None:
+                warm.copy_head.train()
             losses = []
             for batch_rows in np.array_split(rng.permutation(train_rows), steps_per_epoch):
                 check_stop(should_stop)
@@ -581,6 +658,8 @@ def train_warm(
                     text = f"epoch {epoch}/{config.epochs}: loss {losses[-1]:.3f}"
                     callback(step, total, ProgressInfo(text, point))
             model.eval()
+            if warm.copy_head is not None:
+                warm.copy_head.eval()
             valid_loss = None
             if len(valid_rows):
                 with torch.inference_mode():

@@ -75,3 +75,29 @@ def test_ingest_of_a_file_that_is_not_data_does_not_quote_it(
     for line in content.splitlines():
         assert line not in captured.out + captured.err
     assert "SECRET" not in captured.out + captured.err
+
+
+def test_queries_command_trains_the_default_warm_generator_and_writes(
+    home: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from core.synth import queries
+    from core.synth.lm_store import list_lms
+    from tests.core.synth.conftest import make_catalog, write_catalog, write_search_log
+
+    workspace = Workspace.open("cli-q", home=home)
+    write_catalog(workspace, make_catalog())
+    write_search_log(workspace)
+    # Two training steps: the command's wiring is under test, not the model's quality.
+    tiny = replace(queries.WARM_QUERY_CONFIG, max_pairs=12, batch_size=6, valid_fraction=0.0)
+    monkeypatch.setattr(queries.train_warm_query_model, "__defaults__", (tiny,))
+    assert main(["queries", "--workspace", "cli-q", "--products", "2", "--per-product", "2"]) == 0
+    assert list_lms(workspace, task="query")["generator"].tolist() == ["warm:query-warm"]
+    out = capsys.readouterr().out
+    assert "by warm:query-warm stored as pending" in out
+    runs = workspace.read_table("runs")
+    assert (runs["kind"] == "synthetic_queries").sum() == 1
+    assert main(["queries", "--workspace", "cli-q", "--generator", "template"]) == 0
+    assert "by template stored as pending" in capsys.readouterr().out
+    assert main(["queries", "--workspace", "cli-q", "--generator", "gpt2", "--model", "x!"]) == 2

@@ -74,15 +74,15 @@ def lm_training_form(
 
     query = task == QUERY_LM_TASK
     base = QUERY_LM_CONFIG if query else DESCRIPTION_LM_CONFIG
-    kinds = [GPT2, WARM] if train_warm is not None else [GPT2]
+    kinds = [WARM, GPT2] if train_warm is not None else [GPT2]
     kind = st.radio(
         "Model", kinds, format_func=ARCHITECTURES.get, horizontal=True,
         key=f"{state.SYNTH_LM_ARCH}{task}",
-        help="The GPT-2 baseline learns English from this workspace's queries alone. The "
-        "warm-started model starts both its encoder and decoder from the shipped "
-        "all-MiniLM-L6-v2 weights (Rothe et al. 2020); its new cross-attention needs many "
-        "training steps, and after a short run it mostly writes queries that miss their "
-        "product (benchmarks/results/synth.json), so read its round-trip figures first.",
+        help="The warm-started model starts both its encoder and decoder from the shipped "
+        "all-MiniLM-L6-v2 weights (Rothe et al. 2020) and copies words of the product's fields "
+        "through copy attention; on the sample world most of its queries find their product "
+        "(benchmarks/results/synth.json). The GPT-2 baseline learns English from this "
+        "workspace's queries alone.",
     )  # fmt: skip
     if kind == WARM:
         base = WARM_QUERY_CONFIG if query else WARM_DESCRIPTION_CONFIG
@@ -128,11 +128,11 @@ def lm_training_form(
 
 
 def _generator_choices(ws: Workspace, task: str) -> dict[str, str]:
-    """Trained GPT-2 models first (the newest is the default), then warm-started models, then
-    the templates."""
+    """Trained warm-started models first (the newest is the default), then GPT-2 models,
+    then the templates."""
     lms = list_lms(ws, task=task)
     choices: dict[str, str] = {}
-    for architecture, label in ((GPT2, "GPT-2 model"), (WARM, "Warm-started model")):
+    for architecture, label in ((WARM, "Warm-started model"), (GPT2, "GPT-2 model")):
         mine = lms[lms["architecture"] == architecture] if not lms.empty else lms
         for generator, name in zip(mine["generator"], mine["name"], strict=True):
             choices[generator] = f"{label} '{name}'"

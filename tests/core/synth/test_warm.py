@@ -4,6 +4,7 @@ names."""
 
 from __future__ import annotations
 
+import math
 import socket
 from dataclasses import replace
 
@@ -177,3 +178,86 @@ def test_warm_query_and_description_models_in_a_workspace(
     written = synthesize_descriptions(shop, "warm:wd", item_ids=["P02", "P03"])
     assert written.samples["item_id"].tolist() == ["P02", "P03"]
     assert written.samples["text"].str.len().gt(0).all()
+
+
+def test_copy_head_mixes_vocabulary_and_copy_distributions_as_computed_by_hand() -> None:
+    from core.synth.pointer import CopyHead
+
+    head = CopyHead(2)
+    with torch.no_grad():
+        head.gate.bias.fill_(math.log(3.0))  # gate weights are zero: g = sigmoid(log 3) = 0.75
+    hidden = torch.tensor([[[1.0, 0.0]]])
+    states = torch.tensor([[[2.0, 0.0], [0.0, 2.0], [5.0, 5.0]]])
+    copyable = torch.tensor([[True, True, False]])
+    source_ids = torch.tensor([[4, 4, 1]])  # both copyable pieces are word 4 of 5
+    logits = torch.log(torch.tensor([[[0.1, 0.2, 0.3, 0.2, 0.2]]]))
+    log_p = head(hidden, logits, states, copyable, source_ids)
+    # Identity projections: scores (2, 0) / sqrt(2) over the copyable pieces, both word 4,
+    # so word 4 receives all the copy mass; p = 0.25 * p_vocab + 0.75 * copy.
+    expected = np.array([0.1, 0.2, 0.3, 0.2, 0.2]) * 0.25
+    expected[4] += 0.75
+    np.testing.assert_allclose(log_p.exp().detach().numpy()[0, 0], expected, rtol=1e-5)
+
+
+def test_with_the_copy_gate_forced_to_one_it_writes_only_source_pieces(trained: tuple) -> None:
+    from core.synth.pointer import decode
+
+    model, sources, _ = trained
+    torch.manual_seed(2)
+    with torch.inference_mode():
+        states = model.encode_sources(sources[:3])
+        batch = model.source_batch(states, model.source_ids(sources[:3]))
+        model.copy_head.forced_gate = 1.0
+        try:
+            written = decode(
+                model.model.decoder, model.copy_head, batch, n=4, max_new_tokens=6,
+                start=DECODER_START, end=DECODER_END, pad=0, temperature=1.5,
+            )  # fmt: skip
+        finally:
+            model.copy_head.forced_gate = None
+    for row, texts in enumerate(written):
+        allowed = set(batch["ids"][row][batch["copyable"][row]].tolist())
+        assert DECODER_END in allowed and DECODER_START not in allowed
+        assert all(texts) and all(set(ids) <= allowed for ids in texts)
+        # Pieces are not repeated within a text.
+        assert all(len(set(ids)) == len(ids) for ids in texts)
+
+
+def test_cached_decoding_matches_whole_prefixes(trained: tuple) -> None:
+    from core.synth.pointer import log_probs
+
+    model, sources, _ = trained
+    with torch.inference_mode():
+        states = model.encode_sources(sources[:2])
+        batch = model.source_batch(states, model.source_ids(sources[:2]))
+        targets = torch.tensor([[DECODER_START, 5, 7, 9], [DECODER_START, 6, 8, DECODER_END]])
+        whole, _ = log_probs(model.model.decoder, model.copy_head, targets, batch)
+        cache, steps = None, []
+        for position in range(targets.shape[1]):
+            step, cache = log_probs(
+                model.model.decoder, model.copy_head, targets[:, position : position + 1],
+                batch, past=cache,
+            )  # fmt: skip
+            steps.append(step[:, -1])
+    np.testing.assert_allclose(torch.stack(steps, 1).numpy(), whole.numpy(), atol=1e-4)
+
+
+def test_new_weights_start_from_pretrained_ones_and_fewer_layers_are_kept() -> None:
+    sources = ["Oak Table, Brown | Tables", "Red Mug | Mugs"]
+    model = WarmGenerator.new([*sources, "oak table"], replace(TWO_STEPS, decoder_layers=2))
+    layers = model.model.decoder.bert.encoder.layer
+    assert len(layers) == 2 and model.model.config.decoder.num_hidden_layers == 2
+    for layer in layers:
+        assert torch.equal(layer.crossattention.self.key.weight, layer.attention.self.key.weight)
+    dense = model.model.decoder.cls.predictions.transform.dense.weight
+    assert torch.equal(dense, torch.eye(dense.shape[0]))
+
+
+def test_a_loaded_generator_samples_the_same_texts(trained: tuple, workspace: Workspace) -> None:
+    model, sources, _ = trained
+    folder = save_lm(workspace, "warm-sampled", model, {"task": "query"})
+    assert (folder / "copy_head.safetensors").is_file()
+    loaded = WarmGenerator.load(folder)
+    written = model.generate(sources[:3], 2, random_state=7, temperature=1.2)
+    assert loaded.generate(sources[:3], 2, random_state=7, temperature=1.2) == written
+    assert loaded.generate(sources[:3], 2, random_state=8, temperature=1.2) != written
