@@ -479,7 +479,7 @@ class SearchIndex:
             notes.append(f"user {user_id!r} is unknown to the personal model: not personalised")
         known_user = self.personal is not None and self.personal.knows(user_id)
         clock.lap("parse")
-        lexical, semantic, candidates, vector = self._retrieve(
+        lexical, candidates, vector = self._retrieve(
             parsed.free_text, n_candidates, notes, clock=clock
         )
         active = self._filters(filters or SearchFilters(), parsed, chip_mode)
@@ -491,7 +491,7 @@ class SearchIndex:
             return SearchResult(self._frame(rows), parsed, self._facets(rows), tuple(notes),
                                 tuple(relaxed), 0)  # fmt: skip
 
-        raw = self._raw(rows, lexical, semantic, user_id if known_user else None)
+        raw = self._raw(rows, lexical, vector, user_id if known_user else None)
         clock.lap("personal")
         pi = personal_weight if known_user else 0.0
         a = alpha if self.semantic is not None else 0.0
@@ -542,15 +542,16 @@ class SearchIndex:
         self,
         rows: np.ndarray,
         lexical: np.ndarray | None,
-        semantic: np.ndarray | None,
+        query_vector: np.ndarray | None,
         user_id: str | None,
     ) -> np.ndarray:
-        """``(3, n)`` raw signals of ``rows`` (NaN where a signal did not retrieve)."""
+        """``(3, n)`` raw signals of ``rows`` (NaN where a signal did not retrieve); the
+        semantic one is the exact cosine of each row, whichever retriever found it."""
         raw = np.full((3, len(rows)), np.nan, dtype=np.float32)
         if lexical is not None:
             raw[0] = np.where(lexical[rows] > 0, lexical[rows], np.nan)
-        if semantic is not None:
-            raw[1] = semantic[rows]
+        if query_vector is not None:
+            raw[1] = self.semantic.cosines(query_vector, rows)
         if user_id is not None:
             raw[2] = self.personal.score(user_id, rows).score
         return raw
@@ -570,8 +571,8 @@ class SearchIndex:
         """Candidates of free text ``text`` and their signals, as :meth:`search` fuses them
         (no filters, no boost); ``query_vector`` saves encoding ``text`` again."""
         known = self.personal is not None and self.personal.knows(user_id)
-        lexical, semantic, rows, _ = self._retrieve(text, n_candidates, [], query_vector)
-        raw = self._raw(rows, lexical, semantic, user_id if known else None)
+        lexical, rows, vector = self._retrieve(text, n_candidates, [], query_vector)
+        raw = self._raw(rows, lexical, vector, user_id if known else None)
         return CandidateSignals(rows, raw, minmax(raw))
 
     def _retrieve(
@@ -581,12 +582,12 @@ class SearchIndex:
         notes: list[str],
         query_vector: np.ndarray | None = None,
         clock: StageClock | None = None,
-    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray | None]:
-        """Lexical and semantic scores of every product, the candidate rows (ascending) and
-        the query's vector (None without an encoder or free text)."""
+    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """Lexical scores of every product, the candidate rows (ascending) and the query's
+        vector (None without an encoder or free text)."""
         n, clock = len(self.catalog), clock or StageClock(None)
         if not text.strip():
-            return None, None, np.arange(n), None
+            return None, np.arange(n), None
         scores = self.lexical.score(text)
         if scores.fallback:
             notes.append(f"no exact word match for {text!r}: showing close spellings")
@@ -595,17 +596,15 @@ class SearchIndex:
         if len(matched) > n_candidates:  # the best of the matches (ascending rows: same ties)
             matched = matched[best_rows(lexical[matched], n_candidates)]
         found = [matched]
-        semantic = None
         clock.lap("lexical")
         if self.semantic is not None:
             if query_vector is None:
                 query_vector = self.semantic.query_vector(text)
             clock.lap("encode")
-            best, semantic = self.semantic.shortlist(query_vector, n_candidates)
-            found.append(best)
+            found.append(self.semantic.shortlist(query_vector, n_candidates))
             clock.lap("semantic")
         rows = np.unique(np.concatenate(found)).astype(np.int64)
-        return lexical, semantic, rows, query_vector
+        return lexical, rows, query_vector
 
     def _apply_filters(
         self, candidates: np.ndarray, active: list[_Filter], notes: list[str]

@@ -7,6 +7,12 @@ so the dot product is the cosine; retrieval is exact, one float32 matrix-vector 
 every product (200k products x 384 dimensions is about 300 MB, read once per query), then the
 best rows by :func:`best_rows` (a partial sort; :func:`core.metrics.ranking.top_k`'s choice).
 
+Above :data:`EXACT_UP_TO` products the scan runs over an int8 copy of the vectors
+(:class:`core.search.int8_scan.Int8Scan`, a quarter of the memory read): it shortlists
+:data:`SHORTLIST_FACTOR` times the products asked for, and the float32 cosine of the shortlist
+picks them, so the products and their cosines are the exact ones unless an exact best product
+falls outside a shortlist four times longer (the benchmark counts how often it does).
+
 Queries may go through a second encoder that gives the same vectors faster (the fp32 ONNX
 export of the product encoder, :class:`core.text.onnx_encoder.OnnxEncoder`): one short text
 per request is where PyTorch's per-call overhead dominates.
@@ -20,7 +26,11 @@ import numpy as np
 
 from core.errors import SearchError
 from core.metrics.ranking import top_k
+from core.search.int8_scan import Int8Scan
 from core.text.cache import EmbeddingCache, TextEncoder
+
+EXACT_UP_TO = 50_000
+SHORTLIST_FACTOR = 4
 
 
 class SemanticIndex:
@@ -35,6 +45,8 @@ class SemanticIndex:
     query_encoder : TextEncoder, optional
         Encodes the queries instead of ``encoder``; it must give ``encoder``'s vectors (an
         fp32 export of the same weights), as the product vectors come from ``encoder``.
+    exact_up_to : int
+        Catalogues up to this size are scanned in float32; larger ones shortlist from int8.
     """
 
     def __init__(
@@ -42,6 +54,8 @@ class SemanticIndex:
         encoder: TextEncoder,
         vectors: np.ndarray,
         query_encoder: TextEncoder | None = None,
+        *,
+        exact_up_to: int = EXACT_UP_TO,
     ) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != encoder.dim:
@@ -57,6 +71,7 @@ class SemanticIndex:
         self.encoder = encoder
         self.vectors = vectors
         self.query_encoder = query_encoder or encoder
+        self.int8 = Int8Scan(vectors) if len(vectors) > exact_up_to else None
 
     @classmethod
     def build(
@@ -78,13 +93,17 @@ class SemanticIndex:
         """``(dim,)`` float32 unit vector of ``query``."""
         return self.query_encoder.encode([query])[0].astype(np.float32)
 
-    def shortlist(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of the ``k`` closest products (in no order) and the cosine of every product.
+    def shortlist(self, query_vector: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the ``k`` closest products, in no order (see the module notes)."""
+        query = np.asarray(query_vector, dtype=np.float32)
+        if self.int8 is None:
+            return best_rows(self.vectors @ query, k)
+        wide = np.sort(best_rows(self.int8.scores(query), SHORTLIST_FACTOR * k))
+        return wide[best_rows(self.cosines(query, wide), k)]
 
-        The cosines are the one ``(n_products,)`` array a query allocates.
-        """
-        scores = self.vectors @ np.asarray(query_vector, dtype=np.float32)
-        return best_rows(scores, k), scores
+    def cosines(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact float32 cosines of products ``rows`` to the query."""
+        return self.vectors[rows] @ np.asarray(query_vector, dtype=np.float32)
 
     def scores(self, query: str) -> np.ndarray:
         """``(n_products,)`` float32 cosine of every product to ``query``."""

@@ -3,7 +3,8 @@
 The reference below scores the whole catalogue the straightforward way (one cosine per product,
 item-kNN over every column, pandas facets) and fuses with the gate as the module notes of
 ``core.search.engine`` describe; :meth:`SearchIndex.search` (shortlists, union-only scoring,
-numpy frames) must give the same products, scores and facets.
+numpy frames) must give the same products, scores and facets, with the semantic scan in float32
+or shortlisting from int8 vectors.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ QUERIES = ("wireless headphones", "blue cotton shirt", "garden hose", "kitchen k
            "running shoes", "wirless mouse")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
+@pytest.fixture(scope="module", params=["float32 scan", "int8 shortlist"])
+def index(request: pytest.FixtureRequest) -> SearchIndex:
     catalog = SearchIndex.prepare_catalog(build_catalog(N_PRODUCTS, random_state=3).to_pandas())
     rng = np.random.default_rng(0)
     users = np.repeat(np.arange(N_USERS), 8)
@@ -59,7 +60,7 @@ def index() -> SearchIndex:
     return SearchIndex(
         catalog,
         LexicalIndex().fit(catalog),
-        SemanticIndex(encoder, vectors),
+        SemanticIndex(encoder, vectors, exact_up_to=0 if "int8" in request.param else 10**9),
         PersonalScorer(model, user_ids, catalog),
         gate,
     )
@@ -159,9 +160,9 @@ def test_an_onnx_query_encoder_gives_the_product_encoders_vectors(tmp_path: Path
     vectors = encoder.encode(["red kettle", "garden hose", "mouse pad"])
     semantic = SemanticIndex(encoder, vectors, query_encoder=query_encoder)
     np.testing.assert_allclose(semantic.query_vector("red kettle"), vectors[0], atol=1e-5)
-    rows, scores = semantic.shortlist(semantic.query_vector("red kettle"), 1)
-    assert rows.tolist() == [0]
-    np.testing.assert_allclose(scores, vectors @ vectors[0], atol=1e-5)
+    assert semantic.shortlist(semantic.query_vector("red kettle"), 1).tolist() == [0]
+    np.testing.assert_allclose(semantic.cosines(vectors[0], np.array([2, 0])),
+                               vectors[[2, 0]] @ vectors[0], rtol=1e-6)  # fmt: skip
 
 
 def test_a_query_encoder_of_another_size_is_refused() -> None:
