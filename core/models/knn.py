@@ -104,8 +104,12 @@ class ItemKNN(Recommender):
     ) -> np.ndarray:
         self._check_fitted()
         rows = sp.csr_matrix(history, dtype=np.float32)
-        similarity = self.similarity_ if item_idx is None else self.similarity_[:, item_idx]
-        return np.asarray((rows @ similarity).toarray(), dtype=np.float32)
+        # History rows times the similarity touches only the rows of the items in the histories;
+        # slicing the similarity's columns first would scan every stored neighbour.
+        scores = rows @ self.similarity_
+        if item_idx is not None:
+            scores = scores[:, np.asarray(item_idx, dtype=np.int64)]
+        return np.asarray(scores.toarray(), dtype=np.float32)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return sparse_arrays("similarity_", self.similarity_), {}

@@ -31,7 +31,6 @@ with an encoder, the personal scorer with a trained model run. :meth:`SearchInde
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from core.fusion.normalise import minmax
 from core.metrics.ranking import top_k
 from core.models.runs import load_model, run_user_ids
 from core.schema import BRAND, CATALOG_TABLE, CATEGORY, ITEM_ID, PRICE, TITLE
+from core.search.facets import nice_round, shown_values, value_counts
 from core.search.gate import SearchGate, user_features
 from core.search.lexical import LexicalIndex, tokenize
 from core.search.personal import PersonalScorer
@@ -63,7 +63,8 @@ from core.search.query import (
     QueryVocabulary,
     parse_query,
 )
-from core.search.semantic import SemanticIndex
+from core.search.semantic import SemanticIndex, best_rows
+from core.search.stages import StageClock
 from core.synth.store import accepted_query_pairs
 from core.text.cache import EmbeddingCache, TextEncoder
 from core.text.encoders import load_encoder
@@ -168,14 +169,6 @@ def _lower(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "").map(str).str.strip().str.casefold()
 
 
-def _nice(value: float) -> float:
-    """``value`` rounded to two significant digits."""
-    if value <= 0 or not math.isfinite(value):
-        return 0.0
-    digits = 1 - math.floor(math.log10(value))
-    return round(value, digits)
-
-
 class SearchIndex:
     """Everything a product search needs, built once per catalogue (see the module notes).
 
@@ -210,6 +203,12 @@ class SearchIndex:
         self._brand = _lower(catalog.get(BRAND, pd.Series([""] * len(catalog))))
         colour = next((c for c in COLOUR_COLUMNS if c in catalog.columns), None)
         self._colour = _lower(catalog[colour]) if colour else None
+        # Shown columns as arrays (missing as ""): results and facets index them, no pandas.
+        self._shown = {column: shown_values(catalog, column) for column in (TITLE, CATEGORY, BRAND)}
+        self._facet_text = {
+            name: np.array([str(value) for value in self._shown[column]], dtype=object)
+            for name, column in (("category", CATEGORY), ("brand", BRAND))
+        }
         self._text = np.array(
             [" " + " ".join(tokenize(t)) + " " for t in product_texts(catalog, self.item_ids)]
         )
@@ -217,7 +216,9 @@ class SearchIndex:
         self._price = price.to_numpy(dtype=np.float64)
         known = self._price[np.isfinite(self._price)]
         edges = np.quantile(known, [0.2, 0.4, 0.6, 0.8]) if len(known) else np.array([])
-        self.price_edges = np.unique([_nice(edge) for edge in edges if _nice(edge) > 0])
+        self.price_edges = np.unique([nice_round(edge) for edge in edges if nice_round(edge) > 0])
+        self._band_labels = np.array(self.price_band(self._band_probe()), dtype=object)
+        self._band = self._band_of(self._price)
 
     # Building ------------------------------------------------------------------------------
 
@@ -412,6 +413,7 @@ class SearchIndex:
         drop_chips: Collection[str] = (),
         n_candidates: int = N_CANDIDATES,
         rrf_k: float = RRF_K,
+        stage_seconds: dict[str, float] | None = None,
     ) -> SearchResult:
         """Search the catalogue for ``query`` (see the module notes for each step).
 
@@ -444,11 +446,15 @@ class SearchIndex:
             Candidates taken from each retriever.
         rrf_k : float
             The constant of reciprocal rank fusion.
+        stage_seconds : dict, optional
+            Receives the wall seconds of each step (``parse``, ``lexical``, ``encode``,
+            ``semantic``, ``filters``, ``personal``, ``gate``, ``fuse``, ``top_k``, ``facets``).
 
         Returns
         -------
         SearchResult
         """
+        clock = StageClock(stage_seconds)
         if not isinstance(query, str):
             raise SearchError(f"the query must be text, not {type(query).__name__}")
         k = check_whole("k", k, 1, SearchError)
@@ -472,19 +478,21 @@ class SearchIndex:
         if user_id is not None and (self.personal is None or not self.personal.knows(user_id)):
             notes.append(f"user {user_id!r} is unknown to the personal model: not personalised")
         known_user = self.personal is not None and self.personal.knows(user_id)
-
-        lexical, semantic, candidates, vector = self._retrieve(
-            parsed.free_text, n_candidates, notes
+        clock.lap("parse")
+        lexical, candidates, vector = self._retrieve(
+            parsed.free_text, n_candidates, notes, clock=clock
         )
         active = self._filters(filters or SearchFilters(), parsed, chip_mode)
         rows, relaxed = self._apply_filters(candidates, active, notes)
+        clock.lap("filters")
         if len(rows) == 0:
             if not notes:
                 notes.append(f"no product matches {parsed.free_text!r}")
             return SearchResult(self._frame(rows), parsed, self._facets(rows), tuple(notes),
                                 tuple(relaxed), 0)  # fmt: skip
 
-        raw = self._raw(rows, lexical, semantic, user_id if known_user else None)
+        raw = self._raw(rows, lexical, vector, user_id if known_user else None)
+        clock.lap("personal")
         pi = personal_weight if known_user else 0.0
         a = alpha if self.semantic is not None else 0.0
         weights = np.array([(1 - a) * (1 - pi), a * (1 - pi), pi], dtype=np.float32)
@@ -494,6 +502,7 @@ class SearchIndex:
         elif method == "gate":
             features = user_features(self.personal, user_id)
             weights = self.gate.weights(vector, self.semantic.vectors[rows], features).T
+        clock.lap("gate")
         terms = rrf_terms(raw, rrf_k) if method == "rrf" else minmax(raw)
         parts = weights * terms
         fused = parts.sum(axis=0)
@@ -507,19 +516,22 @@ class SearchIndex:
             counts = np.array([len(labels) for labels in matched], dtype=np.float32)
             boost = 1 + chip_boost * counts / len(boosting)
         score = (fused * boost).astype(np.float32)
+        clock.lap("fuse")
         order, _ = top_k(score[None, :], k)
         picked = order[0][order[0] >= 0]
-        frame = self._frame(rows[picked])
-        frame["score"] = score[picked]
+        chips = np.empty(len(picked), dtype=object)
+        chips[:] = [tuple(matched[p]) for p in picked]
+        values: dict[str, object] = {"score": score[picked], "boost": boost[picked], "chips": chips}
         for position, name in enumerate(SIGNALS):
-            frame[name] = parts[position, picked]
-            frame[f"{name}_raw"] = raw[position, picked]
-        frame["boost"] = boost[picked]
-        frame["chips"] = [tuple(matched[p]) for p in picked]
-        for position, name in enumerate(SIGNALS):
-            frame[f"weight_{name}"] = weights[position, picked]
-        return SearchResult(frame, parsed, self._facets(rows), tuple(notes), tuple(relaxed),
-                            len(rows), method)  # fmt: skip
+            values[name] = parts[position, picked]
+            values[f"{name}_raw"] = raw[position, picked]
+            values[f"weight_{name}"] = weights[position, picked]
+        frame = self._frame(rows[picked], values)
+        clock.lap("top_k")
+        facets = self._facets(rows)
+        clock.lap("facets")
+        return SearchResult(frame, parsed, facets, tuple(notes), tuple(relaxed), len(rows),
+                            method)  # fmt: skip
 
     def _gate_prior(self, known_user: bool) -> np.ndarray:
         pi = self.gate.personal_weight if known_user else 0.0
@@ -530,15 +542,16 @@ class SearchIndex:
         self,
         rows: np.ndarray,
         lexical: np.ndarray | None,
-        semantic: np.ndarray | None,
+        query_vector: np.ndarray | None,
         user_id: str | None,
     ) -> np.ndarray:
-        """``(3, n)`` raw signals of ``rows`` (NaN where a signal did not retrieve)."""
+        """``(3, n)`` raw signals of ``rows`` (NaN where a signal did not retrieve); the
+        semantic one is the exact cosine of each row, whichever retriever found it."""
         raw = np.full((3, len(rows)), np.nan, dtype=np.float32)
         if lexical is not None:
             raw[0] = np.where(lexical[rows] > 0, lexical[rows], np.nan)
-        if semantic is not None:
-            raw[1] = semantic[rows]
+        if query_vector is not None:
+            raw[1] = self.semantic.cosines(query_vector, rows)
         if user_id is not None:
             raw[2] = self.personal.score(user_id, rows).score
         return raw
@@ -558,8 +571,8 @@ class SearchIndex:
         """Candidates of free text ``text`` and their signals, as :meth:`search` fuses them
         (no filters, no boost); ``query_vector`` saves encoding ``text`` again."""
         known = self.personal is not None and self.personal.knows(user_id)
-        lexical, semantic, rows, _ = self._retrieve(text, n_candidates, [], query_vector)
-        raw = self._raw(rows, lexical, semantic, user_id if known else None)
+        lexical, rows, vector = self._retrieve(text, n_candidates, [], query_vector)
+        raw = self._raw(rows, lexical, vector, user_id if known else None)
         return CandidateSignals(rows, raw, minmax(raw))
 
     def _retrieve(
@@ -568,30 +581,30 @@ class SearchIndex:
         n_candidates: int,
         notes: list[str],
         query_vector: np.ndarray | None = None,
-    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray | None]:
-        """Lexical and semantic scores of every product, the candidate rows (ascending) and
-        the query's vector (None without an encoder or free text)."""
-        n = len(self.catalog)
+        clock: StageClock | None = None,
+    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """Lexical scores of every product, the candidate rows (ascending) and the query's
+        vector (None without an encoder or free text)."""
+        n, clock = len(self.catalog), clock or StageClock(None)
         if not text.strip():
-            return None, None, np.arange(n), None
+            return None, np.arange(n), None
         scores = self.lexical.score(text)
         if scores.fallback:
             notes.append(f"no exact word match for {text!r}: showing close spellings")
         lexical = scores.score
         matched = np.flatnonzero(lexical > 0)
-        if len(matched) > n_candidates:
-            best, _ = top_k(lexical[None, :], n_candidates)
-            matched = best[0]
+        if len(matched) > n_candidates:  # the best of the matches (ascending rows: same ties)
+            matched = matched[best_rows(lexical[matched], n_candidates)]
         found = [matched]
-        semantic = None
+        clock.lap("lexical")
         if self.semantic is not None:
             if query_vector is None:
                 query_vector = self.semantic.query_vector(text)
-            semantic = self.semantic.vectors @ np.asarray(query_vector, dtype=np.float32)
-            best, _ = top_k(semantic[None, :], n_candidates)
-            found.append(best[0][best[0] >= 0])
+            clock.lap("encode")
+            found.append(self.semantic.shortlist(query_vector, n_candidates))
+            clock.lap("semantic")
         rows = np.unique(np.concatenate(found)).astype(np.int64)
-        return lexical, semantic, rows, query_vector
+        return lexical, rows, query_vector
 
     def _apply_filters(
         self, candidates: np.ndarray, active: list[_Filter], notes: list[str]
@@ -612,19 +625,15 @@ class SearchIndex:
 
     # Output --------------------------------------------------------------------------------
 
-    def _frame(self, rows: np.ndarray) -> pd.DataFrame:
-        frame = pd.DataFrame({ITEM_ID: self.item_ids[rows]})
-        for column in (TITLE, CATEGORY, BRAND):
-            values = self.catalog[column] if column in self.catalog.columns else None
-            frame[column] = (
-                values.iloc[rows].astype(object).where(values.iloc[rows].notna(), "").to_numpy()
-                if values is not None
-                else ""
-            )
-        frame[PRICE] = self._price[rows]
+    def _frame(self, rows: np.ndarray, values: dict[str, object] | None = None) -> pd.DataFrame:
+        """The result frame of ``rows`` with the computed ``values`` (empty columns else)."""
+        columns: dict[str, object] = {ITEM_ID: self.item_ids[rows]}
+        columns.update({column: shown[rows] for column, shown in self._shown.items()})
+        columns[PRICE] = self._price[rows]
         for column in RESULT_COLUMNS[5:]:
-            frame[column] = pd.Series(dtype=object if column == "chips" else np.float32)
-        return frame[list(RESULT_COLUMNS)]
+            empty = np.empty(len(rows), dtype=object if column == "chips" else np.float32)
+            columns[column] = (values or {}).get(column, empty)
+        return pd.DataFrame(columns, columns=list(RESULT_COLUMNS))
 
     def price_band(self, prices: np.ndarray) -> list[str]:
         """The band of each price (bands cut at the catalogue's price quintiles, rounded)."""
@@ -645,19 +654,25 @@ class SearchIndex:
                 labels.append(f"{edges[slot - 1]:g} to {edges[slot]:g}")
         return labels
 
+    def _band_probe(self) -> np.ndarray:
+        """One price inside each band, ascending, then NaN (the ``no price`` band)."""
+        edges = self.price_edges
+        if not len(edges):
+            return np.array([0.0, np.nan])
+        return np.concatenate([[edges[0] - 1], edges, [np.nan]])
+
+    def _band_of(self, prices: np.ndarray) -> np.ndarray:
+        """Position of each price's band in ``_band_labels``."""
+        slots = (
+            np.searchsorted(self.price_edges, prices, side="right")
+            if len(self.price_edges)
+            else np.zeros(len(prices), dtype=np.int64)
+        )
+        return np.where(np.isfinite(prices), slots, len(self._band_labels) - 1)
+
     def _facets(self, rows: np.ndarray) -> dict[str, pd.DataFrame]:
-        frame = self._frame(rows)
-        values = {
-            "category": frame[CATEGORY].map(str),
-            "brand": frame[BRAND].map(str),
-            "price": pd.Series(self.price_band(self._price[rows]), dtype=object),
-        }
-        facets = {}
-        for name, series in values.items():
-            counts = series[series != ""].value_counts()
-            table = pd.DataFrame({"value": counts.index.astype(str), "count": counts.to_numpy()})
-            facets[name] = table.sort_values(["count", "value"], ascending=[False, True],
-                                             ignore_index=True)  # fmt: skip
+        facets = {name: value_counts(text[rows]) for name, text in self._facet_text.items()}
+        facets["price"] = value_counts(self._band_labels[self._band[rows]])
         return facets
 
 
