@@ -23,6 +23,7 @@ cache, never repeating a word piece (queries do not say "spade spade"), or by be
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -222,3 +223,15 @@ def _beams(
         best = mean[row].argsort(descending=True)[:n].tolist()
         out.append([_until_end(tokens[row * width + b, 1:].tolist(), end, pad) for b in best])
     return out
+
+
+def pad_rows(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and the attention mask of token rows."""
+    width = max(1, max((len(row) for row in rows), default=1))
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for index, row in enumerate(rows):
+        if len(row):
+            ids[index, : len(row)] = torch.tensor(list(row))
+            mask[index, : len(row)] = 1
+    return ids, mask

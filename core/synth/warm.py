@@ -49,13 +49,14 @@ from core.data.workspace import replace_folder
 from core.errors import LMError
 from core.progress import ProgressCallback, ProgressInfo
 from core.synth.lm import TARGETS_FILE, StopCheck, check_stop
-from core.synth.pointer import CopyHead, decode, log_probs
 from core.synth.prompts import normalise_text
 from core.text.runtime import torch_threads
 
 if TYPE_CHECKING:
     import torch
     from transformers import EncoderDecoderModel, PreTrainedTokenizerBase
+
+    from core.synth.pointer import CopyHead
 
 WARM_META_FILE = "warm.json"
 VOCAB_FILE = "decoder_vocabulary.json"
@@ -223,6 +224,8 @@ class WarmGenerator:
             torch.manual_seed(config.random_state)
             _warm_new_weights(model, config.decoder_layers)
             _cut_decoder_vocabulary(model, vocabulary)
+            from core.synth.pointer import CopyHead
+
             head = CopyHead(model.config.decoder.hidden_size) if config.copy else None
         return cls(model, tokenizer, vocabulary, config, copy_head=head)
 
@@ -266,7 +269,7 @@ class WarmGenerator:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
-                input_ids, mask = _pad([ids[row] for row in rows], self.tokenizer.pad_token_id)
+                input_ids, mask = pad_rows([ids[row] for row in rows], self.tokenizer.pad_token_id)
                 hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
                 for position, row in enumerate(rows):
                     out[row] = hidden[position, : len(ids[row])].clone()
@@ -281,7 +284,7 @@ class WarmGenerator:
         hidden = torch.zeros((len(states), width, states[0].shape[-1]))
         for row, state in enumerate(states):
             hidden[row, : len(state)] = state
-        pieces, mask = _pad(ids, self.tokenizer.pad_token_id)
+        pieces, mask = pad_rows(ids, self.tokenizer.pad_token_id)
         decoder_ids = torch.tensor(
             [[self._decoder_id.get(int(t), DECODER_UNKNOWN) for t in r] for r in pieces.tolist()]
         )
@@ -298,8 +301,10 @@ class WarmGenerator:
         states (``sources``: their word-piece ids, for the copy head)."""
         import torch.nn.functional as F  # noqa: N812
 
-        input_ids, mask = _pad([row[:-1] for row in targets], DECODER_PAD)
-        labels, label_mask = _pad([row[1:] for row in targets], DECODER_PAD)
+        input_ids, mask = pad_rows([row[:-1] for row in targets], DECODER_PAD)
+        labels, label_mask = pad_rows([row[1:] for row in targets], DECODER_PAD)
+        from core.synth.pointer import log_probs
+
         log_p, _ = log_probs(
             self.model.decoder, self.copy_head, input_ids, self.source_batch(states, sources),
             attention_mask=mask,
@@ -373,6 +378,8 @@ class WarmGenerator:
         seeds = np.random.SeedSequence(random_state).generate_state(
             math.ceil(len(order) / batch_size) or 1
         )
+        from core.synth.pointer import decode as decode_pieces
+
         out: list[list[str]] = [[] for _ in sources]
         was_training = self.model.training
         self.model.eval()
@@ -386,11 +393,11 @@ class WarmGenerator:
                 for index, start in enumerate(range(0, len(order), batch_size)):
                     rows = order[start : start + batch_size]
                     ids = [source_ids[row] for row in rows]
-                    input_ids, mask = _pad(ids, self.tokenizer.pad_token_id)
+                    input_ids, mask = pad_rows(ids, self.tokenizer.pad_token_id)
                     hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
                     batch = self.source_batch(list(hidden), ids)
                     torch.manual_seed(int(seeds[index]))
-                    written = decode(self.model.decoder, self.copy_head, batch, **settings)
+                    written = decode_pieces(self.model.decoder, self.copy_head, batch, **settings)
                     for position, row in enumerate(rows):
                         candidates = [self.decode(ids) for ids in written[position]]
                         out[row] = _choose(candidates, n, avoid)
@@ -444,6 +451,8 @@ class WarmGenerator:
         if config.copy:
             from safetensors.torch import load_file
 
+            from core.synth.pointer import CopyHead
+
             head = CopyHead(model.config.decoder.hidden_size)
             head.load_state_dict(load_file(str(folder / COPY_HEAD_FILE)))
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -453,19 +462,11 @@ class WarmGenerator:
         return cls(model, tokenizer, vocabulary, config, meta, targets, head)
 
 
-def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
-    """Right-padded ids and the attention mask of token rows."""
-    import torch
+def pad_rows(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """:func:`core.synth.pointer.pad_rows`, imported when first needed (torch loads with it)."""
+    from core.synth.pointer import pad_rows as pad
 
-    width = max(1, max((len(row) for row in rows), default=1))
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for index, row in enumerate(rows):
-        if not len(row):
-            continue
-        ids[index, : len(row)] = torch.tensor(list(row))
-        mask[index, : len(row)] = 1
-    return ids, mask
+    return pad(rows, pad_id)
 
 
 def _choose(
