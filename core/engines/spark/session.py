@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +21,8 @@ from core.progress import ProgressCallback
 
 T = TypeVar("T")
 DEFAULT_MASTER = "local[*]"
+STANDALONE_PORT = 7077
+CONNECT_TIMEOUT_S = 5.0
 INSTALL_HINT = (
     "install the Spark engine with `make test-spark` or `pip install -r requirements-spark.txt`"
 )
@@ -40,6 +43,30 @@ def check_master(master: str) -> str:
             "local[N], spark://host:7077, yarn or k8s://https://host:port"
         )
     return text
+
+
+def check_reachable(master: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """For a standalone master (``spark://host[:port][,host[:port]]``), open a TCP connection to
+    each host until one answers; :class:`SparkEngineError` when none does.
+
+    Spark itself retries an unreachable standalone master for about a minute before it gives
+    up, with a stack trace; this says at once which address did not answer.
+    """
+    if not master.startswith("spark://"):
+        return
+    failures = []
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.partition(":")
+        try:
+            with socket.create_connection((host, int(port or STANDALONE_PORT)), timeout=timeout):
+                return
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            failures.append(f"{host}:{port or STANDALONE_PORT} ({reason})")
+    raise SparkEngineError(
+        f"no Spark master answers at {', '.join(failures)}; check the host name and port, "
+        "that the master is running and this machine can reach it, or use local[*]"
+    )
 
 
 def require_pyspark() -> Any:
@@ -75,9 +102,10 @@ def spark_session(
             return active
         master = DEFAULT_MASTER
     master = check_master(master)
+    if active is not None and active.sparkContext.master == master:
+        return active
+    check_reachable(master)
     if active is not None:
-        if active.sparkContext.master == master:
-            return active
         active.stop()
     builder = (
         SparkSession.builder.master(master)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from core.data.workspace import Workspace
 from core.engines.settings import EngineSetting, read_engine, save_engine
-from core.engines.spark.session import check_master, spark_errors
+from core.engines.spark.session import check_master, check_reachable, spark_errors
 from core.errors import SparkEngineError
 
 
@@ -57,3 +59,25 @@ def test_errors_from_the_jvm_become_one_clear_line() -> None:
         raise Py4JJavaError("java.io.IOException: disk\n\tat org.apache.Foo(Foo.java:1)")
     with pytest.raises(ValueError, match="plain"), spark_errors("reading x"):
         raise ValueError("plain")
+
+
+def test_unreachable_standalone_master_fails_at_once() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        free_port = closed.getsockname()[1]
+    with pytest.raises(
+        SparkEngineError,
+        match=rf"no Spark master answers at nowhere.invalid:7077 \(.+\), 127.0.0.1:{free_port} "
+        r"\(Connection refused\); check the host name",
+    ):
+        check_reachable(f"spark://nowhere.invalid,127.0.0.1:{free_port}", timeout=2.0)
+
+
+def test_a_listening_master_and_other_masters_pass_the_reach_check() -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert check_reachable(f"spark://nowhere.invalid:1,127.0.0.1:{port}") is None
+    for master in ("local[2]", "yarn", "k8s://https://nowhere.invalid:6443"):
+        assert check_reachable(master) is None
