@@ -203,7 +203,7 @@ def run_tracked(
             done = sum(s.numCompletedTasks for s in stages)
             tasks = sum(s.numTasks for s in stages)
             jobs = len(tracker.getActiveJobsIds())
-            callback(step, total, f"Spark: {jobs} job(s) running, {done}/{tasks} tasks done")
+            callback(step, total, f"{done}/{tasks} tasks of {jobs} running Spark job(s)")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
