@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from core.errors import SparkEngineError
@@ -69,6 +71,19 @@ def check_reachable(master: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     )
 
 
+def require_java() -> None:
+    """:class:`SparkEngineError` saying what to install when no Java runtime is found
+    (``JAVA_HOME`` unset and no ``java`` on the PATH); PySpark would only say that its "Java
+    gateway process exited"."""
+    home = os.environ.get("JAVA_HOME")
+    if (home and Path(home, "bin", "java").is_file()) or shutil.which("java"):
+        return
+    raise SparkEngineError(
+        "Spark needs a Java 17 runtime and none was found (no java on the PATH, JAVA_HOME "
+        "unset): install it, e.g. `apt-get install openjdk-17-jre-headless`, or set JAVA_HOME"
+    )
+
+
 def require_pyspark() -> Any:
     """The pyspark module, or :class:`SparkEngineError` saying how to install it."""
     try:
@@ -105,6 +120,7 @@ def spark_session(
     if active is not None and active.sparkContext.master == master:
         return active
     check_reachable(master)
+    require_java()
     if active is not None:
         active.stop()
     builder = (

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from core.data.workspace import Workspace
 from core.engines.settings import EngineSetting, read_engine, save_engine
-from core.engines.spark.session import check_master, check_reachable, spark_errors
+from core.engines.spark.session import (
+    check_master,
+    check_reachable,
+    require_java,
+    spark_errors,
+)
 from core.errors import SparkEngineError
 
 
@@ -81,3 +87,20 @@ def test_a_listening_master_and_other_masters_pass_the_reach_check() -> None:
         assert check_reachable(f"spark://nowhere.invalid:1,127.0.0.1:{port}") is None
     for master in ("local[2]", "yarn", "k8s://https://nowhere.invalid:6443"):
         assert check_reachable(master) is None
+
+
+def test_a_missing_java_runtime_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(SparkEngineError, match="Spark needs a Java 17 runtime and none was found"):
+        require_java()
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
+    with pytest.raises(SparkEngineError, match="apt-get install openjdk-17-jre-headless"):
+        require_java()
+    java = tmp_path / "jdk" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text("")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    assert require_java() is None
