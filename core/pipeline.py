@@ -153,7 +153,7 @@ def clean_on_spark(
     SparkEngineError, CleaningError, IngestError
         Spark failed, a rule would remove everything, or a file cannot be read on Spark.
     """
-    from core.data.clean import _store_report, default_config
+    from core.data.clean import default_config, store_report
     from core.data.workspace import drop_relation
     from core.engines.spark.clean import clean_files
     from core.engines.spark.ingest import EVENT_SOURCE_COLUMNS
@@ -201,5 +201,5 @@ def clean_on_spark(
         for name, kind in optional.items():
             if name not in present:
                 con.execute(f"ALTER TABLE {CATALOG_TABLE} ADD COLUMN {name} {kind}")
-        _store_report(con, cleaned.report)
+        store_report(con, cleaned.report)
     return cleaned.report

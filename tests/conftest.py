@@ -30,12 +30,16 @@ def shared_datasets() -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One Spark session for every Spark test (a JVM holds one): ``local[1]``, two shuffle
     partitions, no web UI, and no code generation or adaptive re-planning, which cost more to
-    compile than tiny test data costs to run. Skips the test when pyspark is not installed."""
+    compile than tiny test data costs to run. Shuffle files and the SQL warehouse go to a
+    temporary folder, never the checkout; the driver binds the loopback address on ports the
+    system chooses. Skips the test when pyspark is not installed."""
     pytest.importorskip("pyspark")
     from core.engines.spark.session import spark_session
+
+    scratch = tmp_path_factory.mktemp("spark")
 
     session = spark_session(
         "local[1]",
@@ -44,6 +48,8 @@ def spark() -> Iterator[Any]:
         conf={
             "spark.sql.codegen.wholeStage": "false",
             "spark.sql.adaptive.enabled": "false",
+            "spark.local.dir": str(scratch / "local"),
+            "spark.sql.warehouse.dir": str(scratch / "warehouse"),
         },
     )
     yield session

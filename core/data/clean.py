@@ -206,7 +206,8 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, has_raw: bool) -> int:
     return count_rows(con, CATALOG_TABLE)
 
 
-def _store_report(con: duckdb.DuckDBPyConnection, report: CleaningReport) -> None:
+def store_report(con: duckdb.DuckDBPyConnection, report: CleaningReport) -> None:
+    """Write ``report`` into the workspace's cleaning tables (either engine's cleaning)."""
     rows: list[Sequence[Any]] = [
         (0, _SUMMARY_CONFIG, json.dumps(report.config.to_dict(), sort_keys=True), 0, 0, 0, ""),
         (0, _SUMMARY_MERGED, "", report.n_ids_merged, 0, report.n_ids_merged, ""),
@@ -327,7 +328,7 @@ def clean_dataset(
             n_ids_merged=merged,
             removed_users=tuple(removed_users),
         )
-        _store_report(con, report)
+        store_report(con, report)
     if callback is not None:
         callback(
             total,

@@ -387,19 +387,19 @@ def _rule_timestamps(stages: Stages, config: CleaningConfig, now: datetime) -> t
     # A NULL timestamp that is kept must survive the range tests below.
     lower = [config.min_ts] if config.min_ts is not None else []
     if config.min_ts is not None:
-        labels.append(f"before {_date_text(config.min_ts)}")
+        labels.append(f"before {date_text(config.min_ts)}")
     if config.auto_min_ts:
         derived = derived_min_ts(stages.con, stages.current)
         if derived is not None:
             lower.append(derived)
-            labels.append(f"before {_date_text(derived)} (derived: a minority before a gap)")
+            labels.append(f"before {date_text(derived)} (derived: a minority before a gap)")
         else:
             labels.append("derived minimum: none needed")
     if lower:
         keep.append(f"(ts IS NULL OR ts >= {_sql_literal(max(lower))})")
     upper = [config.max_ts] if config.max_ts is not None else []
     if config.max_ts is not None:
-        labels.append(f"after {_date_text(config.max_ts)}")
+        labels.append(f"after {date_text(config.max_ts)}")
     if config.drop_future:
         upper.append(now + FUTURE_TOLERANCE)
         labels.append("in the future")
@@ -413,7 +413,8 @@ def _rule_timestamps(stages: Stages, config: CleaningConfig, now: datetime) -> t
     return "; ".join(labels), removed
 
 
-def _date_text(value: datetime) -> str:
+def date_text(value: datetime) -> str:
+    """``value`` as a rule label shows it: the time left off at midnight."""
     return f"{value:%Y-%m-%d %H:%M:%S}".removesuffix(" 00:00:00")
 
 
@@ -513,7 +514,7 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     if min_item <= 1:
         # Without an item threshold nothing cascades: one pass over the users is the k-core.
         if min_user == 0:
-            return _k_core_label(min_user, min_item, 1), 0
+            return k_core_label(min_user, min_item, 1), 0
         # Two distinct items means a smallest and a largest that differ: far cheaper to find
         # than a distinct count.
         enough = (
@@ -527,7 +528,7 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
             f"GROUP BY user_code HAVING {enough} UNION ALL SELECT user_code FROM {KEEP_USERS}) k "
             "USING (user_code) WHERE user_code IS NOT NULL"
         )
-        return _k_core_label(min_user, min_item, 1), removed
+        return k_core_label(min_user, min_item, 1), removed
     con = stages.con
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_PAIRS} AS {pairs_sql.format(src=stages.current)}")
     con.execute(
@@ -570,10 +571,11 @@ def _rule_k_core(stages: Stages, config: CleaningConfig) -> tuple[str, int]:
     removed = stages.remove(" UNION ALL ".join(queries)) if queries else 0
     con.execute(f"DROP TABLE {_PAIRS}")
     con.execute(f"DROP TABLE {_KCORE_ITEMS}")
-    return _k_core_label(min_user, min_item, rounds), removed
+    return k_core_label(min_user, min_item, rounds), removed
 
 
-def _k_core_label(min_user: int, min_item: int, rounds: int) -> str:
+def k_core_label(min_user: int, min_item: int, rounds: int) -> str:
+    """The k-core rule's label in the cleaning report (both engines write the same)."""
     parts = []
     if min_user > 0:
         parts.append(f"users >= {min_user} distinct items")

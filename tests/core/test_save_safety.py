@@ -130,7 +130,7 @@ def test_disk_full_while_cleaning_keeps_the_data(
     def no_space(*args: object) -> None:
         raise duckdb.IOException(NO_SPACE)
 
-    monkeypatch.setattr("core.data.clean._store_report", no_space)
+    monkeypatch.setattr("core.data.clean.store_report", no_space)
     with pytest.raises(DiskFullError, match=r"^no space left on .*: 7 MB free"):
         clean_dataset(workspace, CleaningConfig())
     assert workspace.fingerprint(*tables) == before

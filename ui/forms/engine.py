@@ -60,7 +60,7 @@ def run_spark_cleaning(
     the weights as the session's choice, and rerun."""
     with long_step(f"Cleaning on Spark ({setting.master})…", "Cleaned on Spark") as progress:
         report = pipeline.clean_on_spark(
-            ws, setting.master, config, callback=progress.stage("Spark")
+            ws, setting.master, config, callback=progress.stage("Cleaning")
         )
     st.session_state[state.EVENT_WEIGHTS] = weights
     st.session_state[state.HALF_LIFE_DAYS] = half_life_days

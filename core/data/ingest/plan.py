@@ -77,7 +77,7 @@ CATALOG_TYPES = {PRICE: "DOUBLE", FIRST_SEEN: "TIMESTAMP"}
 
 # Quantities, prices and values beyond this size are errors in the file, not amounts.
 MAX_NUMBER = 1e12
-_NULL_TOKENS = ("", "NA", "N/A", "NULL", "null", "None", "none", "nan", "NaN", "\\N")
+NULL_TOKENS = ("", "NA", "N/A", "NULL", "null", "None", "none", "nan", "NaN", "\\N")
 _NESTED = re.compile(r"(\[\]|\[\d+\]|^STRUCT|^MAP|^UNION)", re.IGNORECASE)
 _NUMERIC_NAMES = (
     "TINYINT SMALLINT INTEGER BIGINT HUGEINT UTINYINT USMALLINT UINTEGER UBIGINT UHUGEINT FLOAT "
@@ -242,7 +242,7 @@ def _id_sql(
         expr = f"trim({expr})"
     if values and all(re.fullmatch(r"-?\d+\.0+", v.strip()) for v in values):
         expr = f"regexp_replace({expr}, '\\.0+$', '')"
-    tokens = ", ".join(sql_string(t) for t in _NULL_TOKENS)
+    tokens = ", ".join(sql_string(t) for t in NULL_TOKENS)
     return f"CASE WHEN {expr} IN ({tokens}) THEN NULL ELSE {expr} END"
 
 

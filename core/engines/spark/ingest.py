@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.data.ingest.plan import _NULL_TOKENS as NULL_TOKENS
+from core.data.ingest.plan import NULL_TOKENS
 from core.engines.spark.session import spark_errors
 from core.errors import IngestError
 from core.schema import (

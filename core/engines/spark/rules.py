@@ -17,8 +17,8 @@ from core.data.cleaning_config import CleaningConfig
 from core.data.rules import (
     FUTURE_TOLERANCE,
     MIN_TS_GAP_DAYS,
-    _date_text,
-    _k_core_label,
+    date_text,
+    k_core_label,
 )
 from core.schema import PURCHASE, RATING, SEARCH
 
@@ -116,19 +116,19 @@ def timestamps(rows: Any, given: RuleInput) -> tuple[str, Any | None]:
             labels.append("missing (skipped: no row has a timestamp)")
     lower = [config.min_ts] if config.min_ts is not None else []
     if config.min_ts is not None:
-        labels.append(f"before {_date_text(config.min_ts)}")
+        labels.append(f"before {date_text(config.min_ts)}")
     if config.auto_min_ts:
         derived = derived_min_ts(rows)
         if derived is not None:
             lower.append(derived)
-            labels.append(f"before {_date_text(derived)} (derived: a minority before a gap)")
+            labels.append(f"before {date_text(derived)} (derived: a minority before a gap)")
         else:
             labels.append("derived minimum: none needed")
     if lower:
         keep.append(f"(ts IS NULL OR ts >= {_ts_literal(max(lower))})")
     upper = [config.max_ts] if config.max_ts is not None else []
     if config.max_ts is not None:
-        labels.append(f"after {_date_text(config.max_ts)}")
+        labels.append(f"after {date_text(config.max_ts)}")
     if config.drop_future:
         upper.append(given.now + FUTURE_TOLERANCE)
         labels.append("in the future")
@@ -242,7 +242,7 @@ def k_core(rows: Any, given: RuleInput) -> tuple[str, Any | None]:
     keep = given.keep_users
     if min_item <= 1:
         if min_user == 0:
-            return _k_core_label(min_user, min_item, 1), None
+            return k_core_label(min_user, min_item, 1), None
         enough = (
             interacted.groupBy("user_id")
             .agg(sf.count_distinct("item_id").alias("n"))
@@ -251,7 +251,7 @@ def k_core(rows: Any, given: RuleInput) -> tuple[str, Any | None]:
             .unionByName(keep)
         )
         removed = rows.where("user_id IS NOT NULL").join(enough, "user_id", "left_anti")
-        return _k_core_label(min_user, min_item, 1), _rows(removed)
+        return k_core_label(min_user, min_item, 1), _rows(removed)
     pairs = interacted.select("user_id", "item_id").distinct().localCheckpoint()
     items_before = pairs.select("item_id").distinct().localCheckpoint()
     rounds = 0
@@ -282,7 +282,7 @@ def k_core(rows: Any, given: RuleInput) -> tuple[str, Any | None]:
         gone_items = items_before.subtract(pairs.select("item_id"))
         parts.append(_rows(interacted.join(gone_items, "item_id", "left_semi")))
     removed = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
-    return _k_core_label(min_user, min_item, rounds), removed
+    return k_core_label(min_user, min_item, rounds), removed
 
 
 RULE_FUNCTIONS = {

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from core.errors import SparkEngineError
@@ -20,6 +23,8 @@ from core.progress import ProgressCallback
 
 T = TypeVar("T")
 DEFAULT_MASTER = "local[*]"
+STANDALONE_PORT = 7077
+CONNECT_TIMEOUT_S = 5.0
 INSTALL_HINT = (
     "install the Spark engine with `make test-spark` or `pip install -r requirements-spark.txt`"
 )
@@ -40,6 +45,43 @@ def check_master(master: str) -> str:
             "local[N], spark://host:7077, yarn or k8s://https://host:port"
         )
     return text
+
+
+def check_reachable(master: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """For a standalone master (``spark://host[:port][,host[:port]]``), open a TCP connection to
+    each host until one answers; :class:`SparkEngineError` when none does.
+
+    Spark itself retries an unreachable standalone master for about a minute before it gives
+    up, with a stack trace; this says at once which address did not answer.
+    """
+    if not master.startswith("spark://"):
+        return
+    failures = []
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.partition(":")
+        try:
+            with socket.create_connection((host, int(port or STANDALONE_PORT)), timeout=timeout):
+                return
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            failures.append(f"{host}:{port or STANDALONE_PORT} ({reason})")
+    raise SparkEngineError(
+        f"no Spark master answers at {', '.join(failures)}; check the host name and port, "
+        "that the master is running and this machine can reach it, or use local[*]"
+    )
+
+
+def require_java() -> None:
+    """:class:`SparkEngineError` saying what to install when no Java runtime is found
+    (``JAVA_HOME`` unset and no ``java`` on the PATH); PySpark would only say that its "Java
+    gateway process exited"."""
+    home = os.environ.get("JAVA_HOME")
+    if (home and Path(home, "bin", "java").is_file()) or shutil.which("java"):
+        return
+    raise SparkEngineError(
+        "Spark needs a Java 17 runtime and none was found (no java on the PATH, JAVA_HOME "
+        "unset): install it, e.g. `apt-get install openjdk-17-jre-headless`, or set JAVA_HOME"
+    )
 
 
 def require_pyspark() -> Any:
@@ -75,9 +117,11 @@ def spark_session(
             return active
         master = DEFAULT_MASTER
     master = check_master(master)
+    if active is not None and active.sparkContext.master == master:
+        return active
+    check_reachable(master)
+    require_java()
     if active is not None:
-        if active.sparkContext.master == master:
-            return active
         active.stop()
     builder = (
         SparkSession.builder.master(master)
@@ -175,7 +219,7 @@ def run_tracked(
             done = sum(s.numCompletedTasks for s in stages)
             tasks = sum(s.numTasks for s in stages)
             jobs = len(tracker.getActiveJobsIds())
-            callback(step, total, f"Spark: {jobs} job(s) running, {done}/{tasks} tasks done")
+            callback(step, total, f"{done}/{tasks} tasks of {jobs} running Spark job(s)")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
