@@ -39,6 +39,7 @@ combination on validation, the gate stays the convex combination. The gate is sa
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,12 +52,13 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from core.checks import Constraint, Fraction, Positive, Whole, validate_params
-from core.data.workspace import atomic_write_bytes, atomic_write_json
+from core.data.workspace import Workspace, atomic_write_bytes, atomic_write_json
 from core.errors import SearchError
 from core.metrics import graded_ndcg_at_k
 from core.metrics.ranking import top_k
+from core.progress import ProgressCallback, ProgressInfo
 from core.search.personal import PersonalScorer
-from core.search.sessions import GRADE, PART, SEARCH_ID, SearchSessions
+from core.search.sessions import GRADE, PART, SEARCH_ID, SearchSessions, search_sessions
 from core.text.runtime import torch_threads
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ N_SIGNALS = 3
 USER_FEATURES = ("known_user", "log_history")
 WEIGHTS_FILE = "search_gate.safetensors"
 META_FILE = "search_gate.json"
+GATES_DIR = "search_gates"
 _INITIAL_SHARPNESS = 10.0
 
 
@@ -129,11 +132,13 @@ def gate_lists(
     n_candidates: int = 200,
     max_searches: int | None = None,
     random_state: int = 0,
+    callback: ProgressCallback | None = None,
 ) -> GateLists:
     """The candidate lists of ``part``'s searches followed by engagement, from ``index``.
 
     Queries are parsed as :meth:`SearchIndex.search` parses them and their free texts encoded
-    in one batch; ``max_searches`` keeps a seeded random subset.
+    in one batch; ``max_searches`` keeps a seeded random subset. ``callback(done, total,
+    info)`` follows the searches.
     """
     if index.semantic is None:
         raise SearchError("the gate needs query and product vectors: index with an encoder")
@@ -154,7 +159,11 @@ def gate_lists(
         lambda g: dict(zip(g["item_id"].astype(str), g[GRADE], strict=True))
     )
     lists = []
-    for search_id, text, user in zip(searches[SEARCH_ID], texts, searches["user_id"], strict=True):
+    for done, (search_id, text, user) in enumerate(
+        zip(searches[SEARCH_ID], texts, searches["user_id"], strict=True)
+    ):
+        if callback is not None and done % 50 == 0:
+            callback(done, len(searches), f"{part} searches: {done:,} of {len(searches):,}")
         found = index.signals(text, user, n_candidates=n_candidates, query_vector=vector_of[text])
         graded = grades[search_id]
         relevance = np.zeros(len(found.rows), dtype=np.float32)
@@ -387,11 +396,17 @@ class SearchGate:
         return tuple(torch.from_numpy(np.ascontiguousarray(array[keep])) for array in arrays)
 
     def fit(
-        self, lists: GateLists, product_vectors: np.ndarray, valid: GateLists | None = None
+        self,
+        lists: GateLists,
+        product_vectors: np.ndarray,
+        valid: GateLists | None = None,
+        callback: ProgressCallback | None = None,
     ) -> Self:
         """Learn the gate on ``lists`` (searches with engaged candidates) over the catalogue's
         ``(n_products, dim)`` ``product_vectors``; with ``valid``, stop early on its NDCG@10 and
-        keep the best epoch's weights (epoch 0, the convex combination, included)."""
+        keep the best epoch's weights (epoch 0, the convex combination, included).
+        ``callback(epoch, epochs, info)`` after each epoch, ``info`` a ProgressInfo with the
+        epoch's training loss and validation NDCG@10."""
         self._check()
         table = torch.from_numpy(np.ascontiguousarray(product_vectors, dtype=np.float32))
         data = self._tensors(lists)
@@ -424,6 +439,10 @@ class SearchGate:
                 self.network_.eval()
                 self.loss_history_.append(total / len(order))
                 value = self._validate(valid, table)
+                if callback is not None:
+                    point = {"epoch": epoch, "train_loss": self.loss_history_[-1]}
+                    point |= {} if valid is None else {"ndcg@10": value}
+                    callback(epoch, self.epochs, ProgressInfo(f"epoch {epoch}", point))
                 if valid is None or value > best:
                     best, kept, self.best_epoch_ = value, self._state(), epoch
                 elif epoch - self.best_epoch_ >= self.patience:
@@ -534,3 +553,48 @@ class SearchGate:
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as error:
             raise SearchError(f"cannot load a search gate from {folder}: {error}") from error
         return gate
+
+
+def gate_folder(workspace: Workspace, *settings: str | None) -> Path:
+    """Where the gate of an index built with ``settings`` (e.g. the encoder's model id, the
+    personal model's run id or None) is saved in ``workspace``."""
+    key = hashlib.sha256("|".join(value or "" for value in settings).encode()).hexdigest()[:16]
+    return workspace.artifacts_dir / GATES_DIR / key
+
+
+def train_search_gate(
+    workspace: Workspace,
+    index: SearchIndex,
+    folder: Path,
+    *,
+    max_searches: int = 3000,
+    callback: ProgressCallback | None = None,
+    **params: Any,
+) -> SearchGate:
+    """Train a gate for ``index`` on ``workspace``'s search sessions and save it in ``folder``.
+
+    The convex weights are tuned on the validation searches (:func:`tune_convex`), the gate
+    starts from them, learns on at most ``max_searches`` training searches (seeded) and stops
+    early on the validation searches. ``params`` go to :class:`SearchGate`. ``callback``
+    follows the candidate lists, then the epochs (``total`` is 100: percent done).
+    """
+    sessions = search_sessions(workspace)
+
+    def stage(start: int, width: int) -> ProgressCallback:
+        def report(done: int, total: int, info: str) -> None:
+            if callback is not None:
+                callback(start + width * done // max(total, 1), 100, info)
+
+        return report
+
+    train = gate_lists(index, sessions, "train", max_searches=max_searches,
+                       callback=stage(0, 60))  # fmt: skip
+    valid = gate_lists(index, sessions, "valid", max_searches=max_searches // 2,
+                       callback=stage(60, 20))  # fmt: skip
+    alpha, personal_weight, _ = tune_convex(valid)
+    gate = SearchGate(alpha=alpha, personal_weight=personal_weight, **params)
+    gate.fit(train, index.semantic.vectors, valid=valid, callback=stage(80, 20))
+    gate.save(folder)
+    if callback is not None:
+        callback(100, 100, f"gate saved (best epoch {gate.best_epoch_})")
+    return gate
