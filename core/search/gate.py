@@ -573,10 +573,14 @@ def train_search_gate(
 ) -> SearchGate:
     """Train a gate for ``index`` on ``workspace``'s search sessions and save it in ``folder``.
 
-    The convex weights are tuned on the validation searches (:func:`tune_convex`), the gate
-    starts from them, learns on at most ``max_searches`` training searches (seeded) and stops
-    early on the validation searches. ``params`` go to :class:`SearchGate`. ``callback``
-    follows the candidate lists, then the epochs (``total`` is 100: percent done).
+    The convex weights are tuned on the validation searches (:func:`tune_convex`, at most
+    ``max_searches``, seeded) and the gate starts from them. It is fitted on two thirds of
+    those searches and stops early on the other third, not fitted on the training searches:
+    their clicks are usually in the personal model's training data, where the personal signal
+    already knows the answer, and a gate fitted there learns to over-trust it (on the sample
+    world, validation NDCG@10 fell from 0.400 to 0.334 after one such epoch). ``params`` go
+    to :class:`SearchGate`. ``callback`` follows the candidate lists, then the epochs
+    (``total`` is 100: percent done).
     """
     sessions = search_sessions(workspace)
 
@@ -587,14 +591,25 @@ def train_search_gate(
 
         return report
 
-    train = gate_lists(index, sessions, "train", max_searches=max_searches,
-                       callback=stage(0, 60))  # fmt: skip
-    valid = gate_lists(index, sessions, "valid", max_searches=max_searches // 2,
-                       callback=stage(60, 20))  # fmt: skip
+    valid = gate_lists(index, sessions, "valid", max_searches=max_searches,
+                       callback=stage(0, 80))  # fmt: skip
+    if len(valid.rows) < 3:
+        raise SearchError(
+            f"only {len(valid.rows)} validation search(es) with engagement: the gate needs at "
+            "least 3 (fitted on two thirds, stopped on the rest); load a longer search log"
+        )
     alpha, personal_weight, _ = tune_convex(valid)
+    order = np.random.default_rng(0).permutation(len(valid.rows))
+    n_fit = round(2 * len(order) / 3)
+    fit, stop = _subset_lists(valid, order[:n_fit]), _subset_lists(valid, order[n_fit:])
     gate = SearchGate(alpha=alpha, personal_weight=personal_weight, **params)
-    gate.fit(train, index.semantic.vectors, valid=valid, callback=stage(80, 20))
+    gate.fit(fit, index.semantic.vectors, valid=stop, callback=stage(80, 20))
     gate.save(folder)
     if callback is not None:
         callback(100, 100, f"gate saved (best epoch {gate.best_epoch_})")
     return gate
+
+
+def _subset_lists(lists: GateLists, rows: np.ndarray) -> GateLists:
+    rows = np.sort(rows)
+    return GateLists(*(getattr(lists, name)[rows] for name in GateLists.__dataclass_fields__))

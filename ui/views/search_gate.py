@@ -11,7 +11,7 @@ from core.search.gate import train_search_gate
 from ui import feedback, search_cache, state
 from ui.search_cache import IndexSettings
 
-# Training searches the page learns from (seeded subset); validation gets half as many.
+# Validation searches the page learns from (a seeded subset).
 GATE_MAX_SEARCHES = 2000
 GATE_EPOCHS = 30
 
@@ -25,10 +25,11 @@ def gate_trainer(ws: Workspace, settings: IndexSettings, index: SearchIndex) -> 
             return
         gate = index.gate
         if gate is None:
-            st.caption("No gate for these index settings yet. Training reads the training "
-                       "searches followed by clicks, carts or purchases, tunes the convex "
-                       "weights on the validation searches, starts the gate from them and "
-                       "stops when validation NDCG@10 stops improving.")  # fmt: skip
+            st.caption("No gate for these index settings yet. Training reads the validation "
+                       "searches followed by clicks, carts or purchases (the training ones are "
+                       "in the personal model's data), tunes the convex weights on them, fits "
+                       "the gate from those weights on two thirds and stops when the other "
+                       "third's NDCG@10 stops improving.")  # fmt: skip
         else:
             st.caption(_summary(gate))
         label = "Retrain the gate" if gate is not None else "Train a gate"
