@@ -17,6 +17,7 @@ from ui.views.search import (
     results,
 )
 from ui.views.search_compare import recent, side_by_side
+from ui.views.search_gate import gate_trainer
 
 ws, status = shell.page(
     "Search",
@@ -31,6 +32,7 @@ with show_errors():
         (state.SEARCH_ENCODER, state.SEARCH_MODEL_RUN, state.SEARCH_EXPAND),
     )
     index = open_index(ws, settings)
+    gate_trainer(ws, settings, index)
     query = query_box(index)
     if not query.text.strip():
         st.caption(

@@ -20,6 +20,7 @@ from core.progress import ProgressCallback
 from core.schema import CATALOG_TABLE, EVENTS_TABLE
 from core.search.engine import SearchIndex
 from core.search.explain import Ranker, build_index, recent_queries
+from core.search.gate import WEIGHTS_FILE, SearchGate, gate_folder
 from ui import cache
 
 MAX_INDEXES = 2
@@ -69,12 +70,21 @@ def search_index(
 
             encoder = load_encoder(settings.encoder)
         personal = cache.trained_model(ws, settings.model_run) if settings.model_run else None
-        store[key] = build_index(
+        index = build_index(
             ws, encoder=encoder, personal_model=personal, expand=settings.expand, callback=callback
         )
+        if index.semantic is not None and (gate_path(ws, settings, index) / WEIGHTS_FILE).is_file():
+            index.gate = SearchGate.load(gate_path(ws, settings, index))
+        store[key] = index
         while len(store) > MAX_INDEXES:
             store.pop(next(iter(store)))
     return store[key]
+
+
+def gate_path(ws: Workspace, settings: IndexSettings, index: SearchIndex) -> Path:
+    """The folder of the gate trained for an index of ``settings`` (needs an encoder)."""
+    expand = "expanded" if settings.expand else None
+    return gate_folder(ws, index.semantic.encoder.model_id, settings.model_run, expand)
 
 
 def comparison_key(

@@ -134,6 +134,7 @@ SEARCH_QUERY = "search_query"
 SEARCH_AS = "search_as"  # "anonymous" or "a user"
 SEARCH_USER = "search_user"
 SEARCH_RANKER = "search_ranker"
+SEARCH_GATE_TRAIN = "search_gate_train"  # the button that trains the Search page's gate
 SEARCH_CHIPS = "search_chips_"  # + a digest of the query: the chips kept
 SEARCH_FACET = "search_facet_"  # + facet name + "_" + a digest of the value: ticked
 SEARCH_PRICE = "search_price"

@@ -226,6 +226,8 @@ class FinetuneConfig:
         Torch device; CUDA when available if None.
     num_threads : int or None
         CPU threads; torch's setting if None.
+    max_length : int or None
+        Tokens kept of each text, in training and in the saved encoder; the base's if None.
     """
 
     base_encoder: str | None = None
@@ -244,6 +246,7 @@ class FinetuneConfig:
     random_state: int = 0
     device: str | None = None
     num_threads: int | None = None
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -262,6 +265,7 @@ class FinetuneConfig:
             ),
             (self.eval_corpus_size >= 1, "eval_corpus_size must be at least 1"),
             (self.k >= 1, "k must be at least 1"),
+            (self.max_length is None or self.max_length >= 2, "max_length must be >= 2 or None"),
         ]
         for ok, message in checks:
             if not ok:
@@ -535,6 +539,8 @@ def finetune_encoder(
         config.base_encoder, device=config.device, num_threads=config.num_threads
     )
     base_model_id = encoder.model_id
+    if config.max_length is not None:
+        encoder.max_length = config.max_length
     rng = np.random.default_rng(config.random_state)
     epoch_batches = [
         _batches(data.train_queries, data.train_items, config.batch_size, rng)

@@ -187,3 +187,37 @@ def test_search_rankers_compared_on_the_ab_page(searched) -> None:
     ndcg = means.loc["hybrid", "ndcg@10"] - means.loc["lexical", "ndcg@10"]
     shown = differences.set_index("Metric").loc["ndcg@10", "Difference"]
     assert shown == pytest.approx(ndcg)
+
+
+@pytest.mark.slow
+def test_the_page_trains_a_gate_that_the_ranker_list_then_offers(
+    searched, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.search.gate import WEIGHTS_FILE, SearchGate, gate_folder
+    from core.text.encoders import tiny_encoder
+    from ui.views import search_gate
+
+    monkeypatch.setattr(search_gate, "GATE_MAX_SEARCHES", 300)
+    monkeypatch.setattr(search_gate, "GATE_EPOCHS", 3)
+    at, ws, run_id = searched
+    at.text_input(key=state.SEARCH_QUERY).input("kettle").run()
+    assert "gate" not in at.selectbox(key=state.SEARCH_RANKER).options[0]
+    at.button(key=state.SEARCH_GATE_TRAIN).click().run()
+    assert not at.exception and not at.error
+    folder = gate_folder(ws, tiny_encoder().model_id, run_id, None)
+    assert (folder / WEIGHTS_FILE).is_file()
+    gate = SearchGate.load(folder)
+    assert gate.get_params()["epochs"] == 3 and 0 <= gate.best_epoch_ <= 3
+    assert len(gate.valid_ndcg_history_) == len(gate.loss_history_) + 1
+    assert at.selectbox(key=state.SEARCH_RANKER).options[0].startswith("gate")
+    at.selectbox(key=state.SEARCH_RANKER).set_value("gate").run()
+    assert not at.exception and not at.error
+    assert "Gate in use" in " ".join(caption.value for caption in at.caption)
+    # The page ranks with the saved gate as core does with it, built independently.
+    index = SearchIndex.from_workspace(ws, encoder="tiny", model_run=run_id)
+    index.gate = gate
+    expected = index.search("kettle", None, 20, method="gate").items
+    shown = _results(at)
+    assert shown["Title"].tolist() == expected["title"].tolist()
+    np.testing.assert_allclose(shown["Score"], expected["score"], rtol=1e-5)
+    assert "Gate w lexical" in shown.columns

@@ -92,12 +92,52 @@ def test_training_lowers_the_loss_and_learns_query_dependent_weights() -> None:
     assert list_ndcg(convex_scores(lists, 0.5, 0.0), lists).mean() < 0.9
 
 
+def flipped(lists: GateLists) -> GateLists:
+    """``lists`` with the engaged product of every search swapped (0 <-> 1)."""
+    return GateLists(
+        lists.query_vectors, lists.rows, lists.terms, lists.raw, lists.features,
+        lists.relevance[:, ::-1].copy(), lists.grades,
+    )  # fmt: skip
+
+
+def test_early_stopping_keeps_the_convex_combination_when_validation_disagrees() -> None:
+    lists, products = hand_lists()
+    # Validation wants the opposite of training: training moves product 0 up for e2 queries,
+    # which validation punishes. Convex (alpha 0.5) ranks product 1 first everywhere: on the
+    # flipped lists the e2 half is right (1) and the e3 half wrong (1 / log2 3).
+    valid = flipped(lists)
+    gate = SearchGate(alpha=0.5, personal_weight=0.0, epochs=60, learning_rate=0.05, patience=4)
+    gate.fit(lists, products, valid=valid)
+    assert gate.best_epoch_ == 0
+    assert gate.valid_ndcg_history_[0] == pytest.approx((1 + 1 / np.log2(3)) / 2)
+    assert max(gate.valid_ndcg_history_[1:]) <= gate.valid_ndcg_history_[0]
+    assert len(gate.loss_history_) == 4  # stopped after `patience` epochs without a gain
+    np.testing.assert_allclose(
+        gate.scores(lists, products), convex_scores(lists, 0.5, 0.0), rtol=1e-6
+    )
+    np.testing.assert_array_equal(gate.network_.out.weight.detach().numpy(), 0)
+
+
+def test_early_stopping_keeps_the_best_epoch_when_validation_agrees() -> None:
+    lists, products = hand_lists()
+    gate = SearchGate(alpha=0.5, personal_weight=0.0, epochs=60, learning_rate=0.05, patience=4)
+    gate.fit(lists, products, valid=hand_lists(10)[0])
+    history = gate.valid_ndcg_history_
+    assert gate.best_epoch_ == int(np.argmax(history)) > 0
+    assert history[gate.best_epoch_] == pytest.approx(1.0)
+    assert len(gate.loss_history_) == gate.best_epoch_ + 4
+    assert list_ndcg(gate.scores(lists, products), lists).mean() == pytest.approx(1.0)
+    with pytest.raises(SearchError, match="dropout"):
+        SearchGate(dropout=1.0).fit(lists, products)
+
+
 def test_save_and_load_give_the_same_weights(tmp_path: Path) -> None:
     lists, products = hand_lists(5)
     gate = SearchGate(alpha=0.4, personal_weight=0.1, epochs=3).fit(lists, products)
     loaded = SearchGate.load(gate.save(tmp_path / "gate"))
     assert loaded.get_params() == gate.get_params()
     assert loaded.loss_history_ == gate.loss_history_
+    assert loaded.best_epoch_ == gate.best_epoch_ == 3
     features = np.array([1.0, 2.0], dtype=np.float32)
     np.testing.assert_array_equal(
         loaded.weights(products[2], products, features),

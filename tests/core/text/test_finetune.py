@@ -266,10 +266,16 @@ def test_finetune_reads_pairs_and_catalogue_from_the_workspace(workspace: Worksp
     with workspace.transaction() as con:
         con.register("catalog_frame", _catalog())
         con.execute("CREATE TABLE catalog AS SELECT * FROM catalog_frame")
-    config = FinetuneConfig(base_encoder="tiny", epochs=1, batch_size=8, learning_rate=1e-3)
+    config = FinetuneConfig(
+        base_encoder="tiny", epochs=1, batch_size=8, learning_rate=1e-3, max_length=5
+    )
     result = finetune_encoder(workspace, "from-events", config)
     assert result.n_train_pairs + result.n_valid_queries == 36
     assert len(result.history) == 2
+    # max_length holds in training and in the saved encoder.
+    assert result.encoder.max_length == 5
+    assert load_encoder(str(result.path)).max_length == 5
+    assert len(result.encoder.tokenize(["a b c d e f g h"])[0]) == 5
 
 
 def test_cancelled_finetune_saves_nothing(workspace: Workspace) -> None:
@@ -296,6 +302,8 @@ def test_finetune_errors(workspace: Workspace) -> None:
         FinetuneConfig(batch_size=1)
     with pytest.raises(FinetuneError, match="valid_fraction"):
         FinetuneConfig(valid_fraction=0)
+    with pytest.raises(FinetuneError, match="max_length"):
+        FinetuneConfig(max_length=1)
     lonely = pd.DataFrame({"query": ["pan"], "item_id": ["P02"]})
     with pytest.raises(FinetuneError, match="only 1 distinct query"):
         finetune_encoder(workspace, "x", TINY_CONFIG, pairs=lonely, catalog=_catalog())
