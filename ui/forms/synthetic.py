@@ -123,8 +123,20 @@ def lm_training_form(
             held_out="held-out pairs",
         ) as callback:
             train(ws, name.strip(), config, callback=callback)
+        _select_new_model(ws, task, name.strip())
         state.flash("success", f"Trained the language model {code(name.strip())}.")
         st.rerun()
+
+
+def _select_new_model(ws: Workspace, task: str, name: str) -> None:
+    """Preselect the model just trained in its task's Generator box."""
+    from core.synth.queries import QUERY_LM_TASK
+
+    lms = list_lms(ws, task=task)
+    mine = lms[lms["name"] == name] if not lms.empty else lms
+    if not mine.empty:
+        key = state.SYNTH_GENERATOR if task == QUERY_LM_TASK else state.SYNTH_D_GENERATOR
+        st.session_state[key] = mine["generator"].iloc[0]
 
 
 def _generator_choices(ws: Workspace, task: str) -> dict[str, str]:
